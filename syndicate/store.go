@@ -1,0 +1,149 @@
+package syndicate
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by a Store when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned by UpdateDelivery when the row is no longer in
+// the state the caller read it in (another process or an editor moved it).
+var ErrConflict = errors.New("delivery changed concurrently")
+
+// FeedState is what is remembered about a feed between polls.
+type FeedState struct {
+	FeedID       string
+	ETag         string
+	LastModified string
+	LastPollAt   time.Time
+	LastOKAt     time.Time // last poll that read the feed (200 or 304)
+	LastError    string    // empty when the last poll succeeded
+	Failures     int       // consecutive failed polls
+	// NextPollAt, when set, is the earliest time the feed may be polled
+	// again (Retry-After, or backoff after failures).
+	NextPollAt time.Time
+}
+
+// KnownArticle is what the planner needs to know of an article already seen.
+type KnownArticle struct {
+	ID   int64
+	Hash string
+}
+
+// Alias records a new key of a feed that points to an article already seen
+// under another key with the same canonical link.
+type Alias struct {
+	Key  string
+	Link string
+}
+
+// NewDelivery is a ledger row the planner wants created. The store skips it,
+// without error, when the channel already has a delivery for the article or
+// for another article with the same DedupeLink.
+type NewDelivery struct {
+	ArticleKey string // key of an article of the same poll, or known before
+	ChannelID  string
+	State      State // StatePending or StateHeld
+	SortTime   time.Time
+}
+
+// PollRecord is the outcome of one successful poll, written atomically.
+type PollRecord struct {
+	State      FeedState
+	Articles   []Article // new articles (keys never seen in this feed)
+	Aliases    []Alias
+	Updated    []Article // known articles whose Hash changed
+	Deliveries []NewDelivery
+	// Routes are the channels now established for the feed (baselined).
+	Routes []string
+}
+
+// DeliveryView is a delivery with the article it carries, for status pages.
+type DeliveryView struct {
+	Delivery
+	Article Article
+}
+
+// DeliveryFilter narrows ListDeliveries; zero fields match everything.
+type DeliveryFilter struct {
+	FeedID    string
+	ChannelID string
+	States    []State
+	Limit     int // 0: no limit
+}
+
+// Store keeps the feed state, the articles seen and the delivery ledger.
+// Every method is safe for concurrent use.
+type Store interface {
+	// FeedState returns the saved state, or a zero state (with FeedID set)
+	// for a feed never polled.
+	FeedState(ctx context.Context, feedID string) (FeedState, error)
+	SaveFeedState(ctx context.Context, s FeedState) error
+
+	// KnownKeys returns, of the given keys, those already recorded for the
+	// feed (as an article key or an alias), with the article they lead to.
+	KnownKeys(ctx context.Context, feedID string, keys []string) (map[string]KnownArticle, error)
+	// KnownLinks returns, of the given canonical links, those of articles
+	// already recorded for the feed.
+	KnownLinks(ctx context.Context, feedID string, links []string) (map[string]KnownArticle, error)
+	// Routes returns the channels already established (baselined) for the feed.
+	Routes(ctx context.Context, feedID string) (map[string]bool, error)
+	// RecordPoll writes one poll's outcome in a single transaction.
+	RecordPoll(ctx context.Context, rec PollRecord) error
+
+	Article(ctx context.Context, id int64) (Article, error)
+	Delivery(ctx context.Context, id int64) (Delivery, error)
+	// DueDeliveries returns a channel's pending deliveries due at now,
+	// oldest article first (SortTime, then ID).
+	DueDeliveries(ctx context.Context, channelID string, now time.Time, limit int) ([]Delivery, error)
+	// NextDue returns the earliest NextAttempt of the channel's pending
+	// deliveries; ok is false when there are none.
+	NextDue(ctx context.Context, channelID string) (t time.Time, ok bool, err error)
+	// UpdateDelivery saves d if the stored row is still in state from;
+	// otherwise it returns ErrConflict and changes nothing.
+	UpdateDelivery(ctx context.Context, d Delivery, from State) error
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryView, error)
+	// CountDeliveries returns the number of deliveries per channel and state.
+	CountDeliveries(ctx context.Context) (map[string]map[State]int, error)
+
+	Close() error
+}
+
+// FeedSource is a feed as the reader needs to know it.
+type FeedSource struct {
+	ID       string
+	URL      string
+	Language string // used when the feed declares none
+}
+
+// Validators are the conditional-GET values of the last answer.
+type Validators struct {
+	ETag         string
+	LastModified string
+}
+
+// FetchResult is one read of a feed.
+type FetchResult struct {
+	NotModified bool // 304: nothing was parsed
+	Validators  Validators
+	Articles    []Article // in document order, Position set
+}
+
+// FeedReader fetches and parses a feed.
+type FeedReader interface {
+	Read(ctx context.Context, src FeedSource, v Validators) (FetchResult, error)
+}
+
+// FetchError is what a FeedReader returns when the server told it when to
+// come back (429/503 with Retry-After) or that the feed is gone (410).
+type FetchError struct {
+	Status     int
+	RetryAfter time.Time
+	Err        error
+}
+
+func (e *FetchError) Error() string { return e.Err.Error() }
+func (e *FetchError) Unwrap() error { return e.Err }

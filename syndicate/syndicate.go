@@ -1,0 +1,137 @@
+// Package syndicate is the domain of the daemon: articles read from feeds,
+// deliveries of those articles to channels, and the pipeline that moves one
+// to the other exactly once. It defines the interfaces it consumes (Store,
+// Channel, FeedReader) and imports none of its subpackages; the concrete
+// store, channels and fetcher are wired in by cmd/syndicate.
+package syndicate
+
+import (
+	"context"
+	"time"
+)
+
+// Article is one item of a feed, normalised whatever the feed's format.
+type Article struct {
+	FeedID string
+	// Key identifies the article within its feed for ever: the GUID or Atom
+	// id as written, else the canonical link, else a content hash.
+	Key string
+	// Link is the canonical link: absolute, lower-case host, no fragment,
+	// no utm_* parameters. Empty when the item has none.
+	Link         string
+	Title        string // plain text, entities decoded
+	Summary      string // plain text: the feed's summary, else the lead paragraph
+	ContentHTML  string
+	ImageURL     string
+	ImageCaption string // caption or alt text of the featured image
+	Categories   []string
+	Language     string // the item's or feed's language, else the configured one
+	Author       string
+	Published    time.Time // zero when the feed gave no usable date
+	Updated      time.Time
+	// Position is the item's index in the fetched document (0 = first).
+	Position int
+	// Hash changes whenever the title, summary, content or image change.
+	Hash string
+
+	// Set by the store.
+	ID        int64
+	FirstSeen time.Time
+}
+
+// SortTime orders articles oldest first: published, else updated, else the
+// time it was first seen.
+func (a Article) SortTime() time.Time {
+	switch {
+	case !a.Published.IsZero():
+		return a.Published
+	case !a.Updated.IsZero():
+		return a.Updated
+	default:
+		return a.FirstSeen
+	}
+}
+
+// DedupeLink is what must never be sent twice to one channel: the canonical
+// link, or, for an article without one, its feed and key.
+func (a Article) DedupeLink() string {
+	if a.Link != "" {
+		return a.Link
+	}
+	return "key:" + a.FeedID + "|" + a.Key
+}
+
+// State is where a delivery stands in the ledger.
+type State string
+
+const (
+	StatePending   State = "pending"   // waiting for its first or next attempt
+	StateSending   State = "sending"   // a request may be on the wire
+	StateSent      State = "sent"      // the channel accepted it
+	StateFailed    State = "failed"    // permanent error, or retry budget spent
+	StateHeld      State = "held"      // stopped by the flood guard
+	StateSkipped   State = "skipped"   // an editor decided never to send it
+	StateUncertain State = "uncertain" // interrupted after the request left
+)
+
+// States lists every state, in the order status shows them.
+var States = []State{StatePending, StateSending, StateSent, StateFailed, StateHeld, StateSkipped, StateUncertain}
+
+// Delivery is one row of the ledger: one article to one channel.
+type Delivery struct {
+	ID          int64
+	ArticleID   int64
+	ChannelID   string
+	State       State
+	Attempts    int
+	NextAttempt time.Time // when a pending delivery is next due
+	LastError   string
+	RemoteID    string
+	RemoteURL   string
+	// SortTime copies the article's SortTime so a channel's queue goes out
+	// oldest first.
+	SortTime  time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// SendingSince is when the last attempt started (set with StateSending).
+	SendingSince time.Time
+}
+
+// Receipt is what a channel returns for an accepted post.
+type Receipt struct {
+	RemoteID string
+	URL      string
+}
+
+// Post is what a channel is asked to send.
+type Post struct {
+	DeliveryID int64
+	Article    Article
+	// IdempotencyKey is stable across attempts of one delivery.
+	IdempotencyKey string
+}
+
+// Rendering is a post exactly as a channel would send it.
+type Rendering struct {
+	Text   string // the text or caption, in the channel's markup
+	Format string // "text", "html", …
+	Length int    // counted the way the platform counts
+	Limit  int    // the platform's limit for this kind of post
+	Image  string // featured image sent with it, if any
+}
+
+// Channel is a destination: a Mastodon account, a Telegram chat.
+type Channel interface {
+	// Send posts once. Errors should be *SendError so the pipeline knows
+	// whether and when to retry; any other error is treated as retryable.
+	Send(ctx context.Context, post Post) (Receipt, error)
+	// Render shows what Send would post, without any network call.
+	Render(post Post) (Rendering, error)
+}
+
+// Resolver is implemented by channels that can find out, after a crash,
+// whether an interrupted send reached the platform.
+type Resolver interface {
+	// Resolve looks for the post; found reports whether it was.
+	Resolve(ctx context.Context, post Post, since time.Time) (r Receipt, found bool, err error)
+}
