@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
+	"github.com/syndicate-daemon/syndicate/syndicate/metrics"
+	"github.com/syndicate-daemon/syndicate/syndicate/web"
+)
+
+func cmdRun(ctx context.Context, c *cli) error {
+	cfg, err := c.loadConfig(c.opts.dryRun)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	reg := prometheus.NewRegistry()
+	engine, err := c.engineFor(cfg, store, c.opts.dryRun, c.env.Stdout, metrics.New(reg, store))
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           web.Handler(engine, reg),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	c.log.Info("listening", "addr", ln.Addr().String())
+
+	runErr := engine.Run(ctx)
+
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		c.log.Warn("HTTP server shutdown", slog.Any("error", err))
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return errors.Join(runErr, fmt.Errorf("HTTP server: %w", err))
+	}
+	return runErr
+}
+
+func cmdOnce(ctx context.Context, c *cli) error {
+	cfg, err := c.loadConfig(c.opts.dryRun)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	engine, err := c.engineFor(cfg, store, c.opts.dryRun, c.env.Stdout, nil)
+	if err != nil {
+		return err
+	}
+	report, err := engine.Once(ctx, c.opts.maxWait)
+	if err != nil {
+		return err
+	}
+	for _, err := range report.FeedErrorsSorted() {
+		fmt.Fprintf(c.env.Stderr, "feed error: %v\n", err)
+	}
+	if report.Held > 0 {
+		fmt.Fprintf(c.env.Stderr, "%d deliveries held by the flood guard: see `syndicate status --state held`, then retry or skip them\n", report.Held)
+	}
+	if report.Waiting > 0 {
+		fmt.Fprintf(c.env.Stderr, "%d deliveries wait for a later retry\n", report.Waiting)
+	}
+	if report.Failed > 0 || report.Uncertain > 0 {
+		fmt.Fprintf(c.env.Stderr, "%d deliveries failed and %d are uncertain in this run: see `syndicate status`\n", report.Failed, report.Uncertain)
+	}
+	if !report.OK() {
+		return failedError{"once: not everything went through"}
+	}
+	return nil
+}
+
+func cmdCheck(ctx context.Context, c *cli) error {
+	cfg, err := c.loadConfig(false)
+	if err != nil {
+		return err
+	}
+	targets, err := buildTargets(cfg, c)
+	if err != nil {
+		return err
+	}
+	if _, err := buildFeeds(cfg, targets); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.env.Stdout, "%s: configuration ok (%d feeds, %d channels)\n", c.opts.config, len(cfg.Feeds), len(cfg.Channels))
+	if !c.opts.online {
+		return nil
+	}
+	failed := 0
+	reader := newReader(cfg, c)
+	for _, f := range cfg.Feeds {
+		res, err := reader.Read(ctx, syndicate.FeedSource{ID: f.ID, URL: f.URL, Language: f.Language}, syndicate.Validators{})
+		if err != nil {
+			failed++
+			fmt.Fprintf(c.env.Stdout, "feed %s: FAIL: %v\n", f.ID, err)
+			continue
+		}
+		fmt.Fprintf(c.env.Stdout, "feed %s: ok, %d items\n", f.ID, len(res.Articles))
+	}
+	for _, ch := range cfg.Channels {
+		t, ok := targets[ch.ID]
+		if !ok {
+			fmt.Fprintf(c.env.Stdout, "channel %s: not checked (email digests are not part of this version)\n", ch.ID)
+			continue
+		}
+		chk, ok := t.Channel.(checker)
+		if !ok {
+			continue
+		}
+		msg, err := chk.Check(ctx)
+		if err != nil {
+			failed++
+			fmt.Fprintf(c.env.Stdout, "channel %s: FAIL: %v\n", ch.ID, err)
+			continue
+		}
+		fmt.Fprintf(c.env.Stdout, "channel %s: ok, %s\n", ch.ID, msg)
+	}
+	if failed > 0 {
+		return failedError{fmt.Sprintf("%d checks failed", failed)}
+	}
+	return nil
+}
+
+func cmdPreview(ctx context.Context, c *cli) error {
+	cfg, err := c.loadConfig(true)
+	if err != nil {
+		return err
+	}
+	targets, err := buildTargets(cfg, c)
+	if err != nil {
+		return err
+	}
+	feeds, err := buildFeeds(cfg, targets)
+	if err != nil {
+		return err
+	}
+	if c.opts.limit < 1 {
+		return usagef("--limit must be at least 1")
+	}
+	if c.opts.channel != "" {
+		if _, ok := targets[c.opts.channel]; !ok {
+			return usagef("--channel: no mastodon or telegram channel %q in %s", c.opts.channel, c.opts.config)
+		}
+	}
+	reader := newReader(cfg, c)
+	found, failed := false, 0
+	for _, f := range feeds {
+		if c.opts.feed != "" && f.Source.ID != c.opts.feed {
+			continue
+		}
+		found = true
+		res, err := reader.Read(ctx, f.Source, syndicate.Validators{})
+		if err != nil {
+			failed++
+			fmt.Fprintf(c.env.Stderr, "feed %s: %v\n", f.Source.ID, err)
+			continue
+		}
+		articles := syndicate.Newest(res.Articles, c.opts.limit)
+		for _, ch := range f.To {
+			if c.opts.channel != "" && ch != c.opts.channel {
+				continue
+			}
+			for _, a := range articles {
+				if !f.Filter.Allows(a) {
+					continue
+				}
+				r, err := targets[ch].Channel.Render(syndicate.Post{Article: a, IdempotencyKey: syndicate.IdempotencyKey(ch, a)})
+				if err != nil {
+					failed++
+					fmt.Fprintf(c.env.Stderr, "%s → %s: %q: %v\n", f.Source.ID, ch, a.Title, err)
+					continue
+				}
+				fmt.Fprintf(c.env.Stdout, "── %s → %s · %s · %d/%d", f.Source.ID, ch, r.Format, r.Length, r.Limit)
+				if r.Image != "" {
+					fmt.Fprintf(c.env.Stdout, " · image %s", r.Image)
+				}
+				fmt.Fprintf(c.env.Stdout, "\n%s\n\n", r.Text)
+			}
+		}
+	}
+	if c.opts.feed != "" && !found {
+		return usagef("--feed: no feed %q in %s", c.opts.feed, c.opts.config)
+	}
+	if failed > 0 {
+		return failedError{"preview: some feeds or posts failed"}
+	}
+	return nil
+}
+
+// statusJSON is the shape of `status --json`, a contract with scripts.
+type statusJSON struct {
+	Feeds      []feedJSON     `json:"feeds"`
+	Deliveries []deliveryJSON `json:"deliveries"`
+}
+
+type feedJSON struct {
+	ID         string     `json:"id"`
+	LastPollAt *time.Time `json:"last_poll_at,omitempty"`
+	LastOKAt   *time.Time `json:"last_ok_at,omitempty"`
+	LastError  string     `json:"last_error,omitempty"`
+	Failures   int        `json:"failures"`
+}
+
+type deliveryJSON struct {
+	ID          int64      `json:"id"`
+	State       string     `json:"state"`
+	Channel     string     `json:"channel"`
+	Feed        string     `json:"feed"`
+	ArticleKey  string     `json:"article_key"`
+	Title       string     `json:"title"`
+	Link        string     `json:"link,omitempty"`
+	Published   *time.Time `json:"published,omitempty"`
+	Attempts    int        `json:"attempts"`
+	NextAttempt *time.Time `json:"next_attempt,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	RemoteID    string     `json:"remote_id,omitempty"`
+	RemoteURL   string     `json:"remote_url,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func cmdStatus(ctx context.Context, c *cli) error {
+	cfg, err := c.loadConfig(true)
+	if err != nil {
+		return err
+	}
+	var states []syndicate.State
+	for _, s := range strings.Split(c.opts.states, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(syndicate.States, syndicate.State(s)) {
+			return usagef("--state: unknown state %q", s)
+		}
+		states = append(states, syndicate.State(s))
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var out statusJSON
+	for _, f := range cfg.Feeds {
+		if c.opts.feed != "" && f.ID != c.opts.feed {
+			continue
+		}
+		st, err := store.FeedState(ctx, f.ID)
+		if err != nil {
+			return fmt.Errorf("feed %s: %w", f.ID, err)
+		}
+		out.Feeds = append(out.Feeds, feedJSON{ID: f.ID, LastPollAt: optTime(st.LastPollAt), LastOKAt: optTime(st.LastOKAt), LastError: st.LastError, Failures: st.Failures})
+	}
+	views, err := store.ListDeliveries(ctx, syndicate.DeliveryFilter{FeedID: c.opts.feed, ChannelID: c.opts.channel, States: states})
+	if err != nil {
+		return fmt.Errorf("list deliveries: %w", err)
+	}
+	if c.opts.limit > 0 && len(views) > c.opts.limit {
+		views = views[len(views)-c.opts.limit:]
+	}
+	out.Deliveries = []deliveryJSON{}
+	for _, v := range views {
+		out.Deliveries = append(out.Deliveries, deliveryJSON{
+			ID: v.ID, State: string(v.State), Channel: v.ChannelID, Feed: v.Article.FeedID, ArticleKey: v.Article.Key,
+			Title: v.Article.Title, Link: v.Article.Link, Published: optTime(v.Article.Published), Attempts: v.Attempts,
+			NextAttempt: optTime(v.NextAttempt), LastError: v.LastError, RemoteID: v.RemoteID, RemoteURL: v.RemoteURL, UpdatedAt: v.UpdatedAt,
+		})
+	}
+	if c.opts.json {
+		enc := json.NewEncoder(c.env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	return printStatus(c, out)
+}
+
+func printStatus(c *cli, out statusJSON) error {
+	w := tabwriter.NewWriter(c.env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "FEED\tLAST POLL\tRESULT")
+	for _, f := range out.Feeds {
+		last, result := "never", "—"
+		if f.LastPollAt != nil {
+			last, result = f.LastPollAt.Local().Format("2006-01-02 15:04:05"), "ok"
+		}
+		if f.LastError != "" {
+			result = fmt.Sprintf("error (%d in a row): %s", f.Failures, f.LastError)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", f.ID, last, result)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "ID\tSTATE\tCHANNEL\tFEED\tARTICLE\tDETAIL")
+	for _, d := range out.Deliveries {
+		detail := d.RemoteURL
+		switch {
+		case d.LastError != "":
+			detail = d.LastError
+		case d.State == string(syndicate.StatePending) && d.NextAttempt != nil:
+			detail = "next attempt " + d.NextAttempt.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.State, d.Channel, d.Feed, clip(d.Title, 50), detail)
+	}
+	return w.Flush()
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// decide applies an editor's decision to each delivery named.
+func decide(dec syndicate.Decision) func(context.Context, *cli) error {
+	return func(ctx context.Context, c *cli) error {
+		if len(c.args) == 0 {
+			return usagef("name at least one delivery id (see `syndicate status`)")
+		}
+		var ids []int64
+		for _, a := range c.args {
+			id, err := strconv.ParseInt(a, 10, 64)
+			if err != nil || id <= 0 {
+				return usagef("%q is not a delivery id", a)
+			}
+			ids = append(ids, id)
+		}
+		cfg, err := c.loadConfig(true)
+		if err != nil {
+			return err
+		}
+		store, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		failed := 0
+		for _, id := range ids {
+			d, err := syndicate.Decide(ctx, store, id, dec, c.env.Now())
+			if err != nil {
+				failed++
+				fmt.Fprintf(c.env.Stderr, "%v\n", err)
+				continue
+			}
+			fmt.Fprintf(c.env.Stdout, "delivery %d: %s\n", id, d.State)
+		}
+		if failed > 0 {
+			return failedError{"some deliveries were not changed"}
+		}
+		return nil
+	}
+}

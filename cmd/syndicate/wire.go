@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/syndicate-daemon/syndicate/channels/mastodon"
+	"github.com/syndicate-daemon/syndicate/channels/telegram"
+	"github.com/syndicate-daemon/syndicate/config"
+	"github.com/syndicate-daemon/syndicate/syndicate"
+	"github.com/syndicate-daemon/syndicate/syndicate/feed"
+	"github.com/syndicate-daemon/syndicate/syndicate/store/sqlite"
+)
+
+// checker is what `check --online` asks of a channel.
+type checker interface {
+	Check(ctx context.Context) (string, error)
+}
+
+// loadConfig reads the configuration; dry-run and preview need no secrets.
+func (c *cli) loadConfig(secretsOptional bool) (*config.Config, error) {
+	cfg, err := config.Load(c.opts.config, config.Options{LookupEnv: c.env.LookupEnv, MissingSecretsOK: secretsOptional})
+	if err != nil {
+		return nil, configError{err}
+	}
+	for _, w := range cfg.Warnings {
+		c.log.Warn("config: " + w)
+	}
+	return cfg, nil
+}
+
+// openStore opens the store named by the config's store: key.
+func openStore(ctx context.Context, cfg *config.Config) (syndicate.Store, error) {
+	switch {
+	case strings.HasPrefix(cfg.Store, "sqlite:"):
+		path := strings.TrimPrefix(cfg.Store, "sqlite:")
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		return s, nil
+	case strings.HasPrefix(cfg.Store, "postgres://"), strings.HasPrefix(cfg.Store, "postgresql://"):
+		return nil, configError{fmt.Errorf("store: the PostgreSQL store is not part of this version; use sqlite:PATH")}
+	}
+	return nil, configError{fmt.Errorf("store: %q is neither sqlite:PATH nor postgres://", cfg.Store)}
+}
+
+// newReader builds the feed reader shared by every feed.
+func newReader(cfg *config.Config, c *cli) *feed.Reader {
+	ua := readBuildInfo().UserAgent()
+	if cfg.UserAgent != "" {
+		ua += " " + cfg.UserAgent
+	}
+	return feed.New(feed.Options{UserAgent: ua, Now: c.env.Now})
+}
+
+// buildFeeds turns the config's feeds into the pipeline's, routed only to
+// the channels that deliver article by article.
+func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]syndicate.Feed, error) {
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, configError{fmt.Errorf("timezone: %w", err)}
+	}
+	var feeds []syndicate.Feed
+	for i, f := range cfg.Feeds {
+		sched, err := config.ParseSchedule(f.Schedule, loc)
+		if err != nil {
+			return nil, configError{fmt.Errorf("feeds[%d].schedule: %w", i, err)}
+		}
+		var match *regexp.Regexp
+		if f.Filter.Match != "" {
+			if match, err = regexp.Compile(f.Filter.Match); err != nil {
+				return nil, configError{fmt.Errorf("feeds[%d].filter.match: %w", i, err)}
+			}
+		}
+		var to []string
+		for _, ch := range f.To {
+			if _, ok := targets[ch]; ok {
+				to = append(to, ch)
+			}
+		}
+		feeds = append(feeds, syndicate.Feed{
+			Source:     syndicate.FeedSource{ID: f.ID, URL: f.URL, Language: f.Language},
+			Schedule:   sched,
+			Backfill:   f.Backfill,
+			FloodLimit: f.FloodLimit,
+			To:         to,
+			Filter: syndicate.Filter{
+				IncludeCategories: f.Filter.IncludeCategories,
+				ExcludeCategories: f.Filter.ExcludeCategories,
+				Match:             match,
+			},
+		})
+	}
+	return feeds, nil
+}
+
+// buildTargets builds one channel per configured mastodon or telegram
+// channel: the one place where a type: becomes a channel.
+func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, error) {
+	ua := readBuildInfo().UserAgent()
+	targets := map[string]syndicate.Target{}
+	for i, ch := range cfg.Channels {
+		var channel syndicate.Channel
+		var err error
+		switch ch.Type {
+		case config.TypeMastodon:
+			channel, err = mastodon.New(mastodon.Config{
+				ID:            ch.ID,
+				Server:        ch.Mastodon.Server,
+				AccessToken:   ch.Mastodon.AccessToken.Value(),
+				Visibility:    ch.Mastodon.Visibility,
+				Template:      ch.Template,
+				MaxCharacters: ch.Mastodon.MaxCharacters,
+				Timeout:       ch.Timeout.Std(),
+				UserAgent:     ua,
+				Now:           c.env.Now,
+			})
+		case config.TypeTelegram:
+			channel, err = telegram.New(telegram.Config{
+				ID:              ch.ID,
+				APIURL:          ch.Telegram.APIURL,
+				BotToken:        ch.Telegram.BotToken.Value(),
+				Chat:            ch.Telegram.Chat,
+				Silent:          ch.Telegram.Silent,
+				MessageThreadID: int(ch.Telegram.MessageThreadID),
+				Template:        ch.Template,
+				Timeout:         ch.Timeout.Std(),
+				PerMinute:       ch.Telegram.Pacing.PerMinute,
+				MinInterval:     ch.Telegram.Pacing.MinInterval.Std(),
+				Now:             c.env.Now,
+			})
+		case config.TypeEmail:
+			c.log.Warn("email digests are not part of this version: the channel sends nothing", "channel", ch.ID)
+			continue
+		default:
+			return nil, configError{fmt.Errorf("channels[%d].type: unknown type %q", i, ch.Type)}
+		}
+		if err != nil {
+			return nil, configError{fmt.Errorf("channels[%d] (%s): %w", i, ch.ID, err)}
+		}
+		targets[ch.ID] = syndicate.Target{
+			ID:      ch.ID,
+			Channel: channel,
+			Retry: syndicate.RetryPolicy{
+				MaxAttempts: ch.Retry.MaxAttempts,
+				MinBackoff:  ch.Retry.MinBackoff.Std(),
+				MaxBackoff:  ch.Retry.MaxBackoff.Std(),
+			},
+		}
+	}
+	return targets, nil
+}
+
+// engineFor wires a pipeline over an open store.
+func (c *cli) engineFor(cfg *config.Config, store syndicate.Store, dryRun bool, out io.Writer, obs syndicate.Observer) (*syndicate.Engine, error) {
+	targets, err := buildTargets(cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	feeds, err := buildFeeds(cfg, targets)
+	if err != nil {
+		return nil, err
+	}
+	return &syndicate.Engine{
+		Store:     store,
+		Reader:    newReader(cfg, c),
+		Feeds:     feeds,
+		Targets:   targets,
+		Log:       c.log,
+		Observer:  obs,
+		Now:       c.env.Now,
+		Jitter:    rand.Float64,
+		DryRun:    dryRun,
+		DryRunOut: out,
+	}, nil
+}

@@ -1,0 +1,203 @@
+package syndicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// uncertainWindow is how long a platform with idempotency keys (Mastodon)
+// remembers one; past it, a re-send could duplicate.
+const uncertainWindow = time.Hour
+
+// DeliverResult says how a channel's queue was left.
+type DeliverResult struct {
+	Attempted int
+	// Waiting is set when the queue stopped on a retryable failure: the
+	// channel is not tried again before NextAttempt.
+	Waiting     bool
+	NextAttempt time.Time
+}
+
+// Deliver sends a channel's due deliveries, oldest article first. It stops
+// at the first retryable failure, so the queue keeps its order and a
+// struggling platform is not hammered; a permanent failure does not stop it.
+func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, error) {
+	t, ok := e.Targets[channelID]
+	if !ok {
+		return DeliverResult{}, fmt.Errorf("unknown channel %q", channelID)
+	}
+	var res DeliverResult
+	for ctx.Err() == nil {
+		due, err := e.Store.DueDeliveries(ctx, channelID, e.now(), 50)
+		if err != nil {
+			return res, fmt.Errorf("channel %q: list due deliveries: %w", channelID, err)
+		}
+		if len(due) == 0 {
+			return res, nil
+		}
+		for _, d := range due {
+			if ctx.Err() != nil {
+				return res, nil
+			}
+			if e.DryRun {
+				a, err := e.Store.Article(ctx, d.ArticleID)
+				if err != nil {
+					return res, fmt.Errorf("delivery %d: load article: %w", d.ID, err)
+				}
+				e.printRendering(channelID, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(channelID, a)})
+				continue
+			}
+			after, err := e.attempt(ctx, t, d)
+			if err != nil {
+				return res, err
+			}
+			res.Attempted++
+			if after.State == StatePending {
+				res.Waiting, res.NextAttempt = true, after.NextAttempt
+				return res, nil
+			}
+		}
+		if e.DryRun {
+			return res, nil
+		}
+	}
+	return res, nil
+}
+
+// attempt makes one send of d and records its outcome. The row moves to
+// sending before the request and to its outcome after it, so a crash in
+// between leaves a trace that Recover resolves.
+func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (Delivery, error) {
+	a, err := e.Store.Article(ctx, d.ArticleID)
+	if err != nil {
+		return d, fmt.Errorf("delivery %d: load article: %w", d.ID, err)
+	}
+	log := e.log().With("channel", t.ID, "delivery", d.ID, "feed", a.FeedID, "article", a.Key)
+
+	sending := d
+	sending.State, sending.Attempts, sending.SendingSince, sending.UpdatedAt = StateSending, d.Attempts+1, e.now(), e.now()
+	if err := e.Store.UpdateDelivery(ctx, sending, StatePending); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return d, nil // an editor or another worker took it
+		}
+		return d, fmt.Errorf("delivery %d: mark sending: %w", d.ID, err)
+	}
+
+	// Neither the send nor its record is cut by shutdown.
+	sendCtx, cancel := detached(ctx, e.sendTimeout())
+	defer cancel()
+	start := e.now()
+	receipt, sendErr := t.Channel.Send(sendCtx, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(t.ID, a)})
+	took := e.now().Sub(start)
+
+	done := e.outcome(t, sending, receipt, sendErr)
+	if err := e.Store.UpdateDelivery(sendCtx, done, StateSending); err != nil {
+		return done, fmt.Errorf("delivery %d: record %s: %w", d.ID, done.State, err)
+	}
+	e.observer().Attempted(t.ID, done.State, took)
+	e.runStats.deliveryEnded(done.State)
+
+	switch done.State {
+	case StateSent:
+		log.Info("delivered", "attempt", done.Attempts, "remote_url", done.RemoteURL)
+	case StatePending:
+		log.Warn("send failed, will retry", "attempt", done.Attempts, "next_attempt", done.NextAttempt, slog.String("error", done.LastError))
+	default:
+		log.Error("send failed", "state", done.State, "attempt", done.Attempts, slog.String("error", done.LastError))
+	}
+	return done, nil
+}
+
+// outcome turns a send's result into the delivery's next state.
+func (e *Engine) outcome(t Target, d Delivery, r Receipt, sendErr error) Delivery {
+	now := e.now()
+	d.UpdatedAt = now
+	if sendErr == nil {
+		d.State, d.RemoteID, d.RemoteURL, d.LastError, d.NextAttempt = StateSent, r.RemoteID, r.URL, "", time.Time{}
+		return d
+	}
+	d.LastError = sendErr.Error()
+	kind, retryAfter := Classify(sendErr)
+	switch {
+	case kind == Permanent:
+		d.State = StateFailed
+	case kind == Uncertain:
+		d.State = StateUncertain
+	case d.Attempts >= t.Retry.MaxAttempts:
+		d.State = StateFailed
+		d.LastError = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, d.LastError)
+	default:
+		d.State = StatePending
+		d.NextAttempt = now.Add(t.Retry.Backoff(d.Attempts, e.jitter()))
+		if retryAfter.After(d.NextAttempt) {
+			d.NextAttempt = retryAfter
+		}
+	}
+	return d
+}
+
+func (e *Engine) jitter() float64 {
+	if e.Jitter != nil {
+		return e.Jitter()
+	}
+	return 0
+}
+
+func (e *Engine) sendTimeout() time.Duration {
+	if e.SendTimeout > 0 {
+		return e.SendTimeout
+	}
+	return 2 * time.Minute
+}
+
+// Recover settles deliveries left in state sending by a process that
+// stopped mid-send. A channel that can look for the post (Resolver) marks
+// it sent when found, or re-sends within the idempotency window; any other
+// becomes uncertain and waits for an editor. Call it before any sending.
+func (e *Engine) Recover(ctx context.Context) error {
+	if e.DryRun {
+		return nil
+	}
+	stuck, err := e.Store.ListDeliveries(ctx, DeliveryFilter{States: []State{StateSending}})
+	if err != nil {
+		return fmt.Errorf("recover: list interrupted deliveries: %w", err)
+	}
+	for _, v := range stuck {
+		d := e.resolve(ctx, v)
+		if err := e.Store.UpdateDelivery(ctx, d, StateSending); err != nil && !errors.Is(err, ErrConflict) {
+			return fmt.Errorf("recover delivery %d: %w", v.ID, err)
+		}
+		e.log().Warn("interrupted send settled", "delivery", v.ID, "channel", v.ChannelID,
+			"article", v.Article.Key, "state", d.State, slog.String("reason", d.LastError))
+	}
+	return nil
+}
+
+func (e *Engine) resolve(ctx context.Context, v DeliveryView) Delivery {
+	d := v.Delivery
+	d.UpdatedAt = e.now()
+	t, ok := e.Targets[d.ChannelID]
+	resolver, canResolve := t.Channel.(Resolver)
+	if !ok || !canResolve {
+		d.State, d.LastError = StateUncertain, "interrupted after the request may have left; check the channel, then retry, skip or mark-sent"
+		return d
+	}
+	post := Post{DeliveryID: d.ID, Article: v.Article, IdempotencyKey: IdempotencyKey(d.ChannelID, v.Article)}
+	rctx, cancel := context.WithTimeout(ctx, e.sendTimeout())
+	defer cancel()
+	r, found, err := resolver.Resolve(rctx, post, d.SendingSince)
+	switch {
+	case err != nil:
+		d.State, d.LastError = StateUncertain, "interrupted; could not check whether the post went out: "+err.Error()
+	case found:
+		d.State, d.RemoteID, d.RemoteURL, d.LastError = StateSent, r.RemoteID, r.URL, ""
+	case e.now().Sub(d.SendingSince) < uncertainWindow:
+		d.State, d.NextAttempt, d.LastError = StatePending, time.Time{}, "interrupted; not found on the channel, re-sending with the same idempotency key"
+	default:
+		d.State, d.LastError = StateUncertain, "interrupted over an hour ago and not found on the channel"
+	}
+	return d
+}

@@ -1,0 +1,189 @@
+package syndicate
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Feed is a configured feed and where its articles go.
+type Feed struct {
+	Source FeedSource
+	// Schedule fires the feed's polls; nil means the feed is polled only
+	// at start and on request.
+	Schedule   cron.Schedule
+	Backfill   int // on first sight, how many of the newest items to send
+	FloodLimit int // more new items than this in one poll are held
+	To         []string
+	Filter     Filter
+}
+
+// Filter decides which articles of a feed are delivered.
+type Filter struct {
+	IncludeCategories []string // when set, at least one must match
+	ExcludeCategories []string // none may match
+	Match             *regexp.Regexp
+}
+
+// Allows reports whether the article passes the filter. Categories are
+// compared without regard to case.
+func (f Filter) Allows(a Article) bool {
+	has := func(names []string) bool {
+		return slices.ContainsFunc(a.Categories, func(c string) bool {
+			return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, c) })
+		})
+	}
+	if len(f.IncludeCategories) > 0 && !has(f.IncludeCategories) {
+		return false
+	}
+	if has(f.ExcludeCategories) {
+		return false
+	}
+	return f.Match == nil || f.Match.MatchString(a.Title)
+}
+
+// RetryPolicy is a channel's retry budget.
+type RetryPolicy struct {
+	MaxAttempts int
+	MinBackoff  time.Duration
+	MaxBackoff  time.Duration
+}
+
+// Backoff is the wait before attempt number attempts+1: doubling from
+// MinBackoff, capped at MaxBackoff, with jitter (0 ≤ jitter < 1) taking off
+// up to half so retries of many deliveries do not fall in step.
+func (p RetryPolicy) Backoff(attempts int, jitter float64) time.Duration {
+	d := p.MinBackoff
+	for i := 1; i < attempts && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	return d - time.Duration(float64(d)/2*jitter)
+}
+
+// Target is a channel with its delivery settings.
+type Target struct {
+	ID      string
+	Channel Channel
+	Retry   RetryPolicy
+}
+
+// Observer receives what the pipeline does, for metrics.
+type Observer interface {
+	// Polled is called once per poll; result is "ok", "not_modified",
+	// "error" or "deferred".
+	Polled(feedID, result string, took time.Duration)
+	// Attempted is called once per send attempt; outcome is the state the
+	// delivery moved to (sent, pending, failed, uncertain).
+	Attempted(channelID string, outcome State, took time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Polled(string, string, time.Duration)   {}
+func (nopObserver) Attempted(string, State, time.Duration) {}
+
+// Engine runs the pipeline: poll → plan → deliver → record.
+type Engine struct {
+	Store    Store
+	Reader   FeedReader
+	Feeds    []Feed
+	Targets  map[string]Target
+	Log      *slog.Logger
+	Observer Observer
+	Now      func() time.Time
+	Jitter   func() float64 // in [0, 1)
+	// DryRun: poll, plan and render, but send nothing and write nothing;
+	// what would be sent is printed to DryRunOut.
+	DryRun    bool
+	DryRunOut io.Writer
+	// SendTimeout bounds one send, which is not cut by shutdown (so its
+	// outcome is recorded); default 2 minutes.
+	SendTimeout time.Duration
+
+	polling   sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
+	ready     atomic.Bool
+	pingQueue atomic.Pointer[chan string]
+	printMu   sync.Mutex
+	runStats  runStats
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) observer() Observer {
+	if e.Observer != nil {
+		return e.Observer
+	}
+	return nopObserver{}
+}
+
+func (e *Engine) feed(id string) (Feed, bool) {
+	for _, f := range e.Feeds {
+		if f.Source.ID == id {
+			return f, true
+		}
+	}
+	return Feed{}, false
+}
+
+// IdempotencyKey is stable for one article on one channel, across attempts,
+// restarts and even a rebuilt database.
+func IdempotencyKey(channelID string, a Article) string {
+	return hashHex("idem", channelID, a.FeedID, a.Key)[:32]
+}
+
+// runStats counts what ended badly during this process's life, for once's
+// exit code.
+type runStats struct {
+	mu        sync.Mutex
+	failed    int
+	uncertain int
+	held      int
+	feedErrs  map[string]error
+}
+
+func (s *runStats) deliveryEnded(st State) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch st {
+	case StateFailed:
+		s.failed++
+	case StateUncertain:
+		s.uncertain++
+	}
+}
+
+func (s *runStats) feedResult(id string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.feedErrs == nil {
+		s.feedErrs = map[string]error{}
+	}
+	s.feedErrs[id] = err
+}
+
+// detached returns a context that outlives ctx's cancellation but not the
+// timeout: a send in flight at shutdown finishes and is recorded.
+func detached(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
+}

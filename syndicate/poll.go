@@ -1,0 +1,282 @@
+package syndicate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrPollDeferred is returned when a feed asked not to be polled yet
+// (Retry-After) or a poll of it is already running.
+var ErrPollDeferred = errors.New("poll deferred")
+
+// PollResult says what one poll found.
+type PollResult struct {
+	NotModified bool
+	New         int // articles never seen before
+	Deliveries  []PlannedDelivery
+}
+
+// PlannedDelivery is a delivery a poll decided to create.
+type PlannedDelivery struct {
+	Article Article
+	Channel string
+	State   State
+}
+
+// Poll reads one feed, records what is new, and plans its deliveries.
+func (e *Engine) Poll(ctx context.Context, feedID string) (PollResult, error) {
+	f, ok := e.feed(feedID)
+	if !ok {
+		return PollResult{}, fmt.Errorf("unknown feed %q", feedID)
+	}
+	mu, _ := e.polling.LoadOrStore(feedID, &sync.Mutex{})
+	if !mu.(*sync.Mutex).TryLock() {
+		return PollResult{}, fmt.Errorf("feed %q: already polling: %w", feedID, ErrPollDeferred)
+	}
+	defer mu.(*sync.Mutex).Unlock()
+
+	start := e.now()
+	res, result, err := e.poll(ctx, f, start)
+	e.observer().Polled(feedID, result, e.now().Sub(start))
+	if !errors.Is(err, ErrPollDeferred) {
+		e.runStats.feedResult(feedID, err)
+	}
+	return res, err
+}
+
+func (e *Engine) poll(ctx context.Context, f Feed, now time.Time) (PollResult, string, error) {
+	id := f.Source.ID
+	state, err := e.Store.FeedState(ctx, id)
+	if err != nil {
+		return PollResult{}, "error", fmt.Errorf("feed %q: load state: %w", id, err)
+	}
+	if now.Before(state.NextPollAt) {
+		return PollResult{}, "deferred", fmt.Errorf("feed %q: the server asked to wait until %s: %w",
+			id, state.NextPollAt.Format(time.RFC3339), ErrPollDeferred)
+	}
+	state.LastPollAt = now
+
+	fetched, readErr := e.Reader.Read(ctx, f.Source, Validators{ETag: state.ETag, LastModified: state.LastModified})
+	if readErr != nil {
+		state.LastError = readErr.Error()
+		state.Failures++
+		var fe *FetchError
+		if errors.As(readErr, &fe) && !fe.RetryAfter.IsZero() {
+			state.NextPollAt = fe.RetryAfter
+		}
+		if !e.DryRun {
+			if err := e.Store.SaveFeedState(ctx, state); err != nil {
+				return PollResult{}, "error", errors.Join(readErr, fmt.Errorf("feed %q: save state: %w", id, err))
+			}
+		}
+		return PollResult{}, "error", fmt.Errorf("feed %q: %w", id, readErr)
+	}
+
+	state.LastOKAt, state.LastError, state.Failures, state.NextPollAt = now, "", 0, time.Time{}
+	state.ETag, state.LastModified = fetched.Validators.ETag, fetched.Validators.LastModified
+	if fetched.NotModified {
+		if !e.DryRun {
+			if err := e.Store.SaveFeedState(ctx, state); err != nil {
+				return PollResult{}, "error", fmt.Errorf("feed %q: save state: %w", id, err)
+			}
+		}
+		return PollResult{NotModified: true}, "not_modified", nil
+	}
+
+	rec, res, err := e.plan(ctx, f, fetched.Articles, now)
+	if err != nil {
+		return PollResult{}, "error", fmt.Errorf("feed %q: plan: %w", id, err)
+	}
+	rec.State = state
+	if e.DryRun {
+		e.printPlanned(res.Deliveries)
+		return res, "ok", nil
+	}
+	if err := e.Store.RecordPoll(ctx, rec); err != nil {
+		return PollResult{}, "error", fmt.Errorf("feed %q: record poll: %w", id, err)
+	}
+	for _, d := range res.Deliveries {
+		e.log().Info("delivery planned", "feed", id, "channel", d.Channel, "article", d.Article.Key, "state", d.State)
+	}
+	if res.New > 0 {
+		e.log().Info("feed polled", "feed", id, "new", res.New, "deliveries", len(res.Deliveries))
+	}
+	return res, "ok", nil
+}
+
+// plan decides, for one fetch, which articles are new, which are aliases or
+// edits of known ones, and which deliveries to create: on an established
+// (feed, channel) route every new article that passes the filter (held when
+// there are more than FloodLimit); on a new route only the Backfill newest.
+func (e *Engine) plan(ctx context.Context, f Feed, articles []Article, now time.Time) (PollRecord, PollResult, error) {
+	id := f.Source.ID
+	keys := make([]string, len(articles))
+	var links []string
+	for i, a := range articles {
+		keys[i] = a.Key
+		if a.Link != "" {
+			links = append(links, a.Link)
+		}
+	}
+	known, err := e.Store.KnownKeys(ctx, id, keys)
+	if err != nil {
+		return PollRecord{}, PollResult{}, err
+	}
+	knownLinks, err := e.Store.KnownLinks(ctx, id, links)
+	if err != nil {
+		return PollRecord{}, PollResult{}, err
+	}
+	routes, err := e.Store.Routes(ctx, id)
+	if err != nil {
+		return PollRecord{}, PollResult{}, err
+	}
+
+	var rec PollRecord
+	var fresh []Article
+	linkInBatch := map[string]bool{}
+	for _, a := range articles {
+		a.FeedID = id
+		switch k, seen := known[a.Key]; {
+		case seen:
+			if k.Hash != a.Hash {
+				a.ID = k.ID
+				rec.Updated = append(rec.Updated, a)
+			}
+		case a.Link != "" && (knownLinks[a.Link].ID != 0 || linkInBatch[a.Link]):
+			rec.Aliases = append(rec.Aliases, Alias{Key: a.Key, Link: a.Link})
+		default:
+			a.FirstSeen = now
+			fresh = append(fresh, a)
+			if a.Link != "" {
+				linkInBatch[a.Link] = true
+			}
+		}
+	}
+	// Oldest first, so the store's IDs (and a channel's queue) follow age.
+	sortOldestFirst(fresh)
+	rec.Articles = fresh
+
+	res := PollResult{New: len(fresh)}
+	for _, ch := range f.To {
+		var picked []Article
+		state := StatePending
+		if routes[ch] {
+			picked = filter(fresh, f.Filter)
+			if f.FloodLimit > 0 && len(picked) > f.FloodLimit {
+				state = StateHeld
+				e.log().Warn("flood guard: holding new articles until an editor releases them",
+					"feed", id, "channel", ch, "new", len(picked), "flood_limit", f.FloodLimit)
+			}
+		} else {
+			picked = Newest(filter(withFirstSeen(articles, known, now), f.Filter), f.Backfill)
+			rec.Routes = append(rec.Routes, ch)
+			e.log().Info("route baselined", "feed", id, "channel", ch, "items", len(articles), "backfill", len(picked))
+		}
+		for _, a := range picked {
+			rec.Deliveries = append(rec.Deliveries, NewDelivery{ArticleKey: a.Key, ChannelID: ch, State: state, SortTime: a.SortTime()})
+			res.Deliveries = append(res.Deliveries, PlannedDelivery{Article: a, Channel: ch, State: state})
+		}
+	}
+	return rec, res, nil
+}
+
+// withFirstSeen gives articles not yet recorded a FirstSeen for ordering.
+func withFirstSeen(articles []Article, known map[string]KnownArticle, now time.Time) []Article {
+	out := make([]Article, len(articles))
+	for i, a := range articles {
+		if _, ok := known[a.Key]; !ok && a.FirstSeen.IsZero() {
+			a.FirstSeen = now
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func filter(articles []Article, f Filter) []Article {
+	var out []Article
+	for _, a := range articles {
+		if f.Allows(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// sortOldestFirst orders by published date, then updated, then position in
+// the feed (a later position is older: feeds list newest first).
+func sortOldestFirst(articles []Article) {
+	slices.SortStableFunc(articles, func(a, b Article) int {
+		if c := compareTimes(a.Published, b.Published); c != 0 {
+			return c
+		}
+		if c := compareTimes(a.Updated, b.Updated); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Position, a.Position)
+	})
+}
+
+// compareTimes orders two optional times; an absent one counts as newest,
+// because undated items are usually the ones just published.
+func compareTimes(a, b time.Time) int {
+	switch {
+	case a.IsZero() && b.IsZero():
+		return 0
+	case a.IsZero():
+		return 1
+	case b.IsZero():
+		return -1
+	}
+	return a.Compare(b)
+}
+
+// Newest returns the n newest articles, oldest first.
+func Newest(articles []Article, n int) []Article {
+	if n <= 0 {
+		return nil
+	}
+	sorted := slices.Clone(articles)
+	sortOldestFirst(sorted)
+	if len(sorted) > n {
+		sorted = sorted[len(sorted)-n:]
+	}
+	return sorted
+}
+
+func (e *Engine) printPlanned(planned []PlannedDelivery) {
+	for _, p := range planned {
+		if p.State == StateHeld {
+			e.dryRunf("[dry-run] %s: would hold %q (flood guard)\n\n", p.Channel, p.Article.Title)
+			continue
+		}
+		e.printRendering(p.Channel, Post{Article: p.Article, IdempotencyKey: IdempotencyKey(p.Channel, p.Article)})
+	}
+}
+
+func (e *Engine) printRendering(channelID string, post Post) {
+	t, ok := e.Targets[channelID]
+	if !ok {
+		return
+	}
+	r, err := t.Channel.Render(post)
+	if err != nil {
+		e.log().Error("render failed", "channel", channelID, "article", post.Article.Key, slog.Any("error", err))
+		return
+	}
+	e.dryRunf("[dry-run] %s would send (%d/%d, %s):\n%s\n\n", channelID, r.Length, r.Limit, r.Format, r.Text)
+}
+
+func (e *Engine) dryRunf(format string, args ...any) {
+	if e.DryRunOut == nil {
+		return
+	}
+	e.printMu.Lock()
+	defer e.printMu.Unlock()
+	fmt.Fprintf(e.DryRunOut, format, args...)
+}

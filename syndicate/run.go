@@ -1,0 +1,278 @@
+package syndicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Report is the outcome of Once.
+type Report struct {
+	FeedErrors map[string]error // feeds that could not be read
+	Failed     int              // deliveries that ended failed in this run
+	Uncertain  int              // deliveries that ended uncertain in this run
+	Held       int              // deliveries held in the ledger, waiting for an editor
+	Waiting    int              // deliveries whose next retry falls after max-wait
+}
+
+// OK reports whether every feed was read and no delivery ended failed or
+// uncertain; held and still-scheduled deliveries are reported, not failures.
+func (r Report) OK() bool {
+	return len(r.FeedErrors) == 0 && r.Failed == 0 && r.Uncertain == 0
+}
+
+// Once polls every feed, delivers everything due, and returns. A retry due
+// within maxWait of the start is waited for and made in the same run.
+func (e *Engine) Once(ctx context.Context, maxWait time.Duration) (Report, error) {
+	if err := e.Recover(ctx); err != nil {
+		return Report{}, err
+	}
+	deadline := e.now().Add(maxWait)
+
+	var wg sync.WaitGroup
+	for _, f := range e.Feeds {
+		wg.Go(func() {
+			if _, err := e.Poll(ctx, f.Source.ID); err != nil {
+				e.log().Error("poll failed", "feed", f.Source.ID, slog.Any("error", err))
+			}
+		})
+	}
+	wg.Wait()
+
+	errs := make(chan error, len(e.Targets))
+	for id := range e.Targets {
+		wg.Go(func() { errs <- e.drain(ctx, id, deadline) })
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	if err := errors.Join(all...); err != nil {
+		return Report{}, err
+	}
+	return e.report(ctx)
+}
+
+// drain delivers a channel's queue, waiting for retries due before deadline.
+func (e *Engine) drain(ctx context.Context, channelID string, deadline time.Time) error {
+	for {
+		if _, err := e.Deliver(ctx, channelID); err != nil {
+			return err
+		}
+		if e.DryRun {
+			return nil
+		}
+		next, ok, err := e.Store.NextDue(ctx, channelID)
+		if err != nil {
+			return fmt.Errorf("channel %q: next due: %w", channelID, err)
+		}
+		if !ok || next.After(deadline) {
+			return nil
+		}
+		if err := sleepUntil(ctx, next, e.now()); err != nil {
+			return nil // interrupted: what is left stays pending
+		}
+	}
+}
+
+func (e *Engine) report(ctx context.Context) (Report, error) {
+	r := Report{FeedErrors: map[string]error{}}
+	e.runStats.mu.Lock()
+	for id, err := range e.runStats.feedErrs {
+		if err != nil {
+			r.FeedErrors[id] = err
+		}
+	}
+	r.Failed, r.Uncertain = e.runStats.failed, e.runStats.uncertain
+	e.runStats.mu.Unlock()
+	for _, f := range e.Feeds {
+		if _, polled := e.runStats.feedErrs[f.Source.ID]; !polled && r.FeedErrors[f.Source.ID] == nil {
+			r.FeedErrors[f.Source.ID] = fmt.Errorf("feed %q was not polled", f.Source.ID)
+		}
+	}
+	counts, err := e.Store.CountDeliveries(ctx)
+	if err != nil {
+		return r, fmt.Errorf("count deliveries: %w", err)
+	}
+	for id := range e.Targets {
+		r.Held += counts[id][StateHeld]
+		r.Waiting += counts[id][StatePending]
+	}
+	return r, nil
+}
+
+// FeedErrorsSorted lists the feed errors in feed order, for printing.
+func (r Report) FeedErrorsSorted() []error {
+	ids := make([]string, 0, len(r.FeedErrors))
+	for id := range r.FeedErrors {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := make([]error, len(ids))
+	for i, id := range ids {
+		out[i] = r.FeedErrors[id]
+	}
+	return out
+}
+
+func sleepUntil(ctx context.Context, t, now time.Time) error {
+	d := t.Sub(now)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// daemon is the state of a running Engine.
+type daemon struct {
+	wake  map[string]chan struct{} // channel id → worker wake-up
+	polls chan string              // feed ids to poll now
+}
+
+// Run is the daemon: it settles interrupted sends, polls every feed at once
+// and then on its schedule, and keeps one delivery worker per channel, so a
+// failing channel never holds up another. It returns when ctx is cancelled,
+// after in-flight sends are recorded.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.Recover(ctx); err != nil {
+		return err
+	}
+	d := &daemon{wake: map[string]chan struct{}{}, polls: make(chan string, 64)}
+	for id := range e.Targets {
+		d.wake[id] = make(chan struct{}, 1)
+	}
+
+	var workers sync.WaitGroup
+	for id := range e.Targets {
+		workers.Go(func() { e.worker(ctx, id, d.wake[id]) })
+	}
+
+	c := cron.New(cron.WithChain(cron.Recover(cronLogger{e.log()})))
+	for _, f := range e.Feeds {
+		if f.Schedule != nil {
+			c.Schedule(f.Schedule, cron.FuncJob(func() { e.pollAndWake(ctx, d, f.Source.ID) }))
+		}
+	}
+	c.Start()
+	e.pingQueue.Store(&d.polls)
+	e.ready.Store(true)
+	e.log().Info("daemon started", "feeds", len(e.Feeds), "channels", len(e.Targets), "dry_run", e.DryRun)
+
+	for _, f := range e.Feeds {
+		workers.Go(func() { e.pollAndWake(ctx, d, f.Source.ID) })
+	}
+	for {
+		select {
+		case id := <-d.polls:
+			workers.Go(func() { e.pollAndWake(ctx, d, id) })
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+
+	e.ready.Store(false)
+	e.pingQueue.Store(nil)
+	<-c.Stop().Done()
+	workers.Wait()
+	e.log().Info("daemon stopped")
+	return nil
+}
+
+// PollNow asks a running daemon to poll a feed now. It reports false when
+// the daemon is not running or the feed is unknown.
+func (e *Engine) PollNow(feedID string) bool {
+	q := e.pingQueue.Load()
+	if q == nil {
+		return false
+	}
+	if _, ok := e.feed(feedID); !ok {
+		return false
+	}
+	select {
+	case *q <- feedID:
+		return true
+	default:
+		return true // a burst of pings: polls are already queued
+	}
+}
+
+// Ready reports whether the daemon has settled the ledger and its
+// scheduler runs.
+func (e *Engine) Ready() bool { return e.ready.Load() }
+
+func (e *Engine) pollAndWake(ctx context.Context, d *daemon, feedID string) {
+	res, err := e.Poll(ctx, feedID)
+	switch {
+	case errors.Is(err, ErrPollDeferred):
+		e.log().Info("poll deferred", "feed", feedID, slog.Any("reason", err))
+	case err != nil:
+		e.log().Error("poll failed", "feed", feedID, slog.Any("error", err))
+	}
+	for _, p := range res.Deliveries {
+		select {
+		case d.wake[p.Channel] <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// worker delivers one channel's queue whenever woken or a retry falls due.
+func (e *Engine) worker(ctx context.Context, channelID string, wake <-chan struct{}) {
+	for {
+		if _, err := e.Deliver(ctx, channelID); err != nil {
+			e.log().Error("delivery failed", "channel", channelID, slog.Any("error", err))
+		}
+		if !e.waitForWork(ctx, channelID, wake) {
+			return
+		}
+	}
+}
+
+// waitForWork blocks until the channel is woken or its next retry is due;
+// false when ctx ends.
+func (e *Engine) waitForWork(ctx context.Context, channelID string, wake <-chan struct{}) bool {
+	var due <-chan time.Time
+	if !e.DryRun {
+		next, ok, err := e.Store.NextDue(ctx, channelID)
+		if err != nil {
+			e.log().Error("next due", "channel", channelID, slog.Any("error", err))
+			next, ok = e.now().Add(time.Minute), true
+		}
+		if ok {
+			timer := time.NewTimer(max(next.Sub(e.now()), 0))
+			defer timer.Stop()
+			due = timer.C
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-due:
+	}
+	return true
+}
+
+// cronLogger adapts slog to the logger cron.Recover wants.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, slog.Any("error", err))...)
+}
