@@ -137,8 +137,9 @@ type FeedReader interface {
 	Read(ctx context.Context, src FeedSource, v Validators) (FetchResult, error)
 }
 
-// FetchError is what a FeedReader returns when the server told it when to
-// come back (429/503 with Retry-After) or that the feed is gone (410).
+// FetchError is what a FeedReader returns for an HTTP answer that is not a
+// feed: any status other than 2xx and 304, with the time the server asked
+// to wait for (429/503 Retry-After), or 410 when the feed is gone.
 type FetchError struct {
 	Status     int
 	RetryAfter time.Time

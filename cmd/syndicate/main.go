@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // schedules in any time zone, even without a zoneinfo database
 )
 
 func main() {

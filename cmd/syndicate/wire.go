@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"regexp"
 	"strings"
-	"time"
 
 	"github.com/syndicate-daemon/syndicate/channels/mastodon"
 	"github.com/syndicate-daemon/syndicate/channels/telegram"
@@ -50,33 +48,39 @@ func openStore(ctx context.Context, cfg *config.Config) (syndicate.Store, error)
 	return nil, configError{fmt.Errorf("store: %q is neither sqlite:PATH nor postgres://", cfg.Store)}
 }
 
-// newReader builds the feed reader shared by every feed.
-func newReader(cfg *config.Config, c *cli) *feed.Reader {
+// newReader builds the feed reader shared by every feed, with each feed's
+// own timeout and size cap.
+func newReader(cfg *config.Config, c *cli) feedReader {
 	ua := readBuildInfo().UserAgent()
 	if cfg.UserAgent != "" {
 		ua += " " + cfg.UserAgent
 	}
-	return feed.New(feed.Options{UserAgent: ua, Now: c.env.Now})
+	r := feedReader{reader: feed.New(feed.Options{UserAgent: ua, Now: c.env.Now}), limits: map[string]feed.Limits{}}
+	for _, f := range cfg.Feeds {
+		r.limits[f.ID] = feed.Limits{Timeout: f.Timeout.Std(), MaxBytes: f.MaxBytes}
+	}
+	return r
+}
+
+// feedReader applies per-feed limits to the shared reader.
+type feedReader struct {
+	reader *feed.Reader
+	limits map[string]feed.Limits
+}
+
+func (r feedReader) Read(ctx context.Context, src syndicate.FeedSource, v syndicate.Validators) (syndicate.FetchResult, error) {
+	return r.reader.ReadWith(ctx, src, v, r.limits[src.ID])
 }
 
 // buildFeeds turns the config's feeds into the pipeline's, routed only to
 // the channels that deliver article by article.
 func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]syndicate.Feed, error) {
-	loc, err := time.LoadLocation(cfg.Timezone)
-	if err != nil {
-		return nil, configError{fmt.Errorf("timezone: %w", err)}
-	}
+	loc := cfg.Location()
 	var feeds []syndicate.Feed
 	for i, f := range cfg.Feeds {
 		sched, err := config.ParseSchedule(f.Schedule, loc)
 		if err != nil {
 			return nil, configError{fmt.Errorf("feeds[%d].schedule: %w", i, err)}
-		}
-		var match *regexp.Regexp
-		if f.Filter.Match != "" {
-			if match, err = regexp.Compile(f.Filter.Match); err != nil {
-				return nil, configError{fmt.Errorf("feeds[%d].filter.match: %w", i, err)}
-			}
 		}
 		var to []string
 		for _, ch := range f.To {
@@ -93,7 +97,7 @@ func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]synd
 			Filter: syndicate.Filter{
 				IncludeCategories: f.Filter.IncludeCategories,
 				ExcludeCategories: f.Filter.ExcludeCategories,
-				Match:             match,
+				Match:             f.Filter.MatchRegexp(),
 			},
 		})
 	}

@@ -1,0 +1,246 @@
+// Package config reads syndicate's YAML configuration: the schema, its
+// defaults, strict decoding (unknown keys are errors), secrets given inline,
+// as ${ENV_VAR} or in files, and validation whose messages name the key.
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Channel types.
+const (
+	TypeMastodon = "mastodon"
+	TypeTelegram = "telegram"
+	TypeEmail    = "email"
+)
+
+// Values of a channel's on_update.
+const (
+	OnUpdateIgnore = "ignore"
+	OnUpdateEdit   = "edit"
+)
+
+// Config is a whole configuration file, decoded, with defaults applied.
+type Config struct {
+	Store      string // "sqlite:PATH" or "postgres://…"; see StoreDSN
+	Listen     string // host:port
+	PublicURL  string // absolute http(s) URL without a trailing slash; "" when not set
+	Timezone   string // an IANA zone name; see Location
+	AdminToken Secret // empty: the admin endpoints are off
+	Secret     Secret // signs links in emails; empty: the daemon keeps a generated one
+	UserAgent  string // appended to the daemon's own User-Agent
+	Feeds      []Feed
+	Channels   []Channel
+
+	// Warnings are notes that do not stop the daemon, such as a secret left
+	// empty under Options.MissingSecretsOK.
+	Warnings []string
+
+	meta *meta
+}
+
+// Feed is one entry of feeds.
+type Feed struct {
+	ID         string
+	URL        string
+	Language   string // "" when not set
+	Schedule   string // cron spec, see ParseSchedule
+	Backfill   int
+	FloodLimit int
+	To         []string // channel ids
+	Filter     Filter
+	Timeout    Duration // per fetch
+	MaxBytes   int64
+}
+
+// Filter selects which of a feed's articles are delivered.
+type Filter struct {
+	IncludeCategories []string
+	ExcludeCategories []string
+	Match             string // regular expression on the title; "" matches all
+
+	re *regexp.Regexp
+}
+
+// MatchRegexp returns Match compiled, or nil when Match is empty or the
+// configuration has not been validated.
+func (f Filter) MatchRegexp() *regexp.Regexp { return f.re }
+
+// Channel is one entry of channels. Exactly one of Mastodon, Telegram and
+// Email is set, the one named by Type.
+type Channel struct {
+	ID       string
+	Type     string // TypeMastodon, TypeTelegram or TypeEmail
+	Template string // text/template source; "" uses the channel's own
+	OnUpdate string // OnUpdateIgnore or OnUpdateEdit
+	Timeout  Duration
+	Retry    Retry
+
+	Mastodon *Mastodon
+	Telegram *Telegram
+	Email    *Email
+}
+
+// Retry is a channel's retry budget.
+type Retry struct {
+	MaxAttempts int
+	MinBackoff  Duration
+	MaxBackoff  Duration
+}
+
+// Mastodon holds the keys of a mastodon channel.
+type Mastodon struct {
+	Server        string
+	AccessToken   Secret
+	Visibility    string // public, unlisted or private
+	MaxCharacters int    // 0: ask the instance
+	MaxHashtags   int
+}
+
+// Telegram holds the keys of a telegram channel.
+type Telegram struct {
+	APIURL          string
+	BotToken        Secret
+	Chat            string // "@name" or a numeric id such as "-1001234567890"
+	Silent          bool
+	Photo           string // auto, url or upload
+	Pacing          Pacing
+	MessageThreadID int64 // 0: none
+}
+
+// Pacing limits how fast a telegram channel posts to its chat.
+type Pacing struct {
+	PerMinute   int      // 0: no limit
+	MinInterval Duration // 0: no minimum spacing
+}
+
+// Email holds the keys of an email (digest) channel.
+type Email struct {
+	List     string
+	Schedule string // cron spec, see ParseSchedule
+	From     string
+	Subject  string // text/template source
+	SMTP     SMTP
+}
+
+// SMTP is how an email channel reaches its mail server.
+type SMTP struct {
+	Host     string
+	Port     int
+	TLS      string // starttls, tls or none
+	Username string
+	Password Secret
+}
+
+// Options tunes how a configuration is read.
+type Options struct {
+	// LookupEnv resolves ${VAR} in secret fields; os.LookupEnv in production.
+	// When nil, no variable is set.
+	LookupEnv func(string) (string, bool)
+	// MissingSecretsOK: dry-run and preview need no credentials: an unset ${VAR}
+	// or unreadable *_file leaves the secret empty and adds a Warning instead of a Problem.
+	MissingSecretsOK bool
+}
+
+// meta is what decoding learnt about the file and validation needs.
+type meta struct {
+	pos      map[string]position // key path → where it is written
+	suppress []string            // paths whose problems are already reported, or secrets left empty on purpose
+	loc      *time.Location
+}
+
+// Load reads the file at path and parses it. A file that cannot be read is a
+// plain error; an invalid one is Problems.
+func Load(path string, opt Options) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, opt)
+}
+
+// Parse decodes data strictly, expands secrets, applies defaults and
+// validates. Every problem found is returned at once, as Problems.
+func Parse(data []byte, opt Options) (*Config, error) {
+	root, probs := parseYAML(data)
+	if probs != nil {
+		return nil, probs
+	}
+	d := &decoder{opt: opt, meta: &meta{pos: map[string]position{}}}
+	cfg := d.config(root)
+	if d.exhausted {
+		return nil, Problems{{Msg: fmt.Sprintf("the document is too large once its aliases are expanded (over %d nodes)", maxVisits)}}
+	}
+	if d.stop {
+		return nil, Problems(d.probs)
+	}
+	for _, p := range d.probs {
+		d.meta.suppress = append(d.meta.suppress, p.Path)
+	}
+	cfg.meta = d.meta
+	if err := d.meta.finish(d.probs, cfg.validate()); err != nil {
+		return nil, err
+	}
+	cfg.Warnings = append(d.warnings, unusedChannels(cfg)...)
+	return cfg, nil
+}
+
+// Location returns the time zone of Timezone (UTC when it is empty or invalid).
+func (c *Config) Location() *time.Location {
+	if c.meta != nil && c.meta.loc != nil {
+		return c.meta.loc
+	}
+	if loc, err := time.LoadLocation(c.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// StoreDSN splits Store into a driver, "sqlite" or "postgres", and what that
+// driver opens: the SQLite file path as written, or the PostgreSQL URL.
+func (c *Config) StoreDSN() (driver, dsn string) {
+	if path, ok := strings.CutPrefix(c.Store, "sqlite:"); ok {
+		return "sqlite", path
+	}
+	return "postgres", c.Store
+}
+
+// Feed returns the feed with that id.
+func (c *Config) Feed(id string) (*Feed, bool) {
+	for i := range c.Feeds {
+		if c.Feeds[i].ID == id {
+			return &c.Feeds[i], true
+		}
+	}
+	return nil, false
+}
+
+// Channel returns the channel with that id.
+func (c *Config) Channel(id string) (*Channel, bool) {
+	for i := range c.Channels {
+		if c.Channels[i].ID == id {
+			return &c.Channels[i], true
+		}
+	}
+	return nil, false
+}
+
+func unusedChannels(c *Config) []string {
+	used := map[string]bool{}
+	for _, f := range c.Feeds {
+		for _, id := range f.To {
+			used[id] = true
+		}
+	}
+	var notes []string
+	for i, ch := range c.Channels {
+		if !used[ch.ID] {
+			notes = append(notes, fmt.Sprintf("channels[%d]: no feed sends to %q", i, ch.ID))
+		}
+	}
+	return notes
+}

@@ -1,0 +1,389 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template/parse"
+	"time"
+)
+
+// Validate checks the configuration as a whole and compiles what it needs
+// (time zone, filter expressions). It returns Problems, in file order when
+// the configuration came from Parse.
+func (c *Config) Validate() error {
+	return c.meta.finish(nil, c.validate())
+}
+
+type checker struct{ probs []Problem }
+
+func (v *checker) add(path, format string, args ...any) {
+	v.probs = append(v.probs, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *Config) validate() []Problem {
+	if c.meta == nil {
+		c.meta = &meta{}
+	}
+	v := &checker{}
+
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		v.add("timezone", "unknown time zone %q", c.Timezone)
+		loc = time.UTC
+	}
+	c.meta.loc = loc
+	v.store(c.Store)
+	v.listen(c.Listen)
+	if c.PublicURL != "" {
+		v.url("public_url", c.PublicURL)
+		if u, err := url.Parse(c.PublicURL); err == nil && (u.RawQuery != "" || u.Fragment != "") {
+			v.add("public_url", "must not have a query or a fragment (got %q)", c.PublicURL)
+		}
+	}
+	if hasControl(c.UserAgent) {
+		v.add("user_agent", "must not hold control characters")
+	}
+
+	channels := map[string]*Channel{}
+	for i := range c.Channels {
+		if id := c.Channels[i].ID; id != "" {
+			if _, dup := channels[id]; !dup {
+				channels[id] = &c.Channels[i]
+			}
+		}
+	}
+
+	if len(c.Feeds) == 0 {
+		v.add("feeds", "required (at least one feed)")
+	}
+	feedAt := map[string]int{}
+	for i := range c.Feeds {
+		v.feed(&c.Feeds[i], fmt.Sprintf("feeds[%d]", i), loc, channels, feedAt, i)
+	}
+
+	if len(c.Channels) == 0 {
+		v.add("channels", "required (at least one channel)")
+	}
+	channelAt := map[string]int{}
+	hasEmail := false
+	for i := range c.Channels {
+		ch := &c.Channels[i]
+		v.channel(ch, fmt.Sprintf("channels[%d]", i), loc, channelAt, i)
+		hasEmail = hasEmail || ch.Type == TypeEmail
+	}
+	if hasEmail && c.PublicURL == "" {
+		v.add("public_url", "required when an email channel is configured (links in digests point to it)")
+	}
+	return v.probs
+}
+
+func (v *checker) store(s string) {
+	switch {
+	case s == "":
+		v.add("store", "required")
+	case strings.HasPrefix(s, "sqlite:"):
+		path := strings.TrimPrefix(s, "sqlite:")
+		if path == "" {
+			v.add("store", "sqlite: needs a file path, such as \"sqlite:syndicate.db\"")
+		} else if strings.HasPrefix(path, "//") {
+			v.add("store", "write sqlite:PATH with the path as is, such as \"sqlite:/var/lib/syndicate/syndicate.db\" (got %q)", s)
+		}
+	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+		// The URL may hold a password: never quote it.
+		if _, err := url.Parse(s); err != nil {
+			v.add("store", "not a valid PostgreSQL URL")
+		}
+	case strings.Contains(s, "@"):
+		v.add("store", "must be sqlite:PATH or a postgres:// URL")
+	default:
+		v.add("store", "must be sqlite:PATH or a postgres:// URL (got %q)", s)
+	}
+}
+
+func (v *checker) listen(s string) {
+	if !v.required("listen", s) {
+		return
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		v.add("listen", "must be host:port, such as \"127.0.0.1:8080\" or \":8080\" (got %q)", s)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add("listen", "the port must be a number from 0 to 65535 (got %q)", s)
+	}
+}
+
+func (v *checker) required(path, s string) bool {
+	if s == "" {
+		v.add(path, "required")
+		return false
+	}
+	return true
+}
+
+func (v *checker) url(path, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(path, "must be an absolute http or https URL (got %q)", s)
+	}
+}
+
+func (v *checker) id(path, s string) {
+	if v.required(path, s) && !isID(s) {
+		v.add(path, "must match [a-z0-9][a-z0-9_-]* (got %q)", s)
+	}
+}
+
+func (v *checker) oneOf(path, s string, allowed ...string) {
+	for _, a := range allowed {
+		if s == a {
+			return
+		}
+	}
+	v.add(path, "must be one of %s (got %q)", strings.Join(allowed, ", "), s)
+}
+
+func (v *checker) atLeast(path string, n, least int64) {
+	if n < least {
+		v.add(path, "must be at least %d (got %d)", least, n)
+	}
+}
+
+func (v *checker) positive(path string, d Duration) {
+	if d <= 0 {
+		v.add(path, "must be more than 0s (got %s)", d)
+	}
+}
+
+func (v *checker) schedule(path, spec string, loc *time.Location) {
+	if !v.required(path, spec) {
+		return
+	}
+	if _, err := ParseSchedule(spec, loc); err != nil {
+		v.add(path, "%v", err)
+	}
+}
+
+func (v *checker) template(path, src string) {
+	if err := checkTemplate(src); err != nil {
+		v.add(path, "invalid template: %v", err)
+	}
+}
+
+func (v *checker) feed(f *Feed, p string, loc *time.Location, channels map[string]*Channel, seen map[string]int, i int) {
+	v.id(p+".id", f.ID)
+	if j, dup := seen[f.ID]; dup && f.ID != "" {
+		v.add(p+".id", "duplicate id %q (also feeds[%d])", f.ID, j)
+	} else {
+		seen[f.ID] = i
+	}
+	if v.required(p+".url", f.URL) {
+		v.url(p+".url", f.URL)
+	}
+	if f.Language != "" && !isLanguage(f.Language) {
+		v.add(p+".language", "must be a language tag such as en, es or pt-BR (got %q)", f.Language)
+	}
+	v.schedule(p+".schedule", f.Schedule, loc)
+	v.atLeast(p+".backfill", int64(f.Backfill), 0)
+	v.atLeast(p+".flood_limit", int64(f.FloodLimit), 1)
+	if len(f.To) == 0 {
+		v.add(p+".to", "required (at least one channel id)")
+	}
+	to := map[string]int{}
+	for j, id := range f.To {
+		tp := fmt.Sprintf("%s.to[%d]", p, j)
+		if !v.required(tp, id) {
+			continue
+		}
+		if k, dup := to[id]; dup {
+			v.add(tp, "duplicate channel %q (also %s.to[%d])", id, p, k)
+			continue
+		}
+		to[id] = j
+		if channels[id] == nil {
+			v.add(tp, "unknown channel %q", id)
+		}
+	}
+	for _, list := range []struct {
+		key   string
+		names []string
+	}{{"include_categories", f.Filter.IncludeCategories}, {"exclude_categories", f.Filter.ExcludeCategories}} {
+		for j, name := range list.names {
+			if strings.TrimSpace(name) == "" {
+				v.add(fmt.Sprintf("%s.filter.%s[%d]", p, list.key, j), "must not be empty")
+			}
+		}
+	}
+	f.Filter.re = nil
+	if f.Filter.Match != "" {
+		re, err := regexp.Compile(f.Filter.Match)
+		if err != nil {
+			v.add(p+".filter.match", "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+		f.Filter.re = re
+	}
+	v.positive(p+".timeout", f.Timeout)
+	v.atLeast(p+".max_bytes", f.MaxBytes, 1)
+}
+
+func (v *checker) channel(ch *Channel, p string, loc *time.Location, seen map[string]int, i int) {
+	v.id(p+".id", ch.ID)
+	if j, dup := seen[ch.ID]; dup && ch.ID != "" {
+		v.add(p+".id", "duplicate id %q (also channels[%d])", ch.ID, j)
+	} else {
+		seen[ch.ID] = i
+	}
+	if ch.Type == "" {
+		v.add(p+".type", "required (mastodon, telegram or email)")
+	} else {
+		v.oneOf(p+".type", ch.Type, channelTypes()...)
+	}
+	if ch.Template != "" {
+		v.template(p+".template", ch.Template)
+	}
+	if ch.Type == TypeEmail && ch.OnUpdate == OnUpdateEdit {
+		v.add(p+".on_update", "an email digest cannot be edited once sent: must be ignore (got %q)", ch.OnUpdate)
+	} else {
+		v.oneOf(p+".on_update", ch.OnUpdate, OnUpdateIgnore, OnUpdateEdit)
+	}
+	v.positive(p+".timeout", ch.Timeout)
+	v.atLeast(p+".retry.max_attempts", int64(ch.Retry.MaxAttempts), 1)
+	v.positive(p+".retry.min_backoff", ch.Retry.MinBackoff)
+	if ch.Retry.MaxBackoff < ch.Retry.MinBackoff {
+		v.add(p+".retry.max_backoff", "must not be less than min_backoff (%s)", ch.Retry.MinBackoff)
+	}
+
+	settings := map[string]bool{TypeMastodon: ch.Mastodon != nil, TypeTelegram: ch.Telegram != nil, TypeEmail: ch.Email != nil}
+	if present, known := settings[ch.Type]; known && !present {
+		v.add(p, "the %s settings are missing", ch.Type)
+		return
+	}
+	switch ch.Type {
+	case TypeMastodon:
+		m := ch.Mastodon
+		if v.required(p+".server", m.Server) {
+			v.url(p+".server", m.Server)
+		}
+		v.required(p+".access_token", m.AccessToken.Value())
+		v.oneOf(p+".visibility", m.Visibility, "public", "unlisted", "private")
+		v.atLeast(p+".max_characters", int64(m.MaxCharacters), 0)
+		v.atLeast(p+".max_hashtags", int64(m.MaxHashtags), 0)
+	case TypeTelegram:
+		t := ch.Telegram
+		if v.required(p+".api_url", t.APIURL) {
+			v.url(p+".api_url", t.APIURL)
+		}
+		v.required(p+".bot_token", t.BotToken.Value())
+		if v.required(p+".chat", t.Chat) && !isChat(t.Chat) {
+			v.add(p+".chat", "must be @name (5 to 32 letters, digits or _) or a numeric chat id (got %q)", t.Chat)
+		}
+		v.oneOf(p+".photo", t.Photo, "auto", "url", "upload")
+		v.atLeast(p+".pacing.per_minute", int64(t.Pacing.PerMinute), 0)
+		v.atLeast(p+".message_thread_id", t.MessageThreadID, 0)
+	case TypeEmail:
+		e := ch.Email
+		if v.required(p+".list", e.List) && !isID(e.List) {
+			v.add(p+".list", "must match [a-z0-9][a-z0-9_-]* (got %q)", e.List)
+		}
+		v.schedule(p+".schedule", e.Schedule, loc)
+		if v.required(p+".from", e.From) {
+			if _, err := mail.ParseAddress(e.From); err != nil {
+				v.add(p+".from", "must be an address such as \"News <news@example.org>\" (got %q): %v", e.From, err)
+			}
+		}
+		if v.required(p+".subject", e.Subject) {
+			v.template(p+".subject", e.Subject)
+		}
+		sp := p + ".smtp"
+		v.required(sp+".host", e.SMTP.Host)
+		if e.SMTP.Port == 0 {
+			v.add(sp+".port", "required (587 for starttls, 465 for tls)")
+		} else if e.SMTP.Port < 1 || e.SMTP.Port > 65535 {
+			v.add(sp+".port", "must be from 1 to 65535 (got %d)", e.SMTP.Port)
+		}
+		if e.SMTP.TLS == "" {
+			v.add(sp+".tls", "required (starttls, tls or none)")
+		} else {
+			v.oneOf(sp+".tls", e.SMTP.TLS, "starttls", "tls", "none")
+		}
+		switch {
+		case e.SMTP.Username != "" && e.SMTP.Password == "":
+			v.add(sp+".password", "required when username is set")
+		case e.SMTP.Username == "" && e.SMTP.Password != "":
+			v.add(sp+".username", "required when password is set")
+		}
+	}
+}
+
+// checkTemplate parses src as text/template would, without checking that
+// the functions it calls exist: each channel brings its own.
+func checkTemplate(src string) error {
+	t := parse.New("t")
+	t.Mode = parse.SkipFuncCheck | parse.ParseComments
+	_, err := t.Parse(src, "", "", map[string]*parse.Tree{})
+	if err == nil {
+		return nil
+	}
+	// "template: t:3: unexpected …" → "line 3: unexpected …"
+	msg := strings.TrimPrefix(err.Error(), "template: t:")
+	if line, rest, ok := strings.Cut(msg, ": "); ok {
+		if _, err := strconv.Atoi(line); err == nil {
+			return fmt.Errorf("line %s: %s", line, rest)
+		}
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+// isID reports whether s matches [a-z0-9][a-z0-9_-]*.
+func isID(s string) bool {
+	for i, r := range s {
+		ok := ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') || (i > 0 && (r == '_' || r == '-'))
+		if !ok {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isLanguage accepts BCP 47-like tags: en, pt-BR, zh-Hant-TW.
+func isLanguage(s string) bool {
+	for i, part := range strings.Split(s, "-") {
+		lo, hi := 2, 8
+		if i == 0 {
+			hi = 3
+		}
+		if len(part) < lo || len(part) > hi {
+			return false
+		}
+		for _, r := range part {
+			letter := ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')
+			if !letter && (i == 0 || r < '0' || r > '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isChat accepts "@name" (5 to 32 of [A-Za-z0-9_]) or an integer chat id.
+func isChat(s string) bool {
+	if name, ok := strings.CutPrefix(s, "@"); ok {
+		if len(name) < 5 || len(name) > 32 {
+			return false
+		}
+		for _, r := range name {
+			if !(r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')) {
+				return false
+			}
+		}
+		return true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n != 0 && !strings.HasPrefix(s, "+")
+}

@@ -1,0 +1,235 @@
+// Package feed reads feeds over HTTP (conditional GET, size cap, charset
+// decoding), parses them with gofeed and normalises their items into
+// syndicate.Article values with a stable dedupe key.
+package feed
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
+)
+
+const (
+	// DefaultMaxBytes caps a feed body (after gzip is inflated).
+	DefaultMaxBytes int64 = 10 << 20
+	// DefaultTimeout bounds a whole fetch, body included.
+	DefaultTimeout = 30 * time.Second
+
+	maxRedirects     = 5
+	defaultUserAgent = "syndicate (+https://github.com/syndicate-daemon/syndicate)"
+	acceptFeeds      = "application/rss+xml, application/atom+xml, application/feed+json, application/json, " +
+		"application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
+
+// Options configures a Reader. Zero fields take the documented defaults.
+type Options struct {
+	// Client sends the requests; nil means a client with dial and TLS
+	// handshake timeouts. Unless it has its own CheckRedirect, at most 5
+	// redirects are followed.
+	Client *http.Client
+	// UserAgent should be "syndicate/VERSION (+https://…)"; a generic one is
+	// sent when empty.
+	UserAgent string
+	// MaxBytes caps the body, counted after gzip is inflated (default 10 MiB).
+	MaxBytes int64
+	// Timeout bounds the whole fetch, from dial to the last byte of the body
+	// (default 30 s).
+	Timeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Limits override the Reader's timeout and size cap for one read; zero
+// fields keep the Reader's.
+type Limits struct {
+	Timeout  time.Duration
+	MaxBytes int64
+}
+
+// Reader fetches, parses and normalises feeds. It is safe for concurrent use.
+type Reader struct {
+	client    *http.Client
+	userAgent string
+	limits    Limits
+	now       func() time.Time
+}
+
+var _ syndicate.FeedReader = (*Reader)(nil)
+
+// New returns a Reader configured by opt.
+func New(opt Options) *Reader {
+	r := &Reader{
+		client:    opt.Client,
+		userAgent: opt.UserAgent,
+		limits:    Limits{Timeout: DefaultTimeout, MaxBytes: DefaultMaxBytes}.override(Limits{Timeout: opt.Timeout, MaxBytes: opt.MaxBytes}),
+		now:       opt.Now,
+	}
+	if r.client == nil {
+		r.client = defaultClient()
+	}
+	if r.client.CheckRedirect == nil {
+		c := *r.client
+		c.CheckRedirect = limitRedirects
+		r.client = &c
+	}
+	if r.userAgent == "" {
+		r.userAgent = defaultUserAgent
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r
+}
+
+func (l Limits) override(with Limits) Limits {
+	if with.Timeout > 0 {
+		l.Timeout = with.Timeout
+	}
+	if with.MaxBytes > 0 {
+		l.MaxBytes = with.MaxBytes
+	}
+	return l
+}
+
+func defaultClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           100,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+	}}
+}
+
+func limitRedirects(_ *http.Request, via []*http.Request) error {
+	if len(via) > maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	return nil
+}
+
+// Read fetches the feed with the Reader's limits.
+func (r *Reader) Read(ctx context.Context, src syndicate.FeedSource, v syndicate.Validators) (syndicate.FetchResult, error) {
+	return r.ReadWith(ctx, src, v, Limits{})
+}
+
+// ReadWith fetches the feed src with a conditional GET (v), and parses and
+// normalises it unless the server answers 304 Not Modified. Errors name the
+// feed URL; answers that say when to come back (429, 503) or that the feed
+// is gone (410), and any other non-2xx status, are *syndicate.FetchError.
+func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndicate.Validators, lim Limits) (syndicate.FetchResult, error) {
+	lim = r.limits.override(lim)
+	fetchCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+
+	resp, err := r.get(fetchCtx, src.URL, v)
+	if err != nil {
+		return syndicate.FetchResult{}, networkError(ctx, src.URL, lim.Timeout, err)
+	}
+	// Closed unread on errors: draining a slow server would outlast the refusal.
+	defer resp.Body.Close()
+
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return syndicate.FetchResult{NotModified: true, Validators: validators(resp.Header, v)}, nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return syndicate.FetchResult{}, statusError(src.URL, resp, r.now())
+	}
+
+	body, err := readCapped(resp, lim.MaxBytes)
+	if err != nil {
+		return syndicate.FetchResult{}, networkError(ctx, src.URL, lim.Timeout, err)
+	}
+	docURL := resp.Request.URL.String()
+	f, err := Parse(body, resp.Header.Get("Content-Type"), docURL)
+	if err != nil {
+		return syndicate.FetchResult{}, fmt.Errorf("fetch %s: %w", src.URL, err)
+	}
+	return syndicate.FetchResult{
+		Validators: validators(resp.Header, syndicate.Validators{}),
+		Articles:   Normalise(src.ID, f, docURL, src.Language, r.now()),
+	}, nil
+}
+
+func (r *Reader) get(ctx context.Context, rawURL string, v syndicate.Validators) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", r.userAgent)
+	req.Header.Set("Accept", acceptFeeds)
+	if v.ETag != "" {
+		req.Header.Set("If-None-Match", v.ETag)
+	}
+	if v.LastModified != "" {
+		req.Header.Set("If-Modified-Since", v.LastModified)
+	}
+	return r.client.Do(req)
+}
+
+// validators returns those of the answer, each defaulting to the one in
+// previous (a 304 need not repeat them).
+func validators(h http.Header, previous syndicate.Validators) syndicate.Validators {
+	return syndicate.Validators{
+		ETag:         firstNonEmpty(h.Get("ETag"), previous.ETag),
+		LastModified: firstNonEmpty(h.Get("Last-Modified"), previous.LastModified),
+	}
+}
+
+// readCapped reads the body, refusing it as soon as it is known to be over
+// limit: from Content-Length before reading, else after limit+1 bytes.
+func readCapped(resp *http.Response, limit int64) ([]byte, error) {
+	if resp.ContentLength > limit {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	return body, nil
+}
+
+// Parse decodes a feed document to UTF-8 (see the charset rules of Read)
+// and parses it. A web page is refused with a *NotFeedError naming the feed
+// it advertises, resolved against docURL. Read uses it after the fetch; it
+// serves as well for feeds that arrive otherwise (a WebSub push).
+func Parse(body []byte, contentType, docURL string) (*gofeed.Feed, error) {
+	doc, err := toUTF8(body, contentType)
+	if err != nil {
+		return nil, err
+	}
+	if isHTMLPage(doc, contentType) {
+		return nil, &NotFeedError{Advertised: firstNonEmpty(AdvertisedFeeds(doc, docURL)...)}
+	}
+	f, err := parseFeed(doc)
+	if err != nil {
+		return nil, fmt.Errorf("not a valid feed: %w", err)
+	}
+	return f, nil
+}
+
+// parseFeed runs gofeed on a UTF-8 document. A panic inside the parser is
+// turned into an error: a hostile feed must fail alone, not crash the daemon.
+func parseFeed(doc []byte) (f *gofeed.Feed, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("feed parser failed: %v", p)
+		}
+	}()
+	return gofeed.NewParser().Parse(bytes.NewReader(doc))
+}

@@ -1,0 +1,162 @@
+package feed
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// parseHTML parses a fragment of feed HTML. The parser accepts any input;
+// the error it can return comes only from the reader, a strings.Reader here.
+func parseHTML(s string) *html.Node {
+	doc, err := html.Parse(strings.NewReader(s))
+	if err != nil {
+		return &html.Node{Type: html.DocumentNode}
+	}
+	return doc
+}
+
+// plainText turns feed HTML into plain text: tags removed, entities decoded,
+// whitespace collapsed, blocks separated by a blank line.
+func plainText(s string) string {
+	if s == "" {
+		return ""
+	}
+	return nodeText(parseHTML(s))
+}
+
+// inlineText is plainText on one line, for titles, captions and names.
+func inlineText(s string) string {
+	return strings.Join(strings.Fields(plainText(s)), " ")
+}
+
+func nodeText(n *html.Node) string {
+	var w textWriter
+	w.walk(n)
+	return strings.ToValidUTF8(w.b.String(), string(utf8.RuneError))
+}
+
+// textWriter accumulates text, collapsing whitespace and turning block
+// boundaries into line breaks that are only written when text follows.
+type textWriter struct {
+	b        strings.Builder
+	breaks   int  // line breaks owed before the next text
+	spaceDue bool // whitespace seen since the last text
+}
+
+func (w *textWriter) walk(n *html.Node) {
+	switch n.Type {
+	case html.TextNode:
+		w.text(n.Data)
+		return
+	case html.ElementNode:
+		if isInvisible(n) {
+			return
+		}
+	}
+	gap := blockGap(n)
+	w.lineBreak(gap)
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		w.walk(c)
+	}
+	w.lineBreak(gap)
+}
+
+func (w *textWriter) lineBreak(n int) {
+	w.breaks = max(w.breaks, n)
+}
+
+func (w *textWriter) text(s string) {
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			w.spaceDue = true
+			continue
+		}
+		if w.b.Len() > 0 {
+			switch {
+			case w.breaks > 0:
+				w.b.WriteString(strings.Repeat("\n", w.breaks))
+			case w.spaceDue:
+				w.b.WriteByte(' ')
+			}
+		}
+		w.breaks, w.spaceDue = 0, false
+		w.b.WriteRune(r)
+	}
+}
+
+// blockGap is the number of line breaks an element puts around its text.
+func blockGap(n *html.Node) int {
+	if n.Type != html.ElementNode {
+		return 0
+	}
+	switch n.DataAtom {
+	case atom.Br, atom.Li, atom.Tr, atom.Dt, atom.Dd:
+		return 1
+	case atom.P, atom.Div, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6,
+		atom.Ul, atom.Ol, atom.Dl, atom.Blockquote, atom.Figure, atom.Figcaption,
+		atom.Pre, atom.Table, atom.Section, atom.Article, atom.Header, atom.Footer,
+		atom.Aside, atom.Nav, atom.Main, atom.Hr, atom.Address, atom.Details:
+		return 2
+	}
+	return 0
+}
+
+func isInvisible(n *html.Node) bool {
+	switch n.DataAtom {
+	case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Iframe, atom.Object:
+		return true
+	}
+	return false
+}
+
+// isAside reports elements whose text is not part of the article's running
+// text: images with their captions, pull-quotes, side notes.
+func isAside(n *html.Node) bool {
+	switch n.DataAtom {
+	case atom.Figure, atom.Figcaption, atom.Blockquote, atom.Aside:
+		return true
+	}
+	return isInvisible(n)
+}
+
+// paragraphs returns the plain text of the non-empty <p> elements of the
+// running text, in order, at most limit of them (limit < 0: all).
+func paragraphs(doc *html.Node, limit int) []string {
+	var found []string
+	var visit func(n *html.Node) bool
+	visit = func(n *html.Node) bool {
+		if n.Type == html.ElementNode {
+			if isAside(n) {
+				return true
+			}
+			if n.DataAtom == atom.P {
+				if t := strings.Join(strings.Fields(nodeText(n)), " "); t != "" {
+					found = append(found, t)
+				}
+				return limit < 0 || len(found) < limit
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if !visit(c) {
+				return false
+			}
+		}
+		return true
+	}
+	visit(doc)
+	return found
+}
+
+// leadParagraph returns the first paragraph of the running text, or, for
+// HTML without <p>, the first block of its plain text.
+func leadParagraph(s string) string {
+	if p := paragraphs(parseHTML(s), 1); len(p) > 0 {
+		return p[0]
+	}
+	first, _, _ := strings.Cut(plainText(s), "\n\n")
+	return first
+}
