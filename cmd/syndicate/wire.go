@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/syndicate-daemon/syndicate/channels/mastodon"
 	"github.com/syndicate-daemon/syndicate/channels/telegram"
@@ -135,8 +136,8 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 				MessageThreadID: int(ch.Telegram.MessageThreadID),
 				Template:        ch.Template,
 				Timeout:         ch.Timeout.Std(),
-				PerMinute:       ch.Telegram.Pacing.PerMinute,
-				MinInterval:     ch.Telegram.Pacing.MinInterval.Std(),
+				PerMinute:       noLimitIfZero(ch.Telegram.Pacing.PerMinute),
+				MinInterval:     noLimitIfZero(ch.Telegram.Pacing.MinInterval.Std()),
 				Now:             c.env.Now,
 			})
 		case config.TypeEmail:
@@ -183,4 +184,13 @@ func (c *cli) engineFor(cfg *config.Config, store syndicate.Store, dryRun bool, 
 		DryRun:    dryRun,
 		DryRunOut: out,
 	}, nil
+}
+
+// noLimitIfZero maps the config's "0 means no limit" (its defaults are
+// already applied) to the telegram package's negative "off".
+func noLimitIfZero[T int | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

@@ -1,0 +1,164 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/syndicate-daemon/syndicate/channels"
+	"github.com/syndicate-daemon/syndicate/syndicate"
+)
+
+// maxAnswer bounds what is read of an answer; Bot API answers are small.
+const maxAnswer = 1 << 20
+
+// callClient is the library's HTTPClient for one call. The library takes no
+// context and drops the status of an answer whose body is not JSON, so this
+// gives the request the call's context, notes whether it was written, and
+// keeps the status.
+type callClient struct {
+	ctx    context.Context
+	token  string
+	client *http.Client
+	// opaque is set when the transport is not an *http.Transport, which may
+	// not report to httptrace at all.
+	opaque     bool
+	written    channels.WriteTracker
+	traced     atomic.Bool // the transport reported to httptrace
+	status     int
+	retryAfter string
+}
+
+// mayHaveWritten reports whether the request may have reached Telegram.
+// A transport that never reported to httptrace may have written it.
+func (c *callClient) mayHaveWritten() bool {
+	return c.written.Written() || (c.opaque && !c.traced.Load())
+}
+
+func (c *callClient) Do(req *http.Request) (*http.Response, error) {
+	ctx := httptrace.WithClientTrace(c.written.Track(c.ctx), &httptrace.ClientTrace{
+		GetConn: func(string) { c.traced.Store(true) },
+	})
+	resp, err := c.client.Do(req.WithContext(ctx))
+	if err != nil {
+		// Take the token out of the URL but keep the error's chain, so
+		// timeouts and cancellations can still be told apart.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			clean := *ue
+			clean.URL = channels.Redact(ue.URL, c.token)
+			err = &clean
+		}
+		return nil, err
+	}
+	c.status = resp.StatusCode
+	c.retryAfter = resp.Header.Get("Retry-After")
+	resp.Body = limitedBody{Reader: io.LimitReader(resp.Body, maxAnswer), Closer: resp.Body}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.Reader
+	io.Closer
+}
+
+func newHTTPClient(cfg Config) *http.Client {
+	return &http.Client{
+		Transport: cfg.Transport,
+		Timeout:   cfg.Timeout,
+		// A POST that is redirected becomes a GET, or is sent twice:
+		// take a redirect as an error instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// call makes one Bot API request and returns its result. The BotAPI value
+// is copied so each call has its own client and nothing is shared.
+func (c *Channel) call(ctx context.Context, method string, params tgbotapi.Params) (json.RawMessage, *callClient, error) {
+	cc := &callClient{ctx: ctx, token: c.token, client: c.http, opaque: c.opaqueTransport}
+	bot := *c.bot
+	bot.Client = cc
+	resp, err := bot.MakeRequest(method, params)
+	if err != nil {
+		return nil, cc, err
+	}
+	return resp.Result, cc, nil
+}
+
+// get makes a read-only call and decodes its result into out.
+func (c *Channel) get(ctx context.Context, method string, params tgbotapi.Params, out any) error {
+	result, cc, err := c.call(ctx, method, params)
+	if err != nil {
+		return c.classify(err, cc, method)
+	}
+	if err := json.Unmarshal(result, out); err != nil {
+		return fmt.Errorf("telegram: %s: reading the answer: %w", method, err)
+	}
+	return nil
+}
+
+// classify turns a failed call into a *syndicate.SendError whose text never
+// holds the token. what says what was being done ("sendMessage to @chan").
+func (c *Channel) classify(err error, cc *callClient, what string) *syndicate.SendError {
+	var apiErr *tgbotapi.Error
+	if errors.As(err, &apiErr) {
+		code := apiErr.Code
+		if code == 0 {
+			code = cc.status // the library's upload path leaves Code unset
+		}
+		var retryAt time.Time
+		if apiErr.RetryAfter > 0 {
+			retryAt = c.now().Add(time.Duration(apiErr.RetryAfter) * time.Second)
+			c.pacer.block(retryAt)
+		}
+		msg := fmt.Sprintf("telegram: %d %s", code, apiErr.Message)
+		if hint := c.hint(code, apiErr); hint != "" {
+			msg += " (" + hint + ")"
+		}
+		return channels.StatusError(code, retryAt, c.redact(errors.New(msg)))
+	}
+	if cc.status != 0 {
+		// An answer came that is not the Bot API's: a proxy's error
+		// page, or a body cut short.
+		hint := ""
+		if cc.status == http.StatusNotFound || (cc.status >= 300 && cc.status < 400) {
+			hint = " (check api_url)"
+		}
+		e := c.redact(fmt.Errorf("telegram: %s: HTTP %d with an unreadable answer%s: %w", what, cc.status, hint, err))
+		if cc.status >= 300 {
+			return channels.StatusError(cc.status, channels.ParseRetryAfter(cc.retryAfter, c.now()), e)
+		}
+		// 2xx: Telegram may well have taken it.
+		return &syndicate.SendError{Kind: syndicate.Uncertain, Err: e}
+	}
+	se := channels.TransportError(c.redact(err), cc.mayHaveWritten(), false)
+	se.Err = fmt.Errorf("telegram: %s: %w", what, se.Err)
+	return se
+}
+
+func (c *Channel) hint(code int, e *tgbotapi.Error) string {
+	desc := strings.ToLower(e.Message)
+	switch {
+	case e.MigrateToChatID != 0:
+		return fmt.Sprintf("the group is now the supergroup %d: set chat to that id", e.MigrateToChatID)
+	case code == http.StatusUnauthorized:
+		return "check bot_token"
+	case code == http.StatusNotFound:
+		return "check api_url and bot_token"
+	case code == http.StatusForbidden, strings.Contains(desc, "chat not found"), strings.Contains(desc, "rights"):
+		return "add the bot to " + c.chat + " as an administrator with the right to post"
+	}
+	return ""
+}
+
+func (c *Channel) redact(err error) error { return channels.RedactError(err, c.token) }

@@ -1,0 +1,301 @@
+// Package telegramtest is a fake Telegram Bot API server for tests, here and
+// in end-to-end tests elsewhere. It answers like the real one for the methods
+// syndicate uses (getMe, getChat, getChatMember, sendMessage, sendPhoto,
+// editMessageText, editMessageCaption): the same routes, the same JSON, the
+// same error codes and descriptions, and a parser of parse_mode HTML that
+// refuses what Telegram refuses.
+//
+// Where it departs from Telegram it is stricter, so mistakes show in tests:
+// an unknown parameter is refused (Telegram ignores it), a "&" that does not
+// start a character reference is refused (Telegram keeps it), and
+// parse_mode Markdown or MarkdownV2 is refused as not implemented.
+package telegramtest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/syndicate-daemon/syndicate/channels/telegram/internal/tghtml"
+)
+
+// BotUsername is the username getMe reports.
+const BotUsername = "syndicate_test_bot"
+
+// Message is a message the server accepted, as it was sent.
+type Message struct {
+	ID     int
+	Method string // sendMessage or sendPhoto
+	Chat   string // as given to AddChat
+	// Text is the text or caption as sent, before parsing.
+	Text      string
+	ParseMode string
+	// Plain is the text as Telegram shows it: tags removed, entities
+	// decoded, surrounding white space trimmed.
+	Plain string
+	// Options holds every other parameter as sent (link_preview_options,
+	// reply_markup, disable_notification, message_thread_id, …), JSON
+	// values as their JSON text.
+	Options map[string]string
+	// Photo is the photo parameter for a URL or file id; PhotoUpload the
+	// bytes of an uploaded one.
+	Photo       string
+	PhotoUpload []byte
+	Date        time.Time
+	Edits       int // how many times editMessageText/Caption changed it
+}
+
+// Server is a fake Bot API server. Its methods are safe for concurrent use.
+type Server struct {
+	t     testing.TB
+	token string
+	botID int64
+	srv   *httptest.Server
+
+	mu       sync.Mutex
+	chats    []*chat
+	messages []*stored
+	calls    map[string]int
+	failures []failure
+	drops    int
+}
+
+type chat struct {
+	name      string // as given to AddChat
+	id        int64
+	username  string
+	kind      string // channel, supergroup, private
+	botStatus string
+	nextID    int
+}
+
+type stored struct {
+	Message
+	chat     *chat
+	entities []tghtml.Entity
+	markup   string
+	edited   time.Time
+}
+
+type failure struct {
+	status int
+	body   string
+}
+
+// NewServer starts a server that accepts token; it stops when the test ends.
+func NewServer(t testing.TB, token string) *Server {
+	t.Helper()
+	if token == "" {
+		t.Fatal("telegramtest: empty token")
+	}
+	s := &Server{t: t, token: token, botID: botID(token), calls: map[string]int{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the base URL to configure as api_url.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server before the test ends (to test a refused connection).
+func (s *Server) Close() { s.srv.Close() }
+
+// AddChat makes a chat known: "@name" is a public channel, a numeric id
+// starting with -100 a private channel, another negative id a supergroup,
+// a positive one a private chat. The bot is an administrator allowed to post.
+// Requests for any other chat fail with "Bad Request: chat not found".
+func (s *Server) AddChat(name string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &chat{name: name, kind: "channel", botStatus: "administrator"}
+	if u, ok := strings.CutPrefix(name, "@"); ok {
+		c.username = u
+		c.id = -1001000000000 - int64(len(s.chats))
+	} else {
+		id, err := strconv.ParseInt(name, 10, 64)
+		if err != nil {
+			s.t.Fatalf("telegramtest: AddChat: want @name or a numeric id, got %q", name)
+		}
+		c.id = id
+		switch {
+		case id > 0:
+			c.kind = "private"
+			c.botStatus = "member"
+		case !strings.HasPrefix(name, "-100"):
+			c.kind = "supergroup"
+		}
+	}
+	s.chats = append(s.chats, c)
+}
+
+// SetBotStatus changes the bot's membership in a known chat: "administrator"
+// (may post), "member" (may post in groups only), "left" or "kicked".
+func (s *Server) SetBotStatus(chatName, status string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.chats {
+		if c.name == chatName {
+			c.botStatus = status
+			return
+		}
+	}
+	s.t.Fatalf("telegramtest: SetBotStatus: unknown chat %q", chatName)
+}
+
+// FailNext makes the next n requests (to any known method, with the right
+// token) answer status and body instead of being processed. A body that is
+// not JSON is sent as text/html, as a proxy in front of Telegram would.
+func (s *Server) FailNext(n int, status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures = append(s.failures, failure{status: status, body: body})
+	}
+}
+
+// DropAfterAccept makes the next n accepted sends or edits take effect and
+// then closes the connection without answering, as when a crash or a network
+// failure loses the answer after the request left.
+func (s *Server) DropAfterAccept(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drops += n
+}
+
+// Messages returns the accepted messages, oldest first.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Message, 0, len(s.messages))
+	for _, m := range s.messages {
+		c := m.Message
+		c.Options = make(map[string]string, len(m.Options))
+		for k, v := range m.Options {
+			c.Options[k] = v
+		}
+		c.PhotoUpload = append([]byte(nil), m.PhotoUpload...)
+		out = append(out, c)
+	}
+	return out
+}
+
+// Calls counts the requests received for method (as in "sendMessage"),
+// whatever their outcome.
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+// ParseHTML parses text as Telegram parses parse_mode HTML and returns the
+// plain text, or the reason it is refused (what follows "can't parse
+// entities: " in Telegram's answer).
+func ParseHTML(s string) (plain string, err error) {
+	plain, _, err = tghtml.Parse(s)
+	return plain, err
+}
+
+func botID(token string) int64 {
+	id, _, _ := strings.Cut(token, ":")
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}
+
+// apiError is an answer with "ok": false.
+type apiError struct {
+	code int
+	desc string
+}
+
+func badRequest(desc string) *apiError { return &apiError{code: 400, desc: "Bad Request: " + desc} }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.code, map[string]any{"ok": false, "error_code": e.code, "description": e.desc})
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/bot")
+	token, name, found := strings.Cut(rest, "/")
+	if !ok || !found {
+		writeError(w, &apiError{code: 404, desc: "Not Found"})
+		return
+	}
+	if token != s.token {
+		writeError(w, &apiError{code: 401, desc: "Unauthorized"})
+		return
+	}
+	m, known := lookupMethod(name)
+	s.mu.Lock()
+	if !known {
+		s.calls[name]++
+		s.mu.Unlock()
+		writeError(w, &apiError{code: 404, desc: "Not Found"})
+		return
+	}
+	s.calls[m.name]++
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		s.mu.Unlock()
+		if json.Valid([]byte(f.body)) {
+			w.Header().Set("Content-Type", "application/json")
+		} else {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		}
+		w.WriteHeader(f.status)
+		_, _ = w.Write([]byte(f.body))
+		return
+	}
+	s.mu.Unlock()
+
+	req, perr := readRequest(r)
+	if perr == nil {
+		perr = req.checkKnown(m)
+	}
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	s.mu.Lock()
+	result, aerr := m.handle(s, req)
+	drop := aerr == nil && m.changes && s.drops > 0
+	if drop {
+		s.drops--
+	}
+	s.mu.Unlock()
+	switch {
+	case drop:
+		hijackAndClose(w)
+	case aerr != nil:
+		writeError(w, aerr)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": result})
+	}
+}
+
+func hijackAndClose(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}

@@ -1,0 +1,286 @@
+package telegramtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+const token = "42:test-token"
+
+type answer struct {
+	OK          bool            `json:"ok"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+	Result      json.RawMessage `json:"result"`
+}
+
+func post(t *testing.T, u, contentType string, body io.Reader) (int, answer) {
+	t.Helper()
+	resp, err := http.Post(u, contentType, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a answer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	return resp.StatusCode, a
+}
+
+func form(t *testing.T, s *Server, method string, v url.Values) (int, answer) {
+	t.Helper()
+	return post(t, s.URL()+"/bot"+token+"/"+method, "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
+}
+
+func TestRoutesAndErrors(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	long := strings.Repeat("😀", 2049) // 4098 UTF-16 units
+	tests := []struct {
+		name   string
+		path   string
+		params url.Values
+		status int
+		desc   string
+	}{
+		{"wrong token", "/bot1:nope/getMe", nil, 401, "Unauthorized"},
+		{"no method", "/bot" + token, nil, 404, "Not Found"},
+		{"unknown method", "/bot" + token + "/sendCarrierPigeon", nil, 404, "Not Found"},
+		{"chat not found", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@other"}, "text": {"hi"}}, 400, "Bad Request: chat not found"},
+		{"no chat", "/bot" + token + "/sendMessage", url.Values{"text": {"hi"}}, 400, "Bad Request: chat_id is empty"},
+		{"empty text", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {" <b> </b> "}, "parse_mode": {"HTML"}}, 400, "Bad Request: message text is empty"},
+		{"too long", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {long}}, 400, "Bad Request: message is too long"},
+		{"bad HTML", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"a <p>b</p>"}, "parse_mode": {"HTML"}},
+			400, `Bad Request: can't parse entities: Unsupported start tag "p" at byte offset 2`},
+		{"bad preview options", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}, "link_preview_options": {"{url"}},
+			400, "Bad Request: can't parse link preview options JSON object"},
+		{"bad markup", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}, "reply_markup": {"[]"}},
+			400, "Bad Request: can't parse reply keyboard markup JSON object"},
+		{"bad button URL", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"},
+			"reply_markup": {`{"inline_keyboard":[[{"text":"go","url":"javascript:x"}]]}`}},
+			400, "Bad Request: inline keyboard button URL 'javascript:x' is invalid: Wrong HTTP URL"},
+		{"unknown parameter", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}, "disable_notifcation": {"true"}},
+			400, `Bad Request: telegramtest: unknown parameter "disable_notifcation" for method sendMessage`},
+		{"edit of an unknown message", "/bot" + token + "/editMessageText", url.Values{"chat_id": {"@news"}, "message_id": {"9"}, "text": {"x"}},
+			400, "Bad Request: message to edit not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, a := post(t, s.URL()+tt.path, "application/x-www-form-urlencoded", strings.NewReader(tt.params.Encode()))
+			if status != tt.status || a.OK || a.ErrorCode != tt.status || a.Description != tt.desc {
+				t.Errorf("got %d %+v, want %d %q", status, a, tt.status, tt.desc)
+			}
+		})
+	}
+	if len(s.Messages()) != 0 {
+		t.Errorf("refused messages were recorded: %+v", s.Messages())
+	}
+	if s.Calls("sendMessage") != 9 {
+		t.Errorf("Calls(sendMessage) = %d", s.Calls("sendMessage"))
+	}
+}
+
+func TestSendMessageAndEdit(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	status, a := form(t, s, "sendMessage", url.Values{
+		"chat_id": {"@news"}, "parse_mode": {"HTML"}, "text": {"  <b>Hi</b> &amp; <a href=\"https://x.org/?a=1&amp;b=2\">x</a>\n"},
+		"disable_notification": {"true"},
+	})
+	if status != 200 || !a.OK {
+		t.Fatalf("%d %+v", status, a)
+	}
+	var m struct {
+		MessageID int `json:"message_id"`
+		Chat      struct {
+			ID       int64  `json:"id"`
+			Username string `json:"username"`
+		} `json:"chat"`
+		Text     string `json:"text"`
+		Entities []struct {
+			Type   string `json:"type"`
+			Offset int    `json:"offset"`
+			Length int    `json:"length"`
+			URL    string `json:"url"`
+		} `json:"entities"`
+	}
+	if err := json.Unmarshal(a.Result, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.MessageID != 1 || m.Chat.Username != "news" || m.Text != "Hi & x" || len(m.Entities) != 2 ||
+		m.Entities[1].Type != "text_link" || m.Entities[1].Offset != 5 || m.Entities[1].URL != "https://x.org/?a=1&b=2" {
+		t.Errorf("message %+v", m)
+	}
+
+	// The same request as JSON, with the chat's numeric id.
+	body := `{"chat_id":` + itoa(m.Chat.ID) + `,"text":"second","reply_markup":{"inline_keyboard":[[{"text":"Read","url":"https://x.org"}]]}}`
+	if status, a := post(t, s.URL()+"/bot"+token+"/sendMessage", "application/json", strings.NewReader(body)); status != 200 {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if status, a := form(t, s, "editMessageText", url.Values{"chat_id": {"@news"}, "message_id": {"1"}, "text": {"edited"}}); status != 200 {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if _, a := form(t, s, "editMessageText", url.Values{"chat_id": {"@news"}, "message_id": {"1"}, "text": {"edited"}}); !strings.HasPrefix(a.Description, "Bad Request: message is not modified") {
+		t.Errorf("same edit: %+v", a)
+	}
+	msgs := s.Messages()
+	if len(msgs) != 2 || msgs[0].Text != "edited" || msgs[0].Edits != 1 || msgs[1].ID != 2 ||
+		msgs[1].Options["reply_markup"] != `{"inline_keyboard":[[{"text":"Read","url":"https://x.org"}]]}` {
+		t.Errorf("messages %+v", msgs)
+	}
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func TestSendPhoto(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	send := func(caption string, photo []byte) (int, answer) {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		_ = w.WriteField("chat_id", "@news")
+		_ = w.WriteField("caption", caption)
+		_ = w.WriteField("parse_mode", "HTML")
+		part, _ := w.CreateFormFile("photo", "a.png")
+		_, _ = part.Write(photo)
+		_ = w.Close()
+		return post(t, s.URL()+"/bot"+token+"/sendPhoto", w.FormDataContentType(), &b)
+	}
+	if status, a := send("<i>caption</i>", png); status != 200 {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if _, a := send(strings.Repeat("x", 1025), png); a.Description != "Bad Request: message caption is too long" {
+		t.Errorf("long caption: %+v", a)
+	}
+	if _, a := send("x", []byte("not an image")); a.Description != "Bad Request: IMAGE_PROCESS_FAILED" {
+		t.Errorf("not an image: %+v", a)
+	}
+	if status, a := form(t, s, "sendPhoto", url.Values{"chat_id": {"@news"}, "photo": {"https://example.org/a.jpg"}}); status != 200 {
+		t.Errorf("photo by URL: %d %+v", status, a)
+	}
+	if status, a := form(t, s, "editMessageCaption", url.Values{"chat_id": {"@news"}, "message_id": {"1"}, "caption": {"new"}}); status != 200 {
+		t.Errorf("editMessageCaption: %d %+v", status, a)
+	}
+	msgs := s.Messages()
+	if len(msgs) != 2 || !bytes.Equal(msgs[0].PhotoUpload, png) || msgs[0].Plain != "new" || msgs[1].Photo != "https://example.org/a.jpg" {
+		t.Errorf("messages %+v", msgs)
+	}
+}
+
+func TestFailureInjection(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	s.FailNext(1, 502, "<html>Bad Gateway</html>")
+	resp, err := http.PostForm(s.URL()+"/bot"+token+"/getMe", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 502 || string(b) != "<html>Bad Gateway</html>" {
+		t.Errorf("got %d %q", resp.StatusCode, b)
+	}
+
+	s.DropAfterAccept(1)
+	if _, err := http.PostForm(s.URL()+"/bot"+token+"/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}}); err == nil {
+		t.Fatal("an answer came back")
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("%d messages recorded, want the dropped one", n)
+	}
+	if status, _ := form(t, s, "getMe", nil); status != 200 {
+		t.Errorf("server still failing: %d", status)
+	}
+}
+
+func TestBotRights(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	tests := []struct {
+		status string
+		code   int
+		desc   string
+	}{
+		{"member", 400, "Bad Request: need administrator rights in the channel chat"},
+		{"left", 403, "Forbidden: bot is not a member of the channel chat"},
+		{"kicked", 403, "Forbidden: bot was kicked from the channel chat"},
+	}
+	for _, tt := range tests {
+		s.SetBotStatus("@news", tt.status)
+		if code, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}}); code != tt.code || a.Description != tt.desc {
+			t.Errorf("%s: %d %q", tt.status, code, a.Description)
+		}
+	}
+}
+
+func TestParseHTML(t *testing.T) {
+	tests := []struct {
+		in, plain, err string
+	}{
+		{in: "plain text", plain: "plain text"},
+		{in: "<b>bold</b> <i>it</i> <u>u</u> <s>s</s> <tg-spoiler>x</tg-spoiler> <span class=\"tg-spoiler\">y</span>", plain: "bold it u s x y"},
+		{in: `<a href="https://x.org/?a=1&amp;b=&quot;2&quot;">link</a>`, plain: "link"},
+		{in: "<pre><code class=\"language-go\">x &lt; y</code></pre>", plain: "x < y"},
+		{in: "<blockquote expandable>q</blockquote>", plain: "q"},
+		{in: "&lt;&gt;&amp;&quot;&#65;&#x42;", plain: `<>&"AB`},
+		{in: "a > b", plain: "a > b"},
+		{in: "<B>caps</B>", plain: "caps"},
+		{in: "<b>x</>", plain: "x"},
+		{in: "a < b", err: `Unsupported start tag "" at byte offset 2`},
+		{in: "Q&A", err: `Unescaped "&" (write it as "&amp;") at byte offset 1`},
+		{in: "&nbsp;", err: `Unescaped "&" (write it as "&amp;") at byte offset 0`},
+		{in: "&#0;", err: "at byte offset 0"},
+		{in: "&#xD800;", err: "at byte offset 0"},
+		{in: "&lt", err: "at byte offset 0"},
+		{in: "<script>x</script>", err: `Unsupported start tag "script" at byte offset 0`},
+		{in: "<b>x", err: `Can't find end tag corresponding to start tag "b" at byte offset 0`},
+		{in: "<b><i>x</b></i>", err: `Unmatched end tag, expected "</i>", found "</b>" at byte offset 7`},
+		{in: "x</b>", err: "Unexpected end tag at byte offset 1"},
+		{in: "<b", err: "Unclosed start tag at byte offset 0"},
+		{in: "<b>x</b", err: "Unclosed end tag at byte offset 4"},
+		{in: `<a href="x>y</a>`, err: "Unclosed start tag at byte offset 0"},
+		{in: "<span>x</span>", err: `Tag "span" must have class "tg-spoiler" at byte offset 0`},
+		{in: "<b foo>x</b>", err: `Expected equal sign in declaration of an attribute of the tag "b" at byte offset 0`},
+		{in: "\xff", err: "Strings must be encoded in UTF-8 at byte offset 0"},
+	}
+	for _, tt := range tests {
+		plain, err := ParseHTML(tt.in)
+		switch {
+		case tt.err == "" && (err != nil || plain != tt.plain):
+			t.Errorf("ParseHTML(%q) = %q, %v; want %q", tt.in, plain, err, tt.plain)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("ParseHTML(%q) = %q, %v; want error %q", tt.in, plain, err, tt.err)
+		}
+	}
+}
+
+func FuzzParseHTML(f *testing.F) {
+	for _, s := range []string{"<b>x</b>", `<a href="h&amp;">l</a>`, "<pre><code class=\"language-go\">x</code></pre>",
+		"&#x1F600;&#128512;", "<b><i>x</b>", "<blockquote expandable>q</blockquote>", "<span class=tg-spoiler>s</span>", "\xff<"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		plain, err := ParseHTML(s)
+		if err != nil {
+			return
+		}
+		if !utf8.ValidString(plain) || len(plain) > len(s) {
+			t.Fatalf("ParseHTML(%q) = %q", s, plain)
+		}
+		if !strings.ContainsAny(s, "<&") && plain != s {
+			t.Fatalf("text without markup changed: %q → %q", s, plain)
+		}
+	})
+}
