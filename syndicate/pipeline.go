@@ -158,7 +158,6 @@ type runStats struct {
 	mu        sync.Mutex
 	failed    int
 	uncertain int
-	held      int
 	feedErrs  map[string]error
 }
 

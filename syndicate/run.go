@@ -27,6 +27,9 @@ func (r Report) OK() bool {
 	return len(r.FeedErrors) == 0 && r.Failed == 0 && r.Uncertain == 0
 }
 
+// maxConcurrentPolls bounds the feeds fetched at once by Once.
+const maxConcurrentPolls = 8
+
 // Once polls every feed, delivers everything due, and returns. A retry due
 // within maxWait of the start is waited for and made in the same run.
 func (e *Engine) Once(ctx context.Context, maxWait time.Duration) (Report, error) {
@@ -36,8 +39,11 @@ func (e *Engine) Once(ctx context.Context, maxWait time.Duration) (Report, error
 	deadline := e.now().Add(maxWait)
 
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxConcurrentPolls)
 	for _, f := range e.Feeds {
 		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			if _, err := e.Poll(ctx, f.Source.ID); err != nil {
 				e.log().Error("poll failed", "feed", f.Source.ID, slog.Any("error", err))
 			}
