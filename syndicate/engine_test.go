@@ -372,8 +372,6 @@ func TestPermanentFailureDoesNotBlockOthers(t *testing.T) {
 	}
 }
 
-
-
 func (f *fixture) onlyDelivery(channelID string) syndicate.Delivery {
 	f.t.Helper()
 	views, err := f.store.ListDeliveries(context.Background(), syndicate.DeliveryFilter{ChannelID: channelID})
