@@ -44,18 +44,25 @@ type Alias struct {
 // without error, when the channel already has a delivery for the article or
 // for another article with the same DedupeLink.
 type NewDelivery struct {
-	ArticleKey string // key of an article of the same poll, or known before
+	// ArticleKey is the key or alias key of an article of the same poll or
+	// known before; an unknown key fails the whole poll.
+	ArticleKey string
 	ChannelID  string
 	State      State // StatePending or StateHeld
-	SortTime   time.Time
+	SortTime   time.Time // zero: the article's SortTime
 }
 
 // PollRecord is the outcome of one successful poll, written atomically.
+// Recording the same outcome twice changes nothing the first did not.
 type PollRecord struct {
-	State      FeedState
-	Articles   []Article // new articles (keys never seen in this feed)
-	Aliases    []Alias
-	Updated    []Article // known articles whose Hash changed
+	State FeedState // State.FeedID names the feed polled
+	// Articles are new (keys never seen in this feed); a FirstSeen set by
+	// the caller is kept, else the store's clock sets it.
+	Articles []Article
+	Aliases  []Alias
+	// Updated are known articles whose Hash changed, found by ID (else by
+	// key); their identity (feed, key, link) and FirstSeen are kept.
+	Updated []Article
 	Deliveries []NewDelivery
 	// Routes are the channels now established for the feed (baselined).
 	Routes []string
@@ -97,14 +104,18 @@ type Store interface {
 	Article(ctx context.Context, id int64) (Article, error)
 	Delivery(ctx context.Context, id int64) (Delivery, error)
 	// DueDeliveries returns a channel's pending deliveries due at now,
-	// oldest article first (SortTime, then ID).
+	// oldest article first (SortTime, then ID); limit <= 0 means no limit.
 	DueDeliveries(ctx context.Context, channelID string, now time.Time, limit int) ([]Delivery, error)
 	// NextDue returns the earliest NextAttempt of the channel's pending
 	// deliveries; ok is false when there are none.
 	NextDue(ctx context.Context, channelID string) (t time.Time, ok bool, err error)
 	// UpdateDelivery saves d if the stored row is still in state from;
-	// otherwise it returns ErrConflict and changes nothing.
+	// otherwise it returns ErrConflict (ErrNotFound for an unknown id) and
+	// changes nothing. It sets UpdatedAt itself and never changes the
+	// article, channel, SortTime or CreatedAt.
 	UpdateDelivery(ctx context.Context, d Delivery, from State) error
+	// ListDeliveries lists deliveries oldest article first; with a Limit,
+	// the newest Limit of them. Articles come without ContentHTML.
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]DeliveryView, error)
 	// CountDeliveries returns the number of deliveries per channel and state.
 	CountDeliveries(ctx context.Context) (map[string]map[State]int, error)
