@@ -48,7 +48,7 @@ type NewDelivery struct {
 	// known before; an unknown key fails the whole poll.
 	ArticleKey string
 	ChannelID  string
-	State      State // StatePending or StateHeld
+	State      State     // StatePending or StateHeld
 	SortTime   time.Time // zero: the article's SortTime
 }
 
@@ -62,7 +62,7 @@ type PollRecord struct {
 	Aliases  []Alias
 	// Updated are known articles whose Hash changed, found by ID (else by
 	// key); their identity (feed, key, link) and FirstSeen are kept.
-	Updated []Article
+	Updated    []Article
 	Deliveries []NewDelivery
 	// Routes are the channels now established for the feed (baselined).
 	Routes []string
