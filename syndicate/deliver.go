@@ -170,6 +170,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 		if err := e.Store.UpdateDelivery(ctx, d, StateSending); err != nil && !errors.Is(err, ErrConflict) {
 			return fmt.Errorf("recover delivery %d: %w", v.ID, err)
 		}
+		e.runStats.deliveryEnded(d.State)
 		e.log().Warn("interrupted send settled", "delivery", v.ID, "channel", v.ChannelID,
 			"article", v.Article.Key, "state", d.State, slog.String("reason", d.LastError))
 	}

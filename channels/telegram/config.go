@@ -64,9 +64,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if u, err := url.Parse(cfg.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("api_url %q: want an http or https URL", cfg.APIURL))
 	}
+	// An empty token is allowed: dry runs and previews render without one,
+	// and Send and Check refuse to call the API without it.
 	switch {
-	case cfg.BotToken == "":
-		errs = append(errs, errors.New("bot_token: required"))
 	case strings.ContainsAny(cfg.BotToken, "/?#% \t\r\n"):
 		// It becomes part of the URL path.
 		errs = append(errs, errors.New("bot_token: contains characters a Telegram token never has"))

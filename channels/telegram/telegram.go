@@ -92,7 +92,13 @@ func (c *Channel) Render(post syndicate.Post) (syndicate.Rendering, error) {
 // Send posts the article with sendMessage, after waiting for the chat's
 // pacing. A wait that would outlast ctx's deadline is not waited for: Send
 // returns a retryable error with the time the chat is free.
+// errNoToken refuses an API call of a channel built without a token.
+var errNoToken = errors.New("no bot_token configured")
+
 func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, error) {
+	if c.token == "" {
+		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("telegram channel %q: %w", c.id, errNoToken))
+	}
 	text, _, err := c.render(post.Article)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, post.Article.Title, err))
@@ -182,6 +188,9 @@ func (c *Channel) messageURL(msg tgbotapi.Message) string {
 func (c *Channel) Check(ctx context.Context) (string, error) {
 	fail := func(what string, err error) (string, error) {
 		return "", fmt.Errorf("telegram channel %q: %s: %w", c.id, what, err)
+	}
+	if c.token == "" {
+		return fail("getMe", errNoToken)
 	}
 	var me tgbotapi.User
 	if err := c.get(ctx, "getMe", nil, &me); err != nil {

@@ -478,7 +478,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"no token", Config{Chat: chat}, "bot_token: required"},
 		{"token with a slash", Config{BotToken: "12/34", Chat: chat}, "bot_token"},
 		{"no chat", Config{BotToken: token}, "chat: required"},
 		{"chat without @", Config{BotToken: token, Chat: "emancipation"}, `chat "emancipation"`},
@@ -730,5 +729,25 @@ func TestSendCancelledAfterTheRequestLeft(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "secret") {
 		t.Errorf("token in the error: %v", err)
+	}
+}
+
+// A channel built without a token (a dry run's) renders, but never calls
+// the API: Send is refused as permanent and Check fails.
+func TestWithoutTokenRendersButNeverSends(t *testing.T) {
+	srv := newServer(t)
+	c := newChannel(t, srv, func(cfg *Config) { cfg.BotToken = "" })
+	if _, err := c.Render(syndicate.Post{Article: article()}); err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	_, err := c.Send(context.Background(), syndicate.Post{Article: article()})
+	if kind, _ := syndicate.Classify(err); err == nil || kind != syndicate.Permanent || !strings.Contains(err.Error(), "no bot_token") {
+		t.Fatalf("send: %v (%v)", err, kind)
+	}
+	if _, err := c.Check(context.Background()); err == nil {
+		t.Fatal("check passed without a token")
+	}
+	if n := srv.Calls("sendMessage") + srv.Calls("getMe"); n != 0 {
+		t.Fatalf("%d API calls without a token", n)
 	}
 }
