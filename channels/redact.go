@@ -12,9 +12,9 @@ func Redact(s string, secrets ...string) string {
 	return s
 }
 
-// RedactError returns err with every secret removed from its text. The
-// result still unwraps to err's classification, but not to err itself,
-// whose text may carry the secret (a *url.Error holds the full URL).
+// RedactError returns err with every secret removed from its text. When a
+// secret had to be removed, the result does not unwrap to err, whose text
+// carries it (a *url.Error holds the full URL): classify err first.
 func RedactError(err error, secrets ...string) error {
 	if err == nil {
 		return nil

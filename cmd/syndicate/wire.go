@@ -122,6 +122,7 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 				Visibility:    ch.Mastodon.Visibility,
 				Template:      ch.Template,
 				MaxCharacters: ch.Mastodon.MaxCharacters,
+				MaxHashtags:   ch.Mastodon.MaxHashtags,
 				Timeout:       ch.Timeout.Std(),
 				UserAgent:     ua,
 				Now:           c.env.Now,

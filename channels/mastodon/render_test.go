@@ -1,0 +1,303 @@
+package mastodon
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/syndicate-daemon/syndicate/channels/mastodon/mastodontest"
+	"github.com/syndicate-daemon/syndicate/syndicate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func TestLength(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want int
+	}{
+		{"plain", "Kazakhstan", 10},
+		{"accents", "Kazajistán", 10},
+		{"combining accent", "Kazajista\u0301n", 10},
+		{"flag", "🇰🇿", 1},
+		{"ZWJ family", "👨‍👩‍👧‍👦", 1},
+		{"skin tone", "👍🏽", 1},
+		{"long URL counts 23", "https://en.communia.blog/protests-in-kazakhstan-5-clues-to-understand-whats-going-on", 23},
+		{"short URL counts 23", "https://a.co", 23},
+		{"URL in a sentence", "Read https://en.communia.blog/ai now", 5 + 23 + 4},
+		{"two URLs", "http://example.org/a https://example.org/b", 23 + 1 + 23},
+		{"trailing period not part of URL", "See https://example.org/a.", 4 + 23 + 1},
+		{"closing bracket not part of URL", "(https://example.org/a)", 1 + 23 + 1},
+		{"URL with query and fragment", "https://example.org/a?b=c&d=e#f", 23},
+		{"URL ends with its domain", "https://example.org&x", 23 + 2},
+		{"URL ends at a valid domain", "https://example.org.0", 23 + 2},
+		{"URL ends inside the last label", "http://example.org-0", 23 + 2},
+		{"domain glued to a digit is text", "https://example.org9", 20},
+		{"scheme alone is text", "http://", 7},
+		{"host without a TLD is text", "http://localhost/x", 18},
+		{"URL glued to a word is text", "xhttps://example.org", 20},
+		{"CRLF is one character", "a\r\nb", 3},
+		{"remote mention counts as @user", "@user@mastodon.social", 5},
+		{"local mention", "@user", 5},
+		{"mention in a sentence", "thanks @Gargron@mastodon.social!", 7 + 8 + 1},
+		{"e-mail address is not a mention", "write to news@example.org", 25},
+		{"mention inside a URL", "https://mastodon.social/@user@example.org", 23},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Length(tt.text); got != tt.want {
+				t.Errorf("Length(%q) = %d, want %d", tt.text, got, tt.want)
+			}
+			if got := mastodontest.Length(tt.text, 23); got != tt.want {
+				t.Errorf("the fake counts %q as %d, want %d", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+func defaultRenderer(t testing.TB, maxHashtags int) *renderer {
+	r, err := newRenderer("test", "", maxHashtags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRenderFits(t *testing.T) {
+	const link = "https://en.communia.blog/protests-in-kazakhstan-5-clues"
+	words := func(n int) string { return strings.TrimSpace(strings.Repeat("strike ", n)) }
+	tests := []struct {
+		name     string
+		article  syndicate.Article
+		hashtags int
+		limit    int
+		want     string // exact text, or "" to check only the invariants
+		wantErr  string
+	}{
+		{
+			name:    "fits whole",
+			article: syndicate.Article{Title: "Title", Summary: "A short summary.", Link: link},
+			limit:   500, want: "Title\n\nA short summary.\n\n" + link,
+		},
+		{
+			name:    "summary cut at a word",
+			article: syndicate.Article{Title: "Title", Summary: words(20), Link: link},
+			limit:   5 + 2 + 30 + 2 + 23, want: "Title\n\nstrike strike strike strike…\n\n" + link,
+		},
+		{
+			name:    "summary dropped before the title is cut",
+			article: syndicate.Article{Title: words(3), Summary: words(20), Link: link},
+			limit:   20 + 2 + 2 + 23, want: words(3) + "\n\n" + link,
+		},
+		{
+			name:    "title cut when even it does not fit",
+			article: syndicate.Article{Title: words(10), Summary: words(20), Link: link},
+			limit:   14 + 2 + 23, want: "strike strike…\n\n" + link,
+		},
+		{
+			name:    "only the link fits",
+			article: syndicate.Article{Title: words(10), Summary: words(20), Link: link},
+			limit:   23, want: link,
+		},
+		{
+			name:    "link alone too long",
+			article: syndicate.Article{Title: "Title", Link: link},
+			limit:   22, wantErr: "over the limit of 22",
+		},
+		{
+			name:    "no summary",
+			article: syndicate.Article{Title: "Title", Link: link},
+			limit:   500, want: "Title\n\n" + link,
+		},
+		{
+			name:    "no link",
+			article: syndicate.Article{Title: "Title", Summary: words(200)},
+			limit:   100,
+		},
+		{
+			name:    "title on one line, summary paragraphs kept",
+			article: syndicate.Article{Title: "  A\n title ", Summary: "One.\n\n\n\nTwo.  ", Link: link},
+			limit:   500, want: "A title\n\nOne.\n\nTwo.\n\n" + link,
+		},
+		{
+			name:    "a URL is never cut",
+			article: syndicate.Article{Title: "T", Summary: "https://example.org/" + words(30), Link: link},
+			limit:   1 + 2 + 10 + 2 + 23, want: "T\n\n" + link,
+		},
+		{
+			name:     "hashtags after the link",
+			article:  syndicate.Article{Title: "T", Summary: "S", Link: link, Categories: []string{"Mass strike", "Kazajistán", "Central Asia"}},
+			hashtags: 2, limit: 500, want: "T\n\nS\n\n" + link + "\n\n#MassStrike #Kazajistán",
+		},
+		{
+			name:     "hashtags dropped, last first, before the summary is cut",
+			article:  syndicate.Article{Title: "T", Summary: words(2), Link: link, Categories: []string{"Mass strike", "Kazajistán"}},
+			hashtags: 4, limit: 1 + 2 + 13 + 2 + 23 + 2 + 11, want: "T\n\n" + words(2) + "\n\n" + link + "\n\n#MassStrike",
+		},
+		{
+			name:     "no hashtag left, then the summary cut",
+			article:  syndicate.Article{Title: "T", Summary: words(2), Link: link, Categories: []string{"Mass strike"}},
+			hashtags: 4, limit: 1 + 2 + 7 + 2 + 23, want: "T\n\nstrike…\n\n" + link,
+		},
+		{
+			name:    "nothing to post",
+			article: syndicate.Article{Title: " ", Summary: "\n"},
+			limit:   500, wantErr: "nothing to post",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := defaultRenderer(t, tt.hashtags).render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != "" && got.Text != tt.want {
+				t.Errorf("text:\n%q\nwant:\n%q", got.Text, tt.want)
+			}
+			if got.Length != Length(got.Text) || got.Length > tt.limit || got.Limit != tt.limit {
+				t.Errorf("length %d (counted %d), limit %d, want within %d", got.Length, Length(got.Text), got.Limit, tt.limit)
+			}
+		})
+	}
+}
+
+func TestHashtags(t *testing.T) {
+	tests := []struct {
+		categories []string
+		n          int
+		want       []string
+	}{
+		{[]string{"Kazakhstan", "Mass strike", "Central Asia"}, 4, []string{"#Kazakhstan", "#MassStrike", "#CentralAsia"}},
+		{[]string{"Kazajistán", "Huelga de masas", "Asia Central"}, 2, []string{"#Kazajistán", "#HuelgaDeMasas"}},
+		{[]string{"self-organization", "C++", "Year 2022", "2022", "mass strike", "Mass Strike"}, 9, []string{"#SelfOrganization", "#C", "#Year2022", "#MassStrike"}},
+		{[]string{"Технологии", "日本", "…", ""}, 9, []string{"#Технологии", "#日本"}},
+		{[]string{"Technology"}, 0, nil},
+	}
+	for _, tt := range tests {
+		got := hashtags(tt.categories, tt.n)
+		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("hashtags(%q, %d) = %q, want %q", tt.categories, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	spanish := syndicate.Article{
+		Link:       "https://communia.blog/protestas-en-kazajistan-5-claves",
+		Title:      "Protestas en Kazajistán: 5 claves para entender qué está pasando",
+		Summary:    "La represión de las protestas en Kazajistán se ha internacionalizado. ¿Golpe fallido o invasión rusa? Ni lo uno ni lo otro: una huelga de masas que ha hecho caer al Estado kazajo en pocos días 🔥. Sigue el hilo de @communia@mastodon.social y lee también https://communia.blog/huelga-de-masas-en-kazajistan-cronologia-completa-de-los-hechos.",
+		Categories: []string{"Kazajistán", "Huelga de masas", "Asia Central"},
+		Language:   "es",
+		Published:  time.Date(2022, 1, 8, 8, 0, 0, 0, time.UTC),
+	}
+	ai := syndicate.Article{
+		Link:       "https://en.communia.blog/ai",
+		Title:      "Who is afraid of Artificial Intelligence?",
+		Summary:    `Chatbots that write essays & code, and a press that swings between awe and panic. What does the new wave of "AI" change for the people who work for a living?`,
+		Categories: []string{"Technology"},
+		Language:   "en",
+	}
+	tests := []struct {
+		name    string
+		article syndicate.Article
+	}{
+		{"kazakhstan-en", kazakhstan()},
+		{"kazajistan-es", spanish},
+		{"ai-en", ai},
+	}
+	r := defaultRenderer(t, 4)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.render(tt.article, defaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := mastodontest.Length(got.Text, 23); n != got.Length {
+				t.Errorf("the fake counts %d characters, the channel %d", n, got.Length)
+			}
+			text := fmt.Sprintf("%s\n-- %d/%d characters\n", got.Text, got.Length, got.Limit)
+			path := filepath.Join("testdata", tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if text != string(want) {
+				t.Errorf("rendering differs from %s:\n%s\nwant:\n%s", path, text, want)
+			}
+		})
+	}
+}
+
+func FuzzRender(f *testing.F) {
+	a := kazakhstan()
+	f.Add(a.Title, a.Summary, a.Link, 500)
+	f.Add(a.Title, a.Summary, a.Link, 60)
+	f.Add("👨‍👩‍👧‍👦 🇰🇿 Kazajistán", "@user@mastodon.social https://example.org/a-long-path. and more words", "https://communia.blog/x", 40)
+	f.Add("", "", "https://a.co", 23)
+	f.Add("Title", "Summary", "", 3)
+	f.Add("t", "https://example.org/"+strings.Repeat("a", 40)+" word", "https://x.org", 30)
+	f.Add("AAAAAaaa aa Aaaaaaaaaa 0 aaaaa aaaaaaaaaa", "", "https://00.AA&", 60)
+	r := defaultRenderer(f, 4)
+	f.Fuzz(func(t *testing.T, title, summary, link string, limit int) {
+		if !utf8.ValidString(title+summary+link) || limit < 0 || limit > 5000 || strings.ContainsFunc(link, unicode.IsSpace) {
+			return
+		}
+		// The title's words double as categories, for hashtags.
+		a := syndicate.Article{Title: title, Summary: summary, Link: link, Categories: strings.Fields(title)}
+		got, err := r.render(a, Limits{MaxCharacters: limit, CharactersPerURL: 23})
+		if err != nil {
+			switch {
+			case errors.Is(err, errNothingToPost) && link == "":
+			case Length(link) > limit:
+			default:
+				t.Fatalf("render(%q, %q, %q, %d): %v", title, summary, link, limit, err)
+			}
+			return
+		}
+		if got.Length > limit || got.Length != Length(got.Text) {
+			t.Fatalf("length %d (counted %d) over the limit %d: %q", got.Length, Length(got.Text), limit, got.Text)
+		}
+		if link != "" && !slices.Contains(strings.Split(got.Text, "\n\n"), link) {
+			t.Fatalf("link %q missing or cut: %q", link, got.Text)
+		}
+		if n := mastodontest.Length(got.Text, 23); n > limit {
+			t.Fatalf("the fake would refuse %q: it counts %d, over %d (the channel counted %d)", got.Text, n, limit, got.Length)
+		}
+	})
+}
+
+// FuzzLength checks the channel's counter against the fake's independent
+// one: counting less than Mastodon would post over the limit.
+func FuzzLength(f *testing.F) {
+	for _, s := range []string{"see https://example.org/a.", "@a@b.cc", "x https://a.org-0 @u@d.e", "http://0.AA&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		if got, oracle := Length(s), mastodontest.Length(s, 23); got != oracle {
+			t.Fatalf("Length(%q) = %d, the fake counts %d", s, got, oracle)
+		}
+	})
+}
