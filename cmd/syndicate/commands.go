@@ -26,7 +26,7 @@ func cmdRun(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, c.opts.dryRun)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func cmdOnce(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, c.opts.dryRun)
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func cmdStatus(ctx context.Context, c *cli) error {
 		}
 		states = append(states, syndicate.State(s))
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
@@ -364,7 +364,7 @@ func decide(dec syndicate.Decision) func(context.Context, *cli) error {
 		if err != nil {
 			return err
 		}
-		store, err := openStore(ctx, cfg)
+		store, err := openStore(ctx, cfg, false)
 		if err != nil {
 			return err
 		}

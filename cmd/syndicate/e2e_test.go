@@ -355,22 +355,40 @@ func TestDryRunSendsAndWritesNothing(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("dry run exited %d: %s", r.code, r.stderr)
 	}
-	if len(s.mastodon.Statuses())+len(s.telegram.Messages()) != 0 {
-		t.Fatal("dry run sent")
+	if _, err := os.Stat(filepath.Join(s.dir, "syndicate.db")); !os.IsNotExist(err) {
+		t.Fatalf("a dry run created the database: %v", err)
 	}
 	for _, want := range []string{"[dry-run] mastodon-en would send", "[dry-run] telegram-en would send", "A new era in South America"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("dry run output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	st := s.status()
-	if len(st.Deliveries) != 0 || st.Feeds[0].LastPollAt != nil {
-		t.Fatalf("dry run wrote: %+v", st)
-	}
+
 	// The real run afterwards still backfills: the dry run baselined nothing.
 	s.mustOnce()
 	if n := len(s.mastodon.Statuses()); n != 2 {
 		t.Fatalf("mastodon has %d statuses after the real run", n)
+	}
+
+	// On an established database, a dry run shows the new article and
+	// leaves the ledger and the feed state as they were.
+	s.feeds.publish("strike", "Strike", "Mon, 23 Nov 2026 10:00:00 +0100")
+	before := s.status()
+	r = s.once("--dry-run")
+	if r.code != 0 || !strings.Contains(r.stdout, "Strike") {
+		t.Fatalf("dry run exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	after := s.status()
+	if len(after.Deliveries) != len(before.Deliveries) || !after.Feeds[0].LastPollAt.Equal(*before.Feeds[0].LastPollAt) {
+		t.Fatalf("the dry run wrote: %d deliveries before, %d after; last poll %v → %v",
+			len(before.Deliveries), len(after.Deliveries), before.Feeds[0].LastPollAt, after.Feeds[0].LastPollAt)
+	}
+	if len(s.mastodon.Statuses()) != 2 || len(s.telegram.Messages()) != 2 {
+		t.Fatal("the dry run sent")
+	}
+	s.mustOnce()
+	if got := firstLines(s.mastodonTexts()); len(got) != 3 || got[2] != "Strike" {
+		t.Fatalf("mastodon got %q", got)
 	}
 }
 

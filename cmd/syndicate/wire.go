@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -33,11 +37,16 @@ func (c *cli) loadConfig(secretsOptional bool) (*config.Config, error) {
 	return cfg, nil
 }
 
-// openStore opens the store named by the config's store: key.
-func openStore(ctx context.Context, cfg *config.Config) (syndicate.Store, error) {
+// openStore opens the store named by the config's store: key. A dry run
+// against a database that does not exist yet reads an empty one in a
+// temporary directory, so it leaves no file behind.
+func openStore(ctx context.Context, cfg *config.Config, dryRun bool) (syndicate.Store, error) {
 	switch {
 	case strings.HasPrefix(cfg.Store, "sqlite:"):
 		path := strings.TrimPrefix(cfg.Store, "sqlite:")
+		if _, err := os.Stat(path); dryRun && errors.Is(err, fs.ErrNotExist) {
+			return openTempStore(ctx)
+		}
 		s, err := sqlite.Open(ctx, path)
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -47,6 +56,29 @@ func openStore(ctx context.Context, cfg *config.Config) (syndicate.Store, error)
 		return nil, configError{fmt.Errorf("store: the PostgreSQL store is not part of this version; use sqlite:PATH")}
 	}
 	return nil, configError{fmt.Errorf("store: %q is neither sqlite:PATH nor postgres://", cfg.Store)}
+}
+
+func openTempStore(ctx context.Context) (syndicate.Store, error) {
+	dir, err := os.MkdirTemp("", "syndicate-dry-run-")
+	if err != nil {
+		return nil, fmt.Errorf("dry run: temporary store: %w", err)
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "syndicate.db"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("dry run: temporary store: %w", err)
+	}
+	return tempStore{Store: s, dir: dir}, nil
+}
+
+// tempStore is a store removed when closed.
+type tempStore struct {
+	syndicate.Store
+	dir string
+}
+
+func (t tempStore) Close() error {
+	return errors.Join(t.Store.Close(), os.RemoveAll(t.dir))
 }
 
 // newReader builds the feed reader shared by every feed, with each feed's
