@@ -67,7 +67,7 @@ func entities(text string) []entity {
 // taken for a real one).
 func findURLs(text string) []entity {
 	var out []entity
-	from := 0
+	from, prevEnd := 0, 0
 	for {
 		k := strings.Index(text[from:], "://")
 		if k < 0 {
@@ -82,7 +82,7 @@ func findURLs(text string) []entity {
 		case sep >= 4 && strings.EqualFold(text[sep-4:sep], "http"):
 			start = sep - 4
 		}
-		if start < 0 {
+		if start < prevEnd { // no scheme, or inside the previous URL
 			continue
 		}
 		if r, _ := utf8.DecodeLastRuneInString(text[:start]); start > 0 && !urlMayFollow(r) {
@@ -99,7 +99,7 @@ func findURLs(text string) []entity {
 			end = scanTrimmed(text, end, isURLRune, func(r rune) bool { return !isURLEndRune(r) })
 		}
 		out = append(out, entity{start: start, end: end, url: true})
-		from = end
+		from, prevEnd = end, end
 	}
 }
 
