@@ -76,6 +76,7 @@ type DeliveryView struct {
 
 // DeliveryFilter narrows ListDeliveries; zero fields match everything.
 type DeliveryFilter struct {
+	ArticleID int64
 	FeedID    string
 	ChannelID string
 	States    []State

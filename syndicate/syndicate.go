@@ -25,10 +25,13 @@ type Article struct {
 	ImageURL     string
 	ImageCaption string // caption or alt text of the featured image
 	Categories   []string
-	Language     string // the item's or feed's language, else the configured one
-	Author       string
-	Published    time.Time // zero when the feed gave no usable date
-	Updated      time.Time
+	// Related are the article's "Read also" links, kept apart from the
+	// summary so channels can show them.
+	Related   []Link
+	Language  string // the item's or feed's language, else the configured one
+	Author    string
+	Published time.Time // zero when the feed gave no usable date
+	Updated   time.Time
 	// Position is the item's index in the fetched document (0 = first).
 	Position int
 	// Hash changes whenever the title, summary, content or image change.
@@ -37,6 +40,12 @@ type Article struct {
 	// Set by the store.
 	ID        int64
 	FirstSeen time.Time
+}
+
+// Link is a titled link.
+type Link struct {
+	Title string
+	URL   string
 }
 
 // SortTime orders articles oldest first: published, else updated, else the
@@ -101,6 +110,9 @@ type Delivery struct {
 type Receipt struct {
 	RemoteID string
 	URL      string
+	// Warning says what the post went out without (an image that could not
+	// be fetched, say); status shows it.
+	Warning string
 }
 
 // Post is what a channel is asked to send.
@@ -127,6 +139,12 @@ type Channel interface {
 	Send(ctx context.Context, post Post) (Receipt, error)
 	// Render shows what Send would post, without any network call.
 	Render(post Post) (Rendering, error)
+}
+
+// Editor is implemented by channels that can change a post already sent
+// (on_update: edit).
+type Editor interface {
+	Edit(ctx context.Context, post Post, sent Receipt) (Receipt, error)
 }
 
 // Resolver is implemented by channels that can find out, after a crash,
