@@ -436,6 +436,26 @@ func (d *decoder) strList(o *object, key string, dst *[]string) {
 	*dst = out
 }
 
+// strMap reads a mapping of strings to strings (category → hashtag, say),
+// keeping the keys in file order in *order when order is not nil. A null
+// value reads as "".
+func (d *decoder) strMap(o *object, key string, dst *map[string]string, order *[]string) {
+	sub := d.sub(o, key)
+	if sub == nil {
+		return
+	}
+	out := map[string]string{}
+	for _, k := range sub.keys {
+		var v string
+		d.str(sub, k.name, &v)
+		out[k.name] = v
+		if order != nil {
+			*order = append(*order, k.name)
+		}
+	}
+	*dst = out
+}
+
 // list calls each for every item of a list of mappings.
 func (d *decoder) list(o *object, key string, each func(path string, n *yaml.Node)) {
 	n, path := d.get(o, key)
