@@ -103,6 +103,9 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (Delivery, e
 	switch done.State {
 	case StateSent:
 		log.Info("delivered", "attempt", done.Attempts, "remote_url", done.RemoteURL)
+		if receipt.Warning != "" {
+			log.Warn("delivered with a warning", slog.String("warning", receipt.Warning))
+		}
 	case StatePending:
 		log.Warn("send failed, will retry", "attempt", done.Attempts, "next_attempt", done.NextAttempt, slog.String("error", done.LastError))
 	default:
@@ -116,7 +119,7 @@ func (e *Engine) outcome(t Target, d Delivery, r Receipt, sendErr error) Deliver
 	now := e.now()
 	d.UpdatedAt = now
 	if sendErr == nil {
-		d.State, d.RemoteID, d.RemoteURL, d.LastError, d.NextAttempt = StateSent, r.RemoteID, r.URL, "", time.Time{}
+		d.State, d.RemoteID, d.RemoteURL, d.LastError, d.NextAttempt = StateSent, r.RemoteID, r.URL, r.Warning, time.Time{}
 		return d
 	}
 	d.LastError = sendErr.Error()
@@ -201,4 +204,48 @@ func (e *Engine) resolve(ctx context.Context, v DeliveryView) Delivery {
 		d.State, d.LastError = StateUncertain, "interrupted over an hour ago and not found on the channel"
 	}
 	return d
+}
+
+// editUpdated edits the posts already sent of articles that changed, on
+// the channels that edit on update. An edit is tried once: a failure is
+// logged and kept in the delivery's last error, and the post stays as it
+// was.
+func (e *Engine) editUpdated(ctx context.Context, updated []Article) {
+	for _, a := range updated {
+		views, err := e.Store.ListDeliveries(ctx, DeliveryFilter{ArticleID: a.ID, States: []State{StateSent}})
+		if err != nil {
+			e.log().Error("edit: list deliveries", "feed", a.FeedID, "article", a.Key, slog.Any("error", err))
+			continue
+		}
+		for _, v := range views {
+			t, ok := e.Targets[v.ChannelID]
+			editor, canEdit := t.Channel.(Editor)
+			if !ok || !t.EditOnUpdate || !canEdit {
+				continue
+			}
+			e.edit(ctx, t.ID, editor, v.Delivery, a)
+		}
+	}
+}
+
+func (e *Engine) edit(ctx context.Context, channelID string, editor Editor, d Delivery, a Article) {
+	log := e.log().With("channel", channelID, "delivery", d.ID, "feed", a.FeedID, "article", a.Key)
+	editCtx, cancel := detached(ctx, e.sendTimeout())
+	defer cancel()
+	r, err := editor.Edit(editCtx, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(channelID, a)},
+		Receipt{RemoteID: d.RemoteID, URL: d.RemoteURL})
+	if err != nil {
+		d.LastError = "edit failed: " + err.Error()
+		log.Error("edit failed", slog.String("error", err.Error()))
+	} else {
+		d.LastError = r.Warning
+		if r.RemoteID != "" {
+			d.RemoteID, d.RemoteURL = r.RemoteID, r.URL
+		}
+		log.Info("post edited", "remote_url", d.RemoteURL)
+	}
+	d.UpdatedAt = e.now()
+	if err := e.Store.UpdateDelivery(editCtx, d, StateSent); err != nil {
+		log.Error("edit: record", slog.Any("error", err))
+	}
 }

@@ -503,3 +503,103 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("jitter: %v", got)
 	}
 }
+
+func TestGoneFeedIsNotPolledUntilItsURLChanges(t *testing.T) {
+	f := newFixture(t, syndicate.Feed{Source: syndicate.FeedSource{ID: "blog", URL: "https://blog.example/feed"}})
+	f.feed.err = &syndicate.FetchError{Status: 410, Err: errors.New("feed is gone (410)")}
+	f.once()
+	f.feed.err = nil
+	reads := f.feed.reads
+	r := f.once()
+	if f.feed.reads != reads || !errors.Is(r.FeedErrors["blog"], syndicate.ErrFeedGone) {
+		t.Fatalf("a gone feed was polled again (reads %d → %d), report %v", reads, f.feed.reads, r.FeedErrors)
+	}
+	f.engine.Feeds[0].Source.URL = "https://blog.example/new-feed"
+	if r := f.once(); !r.OK() || f.feed.reads != reads+1 {
+		t.Fatalf("after the url changed: %+v", r)
+	}
+}
+
+// movedReader answers with a permanent redirect and records the URLs read.
+type movedReader struct {
+	reader
+	urls []string
+}
+
+func (m *movedReader) Read(ctx context.Context, src syndicate.FeedSource, v syndicate.Validators) (syndicate.FetchResult, error) {
+	m.urls = append(m.urls, src.URL)
+	res, err := m.reader.Read(ctx, src, v)
+	res.PermanentURL = "https://new.example/feed"
+	return res, err
+}
+
+func TestPermanentRedirectIsRemembered(t *testing.T) {
+	f := newFixture(t, syndicate.Feed{Source: syndicate.FeedSource{ID: "blog", URL: "https://old.example/feed"}})
+	m := &movedReader{}
+	f.engine.Reader = m
+	f.once()
+	f.once()
+	if len(m.urls) != 2 || m.urls[0] != "https://old.example/feed" || m.urls[1] != "https://new.example/feed" {
+		t.Fatalf("read %v", m.urls)
+	}
+}
+
+func TestScheduledPollsBackOffAfterFailures(t *testing.T) {
+	if got := syndicate.FeedBackoff(1); got != time.Minute {
+		t.Fatalf("after one failure: %v", got)
+	}
+	if got := syndicate.FeedBackoff(3); got != 4*time.Minute {
+		t.Fatalf("after three failures: %v", got)
+	}
+	if got := syndicate.FeedBackoff(50); got != time.Hour {
+		t.Fatalf("after fifty failures: %v", got)
+	}
+}
+
+// warningChannel accepts posts with a warning, and edits them.
+type warningChannel struct {
+	*channel
+	edits []syndicate.Receipt
+}
+
+func (w *warningChannel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, error) {
+	r, err := w.channel.Send(ctx, p)
+	r.Warning = "posted without its image: 404"
+	return r, err
+}
+
+func (w *warningChannel) Edit(ctx context.Context, p syndicate.Post, sent syndicate.Receipt) (syndicate.Receipt, error) {
+	w.edits = append(w.edits, sent)
+	return syndicate.Receipt{RemoteID: sent.RemoteID, URL: sent.URL}, nil
+}
+
+func TestReceiptWarningAndEditOnUpdate(t *testing.T) {
+	f := newFixture(t, syndicate.Feed{To: []string{"a", "b"}})
+	wa := &warningChannel{channel: f.a}
+	wb := &warningChannel{channel: f.b}
+	ta, tb := f.engine.Targets["a"], f.engine.Targets["b"]
+	ta.Channel, ta.EditOnUpdate = wa, true
+	tb.Channel = wb // edits stay off
+	f.engine.Targets["a"], f.engine.Targets["b"] = ta, tb
+	f.feed.set()
+	f.once()
+	f.feed.set(article(1, 1))
+	f.once()
+	if d := f.onlyDelivery("a"); d.State != syndicate.StateSent || d.LastError != "posted without its image: 404" {
+		t.Fatalf("warning not kept: %+v", d)
+	}
+	edited := article(1, 1)
+	edited.Title, edited.Hash = "Article 1, corrected", "h1-v2"
+	f.feed.set(edited)
+	f.once()
+	if len(wa.edits) != 1 || wa.edits[0].RemoteID != "1" {
+		t.Fatalf("edits on a: %+v", wa.edits)
+	}
+	if len(wb.edits) != 0 {
+		t.Fatalf("b edits with on_update: ignore: %+v", wb.edits)
+	}
+	f.once() // unchanged since: no second edit
+	if len(wa.edits) != 1 || len(f.a.titles()) != 1 {
+		t.Fatalf("edits %d, posts %d", len(wa.edits), len(f.a.titles()))
+	}
+}

@@ -74,6 +74,15 @@ type Target struct {
 	ID      string
 	Channel Channel
 	Retry   RetryPolicy
+	// EditOnUpdate: when a sent article changes, edit the post (the
+	// channel must be an Editor).
+	EditOnUpdate bool
+}
+
+// HubWatcher learns which WebSub hub each feed advertises (hub is empty
+// when it advertises none), to subscribe, renew or unsubscribe.
+type HubWatcher interface {
+	Advertised(ctx context.Context, feedID, hub, self string)
 }
 
 // Observer receives what the pipeline does, for metrics.
@@ -99,6 +108,7 @@ type Engine struct {
 	Targets  map[string]Target
 	Log      *slog.Logger
 	Observer Observer
+	Hubs     HubWatcher // optional: WebSub
 	Now      func() time.Time
 	Jitter   func() float64 // in [0, 1)
 	// DryRun: poll, plan and render, but send nothing and write nothing;

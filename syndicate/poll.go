@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -29,8 +30,24 @@ type PlannedDelivery struct {
 	State   State
 }
 
-// Poll reads one feed, records what is new, and plans its deliveries.
+// ErrFeedGone is returned for a feed whose URL answered 410 Gone: it is
+// not polled again until its url changes in the config.
+var ErrFeedGone = errors.New("feed gone")
+
+// Poll reads one feed now, records what is new, and plans its deliveries.
+// Only a server's Retry-After and a 410 Gone hold it back; the backoff
+// after failed polls does not (once and a ping poll on request).
 func (e *Engine) Poll(ctx context.Context, feedID string) (PollResult, error) {
+	return e.pollFeed(ctx, feedID, false)
+}
+
+// pollScheduled is a poll on the feed's schedule: it also waits out the
+// backoff after failed polls, so a broken feed is not hammered.
+func (e *Engine) pollScheduled(ctx context.Context, feedID string) (PollResult, error) {
+	return e.pollFeed(ctx, feedID, true)
+}
+
+func (e *Engine) pollFeed(ctx context.Context, feedID string, scheduled bool) (PollResult, error) {
 	f, ok := e.feed(feedID)
 	if !ok {
 		return PollResult{}, fmt.Errorf("unknown feed %q", feedID)
@@ -42,7 +59,7 @@ func (e *Engine) Poll(ctx context.Context, feedID string) (PollResult, error) {
 	defer mu.(*sync.Mutex).Unlock()
 
 	start := e.now()
-	res, result, err := e.poll(ctx, f, start)
+	res, result, err := e.poll(ctx, f, start, scheduled)
 	e.observer().Polled(feedID, result, e.now().Sub(start))
 	if !errors.Is(err, ErrPollDeferred) {
 		e.runStats.feedResult(feedID, err)
@@ -50,25 +67,51 @@ func (e *Engine) Poll(ctx context.Context, feedID string) (PollResult, error) {
 	return res, err
 }
 
-func (e *Engine) poll(ctx context.Context, f Feed, now time.Time) (PollResult, string, error) {
+// FeedBackoff is the wait before the next scheduled poll of a feed after
+// failures consecutive failed polls: doubling from a minute, at most an hour.
+func FeedBackoff(failures int) time.Duration {
+	if failures <= 0 {
+		return 0
+	}
+	return min(time.Minute<<min(failures-1, 10), time.Hour)
+}
+
+func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool) (PollResult, string, error) {
 	id := f.Source.ID
 	state, err := e.Store.FeedState(ctx, id)
 	if err != nil {
 		return PollResult{}, "error", fmt.Errorf("feed %q: load state: %w", id, err)
 	}
+	if state.GoneURL != "" && state.GoneURL == f.Source.URL {
+		return PollResult{}, "gone", fmt.Errorf("feed %q: %s answered 410 Gone; it is not polled until its url changes in the config: %w",
+			id, f.Source.URL, ErrFeedGone)
+	}
 	if now.Before(state.NextPollAt) {
 		return PollResult{}, "deferred", fmt.Errorf("feed %q: the server asked to wait until %s: %w",
 			id, state.NextPollAt.Format(time.RFC3339), ErrPollDeferred)
 	}
+	if next := state.LastPollAt.Add(FeedBackoff(state.Failures)); scheduled && now.Before(next) {
+		return PollResult{}, "deferred", fmt.Errorf("feed %q: %d failed polls in a row, next try at %s: %w",
+			id, state.Failures, next.Format(time.RFC3339), ErrPollDeferred)
+	}
+	src := f.Source
+	if state.MovedFrom == f.Source.URL && state.MovedTo != "" {
+		src.URL = state.MovedTo
+	}
 	state.LastPollAt = now
 
-	fetched, readErr := e.Reader.Read(ctx, f.Source, Validators{ETag: state.ETag, LastModified: state.LastModified})
+	fetched, readErr := e.Reader.Read(ctx, src, Validators{ETag: state.ETag, LastModified: state.LastModified})
 	if readErr != nil {
 		state.LastError = readErr.Error()
 		state.Failures++
 		var fe *FetchError
-		if errors.As(readErr, &fe) && !fe.RetryAfter.IsZero() {
-			state.NextPollAt = fe.RetryAfter
+		if errors.As(readErr, &fe) {
+			if !fe.RetryAfter.IsZero() {
+				state.NextPollAt = fe.RetryAfter
+			}
+			if fe.Status == http.StatusGone {
+				state.GoneURL = f.Source.URL
+			}
 		}
 		if !e.DryRun {
 			if err := e.Store.SaveFeedState(ctx, state); err != nil {
@@ -78,6 +121,17 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time) (PollResult, s
 		return PollResult{}, "error", fmt.Errorf("feed %q: %w", id, readErr)
 	}
 
+	if fetched.PermanentURL != "" && fetched.PermanentURL != src.URL {
+		state.MovedFrom, state.MovedTo = f.Source.URL, fetched.PermanentURL
+		e.log().Warn("feed moved permanently: polling the new address; update its url in the config",
+			"feed", id, "from", f.Source.URL, "to", fetched.PermanentURL)
+	}
+	if fetched.Truncated {
+		e.log().Warn("feed document is cut short: kept its complete items", "feed", id, "items", len(fetched.Articles))
+	}
+	if e.Hubs != nil && !e.DryRun && (fetched.Hub != "" || !fetched.NotModified) {
+		e.Hubs.Advertised(ctx, id, fetched.Hub, fetched.Self)
+	}
 	state.LastOKAt, state.LastError, state.Failures, state.NextPollAt = now, "", 0, time.Time{}
 	state.ETag, state.LastModified = fetched.Validators.ETag, fetched.Validators.LastModified
 	if fetched.NotModified {
@@ -101,6 +155,7 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time) (PollResult, s
 	if err := e.Store.RecordPoll(ctx, rec); err != nil {
 		return PollResult{}, "error", fmt.Errorf("feed %q: record poll: %w", id, err)
 	}
+	e.editUpdated(ctx, rec.Updated)
 	for _, d := range res.Deliveries {
 		e.log().Info("delivery planned", "feed", id, "channel", d.Channel, "article", d.Article.Key, "state", d.State)
 	}

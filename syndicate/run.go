@@ -171,7 +171,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	c := cron.New(cron.WithChain(cron.Recover(cronLogger{e.log()})))
 	for _, f := range e.Feeds {
 		if f.Schedule != nil {
-			c.Schedule(f.Schedule, cron.FuncJob(func() { e.pollAndWake(ctx, d, f.Source.ID) }))
+			c.Schedule(f.Schedule, cron.FuncJob(func() { e.pollAndWake(ctx, d, f.Source.ID, true) }))
 		}
 	}
 	c.Start()
@@ -180,12 +180,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.log().Info("daemon started", "feeds", len(e.Feeds), "channels", len(e.Targets), "dry_run", e.DryRun)
 
 	for _, f := range e.Feeds {
-		workers.Go(func() { e.pollAndWake(ctx, d, f.Source.ID) })
+		workers.Go(func() { e.pollAndWake(ctx, d, f.Source.ID, true) })
 	}
 	for {
 		select {
 		case id := <-d.polls:
-			workers.Go(func() { e.pollAndWake(ctx, d, id) })
+			workers.Go(func() { e.pollAndWake(ctx, d, id, false) })
 			continue
 		case <-ctx.Done():
 		}
@@ -218,12 +218,26 @@ func (e *Engine) PollNow(feedID string) bool {
 	}
 }
 
+// FeedID finds a configured feed by id or, when byURL, by its URL.
+func (e *Engine) FeedID(idOrURL string, byURL bool) (string, bool) {
+	for _, f := range e.Feeds {
+		if (!byURL && f.Source.ID == idOrURL) || (byURL && f.Source.URL == idOrURL) {
+			return f.Source.ID, true
+		}
+	}
+	return "", false
+}
+
 // Ready reports whether the daemon has settled the ledger and its
 // scheduler runs.
 func (e *Engine) Ready() bool { return e.ready.Load() }
 
-func (e *Engine) pollAndWake(ctx context.Context, d *daemon, feedID string) {
-	res, err := e.Poll(ctx, feedID)
+func (e *Engine) pollAndWake(ctx context.Context, d *daemon, feedID string, scheduled bool) {
+	poll := e.Poll
+	if scheduled {
+		poll = e.pollScheduled
+	}
+	res, err := poll(ctx, feedID)
 	switch {
 	case errors.Is(err, ErrPollDeferred):
 		e.log().Info("poll deferred", "feed", feedID, slog.Any("reason", err))

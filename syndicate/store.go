@@ -25,6 +25,24 @@ type FeedState struct {
 	// NextPollAt, when set, is the earliest time the feed may be polled
 	// again (Retry-After, or backoff after failures).
 	NextPollAt time.Time
+	// GoneURL is a URL that answered 410 Gone: while the feed is
+	// configured with it, it is not polled.
+	GoneURL string
+	// MovedFrom → MovedTo is a permanent redirect: while the feed is
+	// configured with MovedFrom, MovedTo is fetched instead.
+	MovedFrom string
+	MovedTo   string
+}
+
+// Subscription is a WebSub subscription of a feed at its hub.
+type Subscription struct {
+	FeedID     string
+	Hub        string
+	Topic      string
+	Secret     string    // hub.secret: signs the content the hub delivers
+	State      string    // "pending" until the hub verifies, then "active"
+	LeaseUntil time.Time // when the hub forgets it; renewed before
+	UpdatedAt  time.Time
 }
 
 // KnownArticle is what the planner needs to know of an article already seen.
@@ -121,6 +139,16 @@ type Store interface {
 	// CountDeliveries returns the number of deliveries per channel and state.
 	CountDeliveries(ctx context.Context) (map[string]map[State]int, error)
 
+	// Subscription returns the feed's WebSub subscription, or ErrNotFound.
+	Subscription(ctx context.Context, feedID string) (Subscription, error)
+	SaveSubscription(ctx context.Context, s Subscription) error
+	DeleteSubscription(ctx context.Context, feedID string) error
+
+	// EnsureMeta stores value under key unless a value is already there,
+	// and returns the stored one: the first writer wins, even across
+	// processes (a generated secret).
+	EnsureMeta(ctx context.Context, key, value string) (string, error)
+
 	Close() error
 }
 
@@ -142,6 +170,16 @@ type FetchResult struct {
 	NotModified bool // 304: nothing was parsed
 	Validators  Validators
 	Articles    []Article // in document order, Position set
+	// PermanentURL is where permanent redirects (301, 308) led, when they
+	// did; empty otherwise.
+	PermanentURL string
+	// Hub and Self are the WebSub hub and topic the feed advertises (Link
+	// headers first, then atom:link), empty when it advertises none.
+	Hub  string
+	Self string
+	// Truncated is set when the document was cut short and only its
+	// complete items were kept.
+	Truncated bool
 }
 
 // FeedReader fetches and parses a feed.

@@ -138,20 +138,8 @@ func TestPreviewRendersWithoutSendingOrWriting(t *testing.T) {
 // for it to be ready, checks its endpoints and stops it as SIGTERM would.
 func TestRunServesHealthAndStopsGracefully(t *testing.T) {
 	s := newSite(t, siteOptions{backfill: 1})
-	addr := freeAddr(t)
-	raw, _ := os.ReadFile(s.config)
-	s.writeFile("syndicate.yaml", strings.Replace(string(raw), `listen: "127.0.0.1:0"`, fmt.Sprintf("listen: %q", addr), 1))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"run", "--config", s.config, "--log-format", "json"}, Env{Stdout: io.Discard, Stderr: &syncWriter{w: &stderr}, LookupEnv: func(k string) (string, bool) { return mastodonToken, k == "MASTODON_TOKEN" }})
-	}()
-
-	base := "http://" + addr
-	waitFor(t, func() bool { return get(base+"/readyz") == 200 })
+	d := s.startDaemon()
+	base := d.base
 	if code := get(base + "/healthz"); code != 200 {
 		t.Fatalf("/healthz %d", code)
 	}
@@ -178,27 +166,102 @@ func TestRunServesHealthAndStopsGracefully(t *testing.T) {
 		t.Fatalf("posts: %d statuses, %d messages", len(s.mastodon.Statuses()), len(s.telegram.Messages()))
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("run exited %d:\n%s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("run did not stop")
-	}
-	sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+	logs := d.stop()
+	sc := bufio.NewScanner(strings.NewReader(logs))
 	for sc.Scan() {
 		if !strings.HasPrefix(sc.Text(), "{") {
 			t.Fatalf("--log-format json printed a non-JSON line: %q", sc.Text())
 		}
 	}
-	if strings.Contains(stderr.String(), mastodonToken) || strings.Contains(stderr.String(), telegramToken) {
-		t.Fatal("a token reached the log")
+}
+
+// TestPingDeliversAtOnce: the site's publish hook makes the daemon poll
+// now, and the new article reaches both channels without waiting for the
+// schedule.
+func TestPingDeliversAtOnce(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	d := s.startDaemon()
+	defer d.stop()
+	waitFor(t, func() bool { return s.feeds.count(s.feeds.requests, "en.rss.xml") == 1 })
+	s.feeds.publish("strike", "Strike", "Mon, 23 Nov 2026 10:00:00 +0100")
+	if code := d.ping("feed=emancipation-en", adminToken); code != http.StatusAccepted {
+		t.Fatalf("ping: %d", code)
+	}
+	waitFor(t, func() bool { return len(s.mastodon.Statuses()) == 1 && len(s.telegram.Messages()) == 1 })
+	if code := d.ping("feed=emancipation-en", "wrong"); code != http.StatusUnauthorized {
+		t.Fatalf("ping with a wrong token: %d", code)
+	}
+	if code := d.ping("url="+s.feeds.URL+"/en.rss.xml", adminToken); code != http.StatusAccepted {
+		t.Fatalf("ping by url: %d", code)
 	}
 }
 
-func freeAddr(t *testing.T) string {
+// daemon is `syndicate run` in-process.
+type daemon struct {
+	t      testing.TB
+	base   string
+	cancel context.CancelFunc
+	done   chan int
+	logs   *syncWriter
+	buf    *bytes.Buffer
+}
+
+// startDaemon runs the site's daemon on a free port and waits until ready.
+func (s *site) startDaemon() *daemon {
+	s.t.Helper()
+	addr := freeAddr(s.t)
+	raw, _ := os.ReadFile(s.config)
+	s.writeFile("syndicate.yaml", strings.Replace(string(raw), `listen: "127.0.0.1:0"`, fmt.Sprintf("listen: %q", addr), 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	buf := &bytes.Buffer{}
+	d := &daemon{t: s.t, base: "http://" + addr, cancel: cancel, done: make(chan int, 1), logs: &syncWriter{w: buf}, buf: buf}
+	go func() {
+		d.done <- Run(ctx, []string{"run", "--config", s.config, "--log-format", "json"}, Env{Stdout: io.Discard, Stderr: d.logs, LookupEnv: siteEnv})
+	}()
+	s.t.Cleanup(func() { d.stop() })
+	waitFor(s.t, func() bool { return get(d.base+"/readyz") == 200 })
+	return d
+}
+
+// stop stops the daemon as SIGTERM would and returns its logs.
+func (d *daemon) stop() string {
+	d.t.Helper()
+	if d.cancel == nil {
+		return ""
+	}
+	d.cancel()
+	d.cancel = nil
+	select {
+	case code := <-d.done:
+		if code != 0 {
+			d.t.Fatalf("run exited %d:\n%s", code, d.buf.String())
+		}
+	case <-time.After(30 * time.Second):
+		d.t.Fatal("run did not stop")
+	}
+	d.logs.mu.lock()
+	defer d.logs.mu.unlock()
+	logs := d.buf.String()
+	for _, secret := range []string{mastodonToken, telegramToken, adminToken} {
+		if strings.Contains(logs, secret) {
+			d.t.Fatal("a secret reached the log")
+		}
+	}
+	return logs
+}
+
+func (d *daemon) ping(query, token string) int {
+	req, _ := http.NewRequest(http.MethodPost, d.base+"/hooks/ping?"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -227,7 +290,7 @@ func body(url string) string {
 	return string(b)
 }
 
-func waitFor(t *testing.T, ok func() bool) {
+func waitFor(t testing.TB, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !ok() {

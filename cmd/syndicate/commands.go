@@ -19,6 +19,7 @@ import (
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/metrics"
 	"github.com/syndicate-daemon/syndicate/syndicate/web"
+	"github.com/syndicate-daemon/syndicate/syndicate/websub"
 )
 
 func cmdRun(ctx context.Context, c *cli) error {
@@ -42,8 +43,15 @@ func cmdRun(ctx context.Context, c *cli) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	var hubs web.WebSub
+	if cfg.PublicURL != "" && !c.opts.dryRun {
+		sub := &websub.Subscriber{Store: store, CallbackBase: cfg.PublicURL, Poll: engine.PollNow, Now: c.env.Now, Log: c.log}
+		engine.Hubs, hubs = sub, sub
+	}
 	srv := &http.Server{
-		Handler:           web.Handler(engine, reg),
+		Handler: web.Handler(web.Options{
+			Daemon: engine, Gatherer: reg, AdminToken: cfg.AdminToken.Value(), WebSub: hubs, Log: c.log,
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
 	}

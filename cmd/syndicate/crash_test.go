@@ -18,7 +18,7 @@ import (
 // endpoint it forwards the request, drops the answer and never replies:
 // the post is on the platform, and the daemon is left waiting, as when a
 // process dies between the request and the response.
-func forwardThenHang(t *testing.T, target, postPath string) (url string, posted <-chan struct{}) {
+func forwardThenHang(t testing.TB, target, postPath string) (url string, posted <-chan struct{}) {
 	t.Helper()
 	arrived := make(chan struct{})
 	var once sync.Once
@@ -76,14 +76,18 @@ func TestDaemonKilledMidSend(t *testing.T) {
 
 	var logs bytes.Buffer
 	daemon := exec.Command(bin, "run", "--config", crashPath)
-	daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken)
+	daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken, "ADMIN_TOKEN="+adminToken)
 	daemon.Stdout, daemon.Stderr = &logs, &logs
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() { _ = daemon.Wait(); close(exited) }()
 	for _, posted := range []<-chan struct{}{tootPosted, messagePosted} {
 		select {
 		case <-posted:
+		case <-exited:
+			t.Fatalf("the daemon exited before posting:\n%s", logs.String())
 		case <-time.After(30 * time.Second):
 			_ = daemon.Process.Kill()
 			t.Fatalf("the daemon did not post:\n%s", logs.String())
@@ -92,7 +96,7 @@ func TestDaemonKilledMidSend(t *testing.T) {
 	if err := daemon.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = daemon.Wait()
+	<-exited
 
 	for _, ch := range []string{"mastodon-en", "telegram-en"} {
 		if d := s.delivery(ch, "Strike"); d.State != "sending" {

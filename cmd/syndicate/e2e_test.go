@@ -17,6 +17,7 @@ import (
 )
 
 const (
+	adminToken    = "admin-secret-token-0123456789"
 	mastodonToken = "mastodon-secret-token-0123456789"
 	telegramToken = "123456:telegram-secret-token-abcdef"
 	telegramChat  = "@emancipation_en"
@@ -25,7 +26,7 @@ const (
 // site is a whole setup on loopback: the feed server, the fake platforms
 // and a config file pointing at them, with its own SQLite file.
 type site struct {
-	t        *testing.T
+	t        testing.TB
 	feeds    *feedServer
 	mastodon *mastodontest.Server
 	telegram *telegramtest.Server
@@ -39,7 +40,7 @@ type siteOptions struct {
 	extraFeed  string // YAML appended to the feed
 }
 
-func newSite(t *testing.T, opt siteOptions) *site {
+func newSite(t testing.TB, opt siteOptions) *site {
 	t.Helper()
 	s := &site{t: t, feeds: newFeedServer(t), mastodon: mastodontest.NewServer(t, mastodonToken), telegram: telegramtest.NewServer(t, telegramToken), dir: t.TempDir()}
 	s.telegram.AddChat(telegramChat)
@@ -51,6 +52,7 @@ func newSite(t *testing.T, opt siteOptions) *site {
 store: "sqlite:%s"
 listen: "127.0.0.1:0"
 timezone: "Europe/Madrid"
+admin_token: "${ADMIN_TOKEN}"
 feeds:
   - id: emancipation-en
     url: "%s/en.rss.xml"
@@ -96,22 +98,28 @@ type result struct {
 // run runs the command in-process, as a user would from a shell.
 func (s *site) run(args ...string) result {
 	s.t.Helper()
-	return runCommand(s.t, args, func(k string) (string, bool) {
-		if k == "MASTODON_TOKEN" {
-			return mastodonToken, true
-		}
-		return "", false
-	})
+	return runCommand(s.t, args, siteEnv)
 }
 
-func runCommand(t *testing.T, args []string, lookup func(string) (string, bool)) result {
+// siteEnv is the environment the site's config reads its secrets from.
+func siteEnv(k string) (string, bool) {
+	switch k {
+	case "MASTODON_TOKEN":
+		return mastodonToken, true
+	case "ADMIN_TOKEN":
+		return adminToken, true
+	}
+	return "", false
+}
+
+func runCommand(t testing.TB, args []string, lookup func(string) (string, bool)) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	code := Run(ctx, args, Env{Stdout: &out, Stderr: &errOut, LookupEnv: lookup})
 	r := result{code, out.String(), errOut.String()}
-	for _, secret := range []string{mastodonToken, telegramToken} {
+	for _, secret := range []string{mastodonToken, telegramToken, adminToken} {
 		if strings.Contains(r.stdout+r.stderr, secret) {
 			t.Fatalf("a secret reached the output of %v:\n%s\n%s", args, r.stdout, r.stderr)
 		}

@@ -24,7 +24,7 @@ type feedServer struct {
 	sawETag  map[string]int
 }
 
-func newFeedServer(t *testing.T) *feedServer {
+func newFeedServer(t testing.TB) *feedServer {
 	t.Helper()
 	fs := &feedServer{extra: map[string][]string{}, status: map[string]int{}, requests: map[string]int{}, notMod: map[string]int{}, sawETag: map[string]int{}}
 	fs.Server = httptest.NewServer(http.HandlerFunc(fs.serve))

@@ -183,8 +183,9 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 			return nil, configError{fmt.Errorf("channels[%d] (%s): %w", i, ch.ID, err)}
 		}
 		targets[ch.ID] = syndicate.Target{
-			ID:      ch.ID,
-			Channel: channel,
+			ID:           ch.ID,
+			Channel:      channel,
+			EditOnUpdate: ch.OnUpdate == config.OnUpdateEdit,
 			Retry: syndicate.RetryPolicy{
 				MaxAttempts: ch.Retry.MaxAttempts,
 				MinBackoff:  ch.Retry.MinBackoff.Std(),

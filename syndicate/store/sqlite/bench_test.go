@@ -117,4 +117,13 @@ func BenchmarkListDeliveries(b *testing.B) {
 			}
 		})
 	}
+	// The deliveries of one article, as an edit looks them up: an old one,
+	// far down the list.
+	b.Run("ledger=100k/article", func(b *testing.B) {
+		for b.Loop() {
+			if v, err := s.ListDeliveries(ctx, syndicate.DeliveryFilter{ArticleID: 10}); err != nil || len(v) != len(benchChannels) {
+				b.Fatalf("ListDeliveries = %d, %v", len(v), err)
+			}
+		}
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
 // dbTime encodes t as microseconds since the Unix epoch. The zero time
@@ -36,6 +38,43 @@ func decodeCategories(s string) ([]string, error) {
 		return nil, nil
 	}
 	return c, nil
+}
+
+// link is the JSON form of a syndicate.Link in articles.related. The
+// conversion from syndicate.Link stops compiling if Link gains a field.
+type link struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+func encodeRelated(r []syndicate.Link) (string, error) {
+	if len(r) == 0 {
+		return "[]", nil
+	}
+	ls := make([]link, len(r))
+	for i, l := range r {
+		ls[i] = link(l)
+	}
+	b, err := json.Marshal(ls)
+	return string(b), err
+}
+
+func decodeRelated(s string) ([]syndicate.Link, error) {
+	if s == "[]" {
+		return nil, nil // most articles: no need for the decoder
+	}
+	var ls []link
+	if err := json.Unmarshal([]byte(s), &ls); err != nil {
+		return nil, err
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	r := make([]syndicate.Link, len(ls))
+	for i, l := range ls {
+		r[i] = syndicate.Link(l)
+	}
+	return r, nil
 }
 
 // placeholders returns "?, ?, ?" for n parameters.

@@ -14,11 +14,12 @@ import (
 
 const (
 	articleHead = `a.id, a.feed_id, a.key, a.link, a.title, a.summary, `
-	articleTail = `, a.image_url, a.image_caption, a.categories, a.language, a.author,
+	articleTail = `, a.image_url, a.image_caption, a.categories, a.related, a.language, a.author,
 		a.published, a.updated, a.position, a.hash, a.first_seen`
 	articleCols = articleHead + `a.content_html` + articleTail
 	// articleViewCols leaves out the content, which a status page never
-	// shows and which would make a long listing heavy.
+	// shows and which would make a long listing heavy. The related links
+	// stay: they are small.
 	articleViewCols = articleHead + `'' AS content_html` + articleTail
 )
 
@@ -29,18 +30,23 @@ const deliveryCols = `d.id, d.article_id, d.channel_id, d.state, d.attempts, d.n
 type scanner interface{ Scan(dest ...any) error }
 
 // articleDest returns the scan destinations of articleCols; finish
-// decodes the times and categories once the row is scanned.
+// decodes the times, categories and related links once the row is scanned.
 func articleDest(a *syndicate.Article) (dest []any, finish func() error) {
-	var cats string
+	var cats, related string
 	var published, updated, firstSeen int64
 	dest = []any{&a.ID, &a.FeedID, &a.Key, &a.Link, &a.Title, &a.Summary, &a.ContentHTML,
-		&a.ImageURL, &a.ImageCaption, &cats, &a.Language, &a.Author, &published, &updated,
+		&a.ImageURL, &a.ImageCaption, &cats, &related, &a.Language, &a.Author, &published, &updated,
 		&a.Position, &a.Hash, &firstSeen}
 	return dest, func() error {
 		a.Published, a.Updated, a.FirstSeen = goTime(published), goTime(updated), goTime(firstSeen)
 		var err error
-		a.Categories, err = decodeCategories(cats)
-		return err
+		if a.Categories, err = decodeCategories(cats); err != nil {
+			return fmt.Errorf("categories of article %d: %w", a.ID, err)
+		}
+		if a.Related, err = decodeRelated(related); err != nil {
+			return fmt.Errorf("related links of article %d: %w", a.ID, err)
+		}
+		return nil
 	}
 }
 
@@ -197,6 +203,11 @@ func (s *Store) ListDeliveries(ctx context.Context, f syndicate.DeliveryFilter) 
 		where []string
 		args  []any
 	)
+	if f.ArticleID != 0 {
+		// On a.id, not d.article_id: SQLite then reads the one article by
+		// its rowid instead of walking them all.
+		where, args = append(where, "a.id = ?"), append(args, f.ArticleID)
+	}
 	if f.FeedID != "" {
 		where, args = append(where, "a.feed_id = ?"), append(args, f.FeedID)
 	}

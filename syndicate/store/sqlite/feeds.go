@@ -15,9 +15,11 @@ func (s *Store) FeedState(ctx context.Context, feedID string) (syndicate.FeedSta
 	st := syndicate.FeedState{FeedID: feedID}
 	var lastPoll, lastOK, nextPoll int64
 	err := s.r.QueryRowContext(ctx, `
-		SELECT etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at
+		SELECT etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at,
+			gone_url, moved_from, moved_to
 		FROM feeds WHERE feed_id = ?`, feedID).
-		Scan(&st.ETag, &st.LastModified, &lastPoll, &lastOK, &st.LastError, &st.Failures, &nextPoll)
+		Scan(&st.ETag, &st.LastModified, &lastPoll, &lastOK, &st.LastError, &st.Failures, &nextPoll,
+			&st.GoneURL, &st.MovedFrom, &st.MovedTo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
@@ -46,8 +48,9 @@ func saveFeedState(ctx context.Context, db execer, st syndicate.FeedState) error
 		return errors.New("empty feed id")
 	}
 	_, err := db.ExecContext(ctx, `
-		INSERT INTO feeds (feed_id, etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO feeds (feed_id, etag, last_modified, last_poll_at, last_ok_at, last_error,
+			failures, next_poll_at, gone_url, moved_from, moved_to)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (feed_id) DO UPDATE SET
 			etag = excluded.etag,
 			last_modified = excluded.last_modified,
@@ -55,9 +58,12 @@ func saveFeedState(ctx context.Context, db execer, st syndicate.FeedState) error
 			last_ok_at = excluded.last_ok_at,
 			last_error = excluded.last_error,
 			failures = excluded.failures,
-			next_poll_at = excluded.next_poll_at`,
+			next_poll_at = excluded.next_poll_at,
+			gone_url = excluded.gone_url,
+			moved_from = excluded.moved_from,
+			moved_to = excluded.moved_to`,
 		st.FeedID, st.ETag, st.LastModified, dbTime(st.LastPollAt), dbTime(st.LastOKAt),
-		st.LastError, st.Failures, dbTime(st.NextPollAt))
+		st.LastError, st.Failures, dbTime(st.NextPollAt), st.GoneURL, st.MovedFrom, st.MovedTo)
 	return err
 }
 

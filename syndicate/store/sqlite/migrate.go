@@ -63,6 +63,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
+	return s.applyAll(ctx, ms)
+}
+
+// applyAll brings the database to the last version of ms, which must be
+// the migrations 1…len(ms).
+func (s *Store) applyAll(ctx context.Context, ms []migration) error {
 	if _, err := s.w.ExecContext(ctx, `
 		CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,

@@ -88,9 +88,9 @@ func (p *pollTx) insertArticles(rec syndicate.PollRecord) error {
 	}
 	insert, err := p.prepare(`
 		INSERT INTO articles (feed_id, key, link, dedupe_link, title, summary, content_html,
-			image_url, image_caption, categories, language, author, published, updated,
+			image_url, image_caption, categories, related, language, author, published, updated,
 			position, hash, first_seen, sort_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (feed_id, key) DO NOTHING`)
 	if err != nil {
 		return err
@@ -114,12 +114,12 @@ func (p *pollTx) insertArticle(isAlias, insert *sql.Stmt, a syndicate.Article) e
 	if a.FirstSeen.IsZero() {
 		a.FirstSeen = p.now
 	}
-	cats, err := encodeCategories(a.Categories)
+	cats, related, err := encodeLists(a)
 	if err != nil {
 		return err
 	}
 	res, err := insert.ExecContext(p.ctx, p.feed, a.Key, a.Link, a.DedupeLink(), a.Title, a.Summary,
-		a.ContentHTML, a.ImageURL, a.ImageCaption, cats, a.Language, a.Author,
+		a.ContentHTML, a.ImageURL, a.ImageCaption, cats, related, a.Language, a.Author,
 		dbTime(a.Published), dbTime(a.Updated), a.Position, a.Hash,
 		dbTime(a.FirstSeen), dbTime(a.SortTime()))
 	if err != nil {
@@ -134,6 +134,17 @@ func (p *pollTx) insertArticle(isAlias, insert *sql.Stmt, a syndicate.Article) e
 	}
 	p.refs[a.Key] = articleRef{id: id, dedupeLink: a.DedupeLink(), sortTime: a.SortTime(), firstSeen: a.FirstSeen}
 	return nil
+}
+
+// encodeLists encodes the article's categories and related links as JSON.
+func encodeLists(a syndicate.Article) (cats, related string, err error) {
+	if cats, err = encodeCategories(a.Categories); err != nil {
+		return "", "", fmt.Errorf("categories: %w", err)
+	}
+	if related, err = encodeRelated(a.Related); err != nil {
+		return "", "", fmt.Errorf("related links: %w", err)
+	}
+	return cats, related, nil
 }
 
 // own checks that a belongs to the polled feed, and fills in its FeedID.
@@ -208,16 +219,16 @@ func (p *pollTx) updateArticle(a syndicate.Article) error {
 		return err
 	}
 	a.FirstSeen = ref.firstSeen
-	cats, err := encodeCategories(a.Categories)
+	cats, related, err := encodeLists(a)
 	if err != nil {
 		return err
 	}
 	_, err = p.tx.ExecContext(p.ctx, `
 		UPDATE articles SET title = ?, summary = ?, content_html = ?, image_url = ?,
-			image_caption = ?, categories = ?, language = ?, author = ?, published = ?,
-			updated = ?, position = ?, hash = ?, sort_time = ?
+			image_caption = ?, categories = ?, related = ?, language = ?, author = ?,
+			published = ?, updated = ?, position = ?, hash = ?, sort_time = ?
 		WHERE id = ?`,
-		a.Title, a.Summary, a.ContentHTML, a.ImageURL, a.ImageCaption, cats, a.Language,
+		a.Title, a.Summary, a.ContentHTML, a.ImageURL, a.ImageCaption, cats, related, a.Language,
 		a.Author, dbTime(a.Published), dbTime(a.Updated), a.Position, a.Hash,
 		dbTime(a.SortTime()), ref.id)
 	if err != nil {

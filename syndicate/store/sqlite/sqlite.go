@@ -174,6 +174,26 @@ func (s *Store) SetMeta(ctx context.Context, key, value string) error {
 	return nil
 }
 
+// EnsureMeta keeps value under key unless a value is already there, and
+// returns the value kept: the first writer wins, even when other processes
+// write the same key at the same time (the write transaction is BEGIN
+// IMMEDIATE, so the insert and the read see the same row).
+func (s *Store) EnsureMeta(ctx context.Context, key, value string) (string, error) {
+	var kept string
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO meta (key, value) VALUES (?, ?)
+			ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&kept)
+	})
+	if err != nil {
+		return "", fmt.Errorf("ensure meta %q: %w", key, err)
+	}
+	return kept, nil
+}
+
 // writeTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)

@@ -205,10 +205,11 @@ func TestReopen(t *testing.T) {
 	s := open(t, path, nil)
 	published := time.Date(2025, 3, 14, 9, 26, 53, 123456000, time.UTC)
 	rec := syndicate.PollRecord{
-		State: syndicate.FeedState{FeedID: "f", ETag: `"e"`, LastPollAt: published, Failures: 2},
+		State: syndicate.FeedState{FeedID: "f", ETag: `"e"`, LastPollAt: published, Failures: 2,
+			GoneURL: "https://example.org/gone", MovedFrom: "http://example.org/f", MovedTo: "https://example.org/f"},
 		Articles: []syndicate.Article{{
 			Key: "a", Link: "https://example.org/a", Title: "A", Categories: []string{"x", "y"},
-			Published: published, Hash: "h",
+			Related: []syndicate.Link{{Title: "B", URL: "https://example.org/b"}}, Published: published, Hash: "h",
 		}},
 		Aliases:    []syndicate.Alias{{Key: "a2", Link: "https://example.org/a"}},
 		Routes:     []string{"c"},
@@ -229,6 +230,11 @@ func TestReopen(t *testing.T) {
 	if err := s.SetMeta(ctx, "secret", "s3cr3t"); err != nil {
 		t.Fatal(err)
 	}
+	sub := syndicate.Subscription{FeedID: "f", Hub: "https://hub.example.org/", Topic: "https://example.org/f",
+		Secret: "hs", State: "active", LeaseUntil: published.Add(time.Hour), UpdatedAt: published}
+	if err := s.SaveSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
 	before, err := s.Delivery(ctx, d.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +244,8 @@ func TestReopen(t *testing.T) {
 	s = open(t, path, nil)
 	defer closeStore(t, s)
 	st, err := s.FeedState(ctx, "f")
-	if err != nil || st.ETag != `"e"` || st.Failures != 2 || !st.LastPollAt.Equal(published) {
+	if err != nil || st.ETag != `"e"` || st.Failures != 2 || !st.LastPollAt.Equal(published) ||
+		st.GoneURL != rec.State.GoneURL || st.MovedFrom != rec.State.MovedFrom || st.MovedTo != rec.State.MovedTo {
 		t.Errorf("FeedState after reopen = %+v, %v", st, err)
 	}
 	m, err := s.KnownKeys(ctx, "f", []string{"a", "a2"})
@@ -249,7 +256,8 @@ func TestReopen(t *testing.T) {
 		t.Errorf("Routes after reopen = %v, %v", r, err)
 	}
 	a, err := s.Article(ctx, d.ArticleID)
-	if err != nil || a.Title != "A" || !a.Published.Equal(published) || len(a.Categories) != 2 {
+	if err != nil || a.Title != "A" || !a.Published.Equal(published) || len(a.Categories) != 2 ||
+		fmt.Sprint(a.Related) != fmt.Sprint(rec.Articles[0].Related) {
 		t.Errorf("Article after reopen = %+v, %v", a, err)
 	}
 	after, err := s.Delivery(ctx, d.ID)
@@ -259,6 +267,10 @@ func TestReopen(t *testing.T) {
 	}
 	if v, ok, err := s.Meta(ctx, "secret"); err != nil || !ok || v != "s3cr3t" {
 		t.Errorf("Meta after reopen = %q, %v, %v", v, ok, err)
+	}
+	if got, err := s.Subscription(ctx, "f"); err != nil || got.Hub != sub.Hub || got.Secret != sub.Secret ||
+		!got.LeaseUntil.Equal(sub.LeaseUntil) || !got.UpdatedAt.Equal(sub.UpdatedAt) {
+		t.Errorf("Subscription after reopen = %+v, %v; want %+v", got, err, sub)
 	}
 }
 
@@ -421,5 +433,240 @@ func TestRecordPollRefusesInconsistentRecords(t *testing.T) {
 	}
 	if st, err := s.FeedState(t.Context(), "f"); err != nil || !st.LastPollAt.IsZero() || st.ETag != "" {
 		t.Errorf("FeedState after refused polls = %+v, %v", st, err)
+	}
+}
+
+// A database left by a syndicate that knew migration 0001 only opens,
+// moves to the current schema, and keeps every row; what 0002 adds then
+// works on it.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	if err := sqlite.MigrateTo(ctx, path, 1); err != nil {
+		t.Fatalf("MigrateTo(1): %v", err)
+	}
+	v1 := schemaVersions(t, path)
+	if len(v1) != 1 || v1[1] == 0 {
+		t.Fatalf("schema_migrations of a version 1 database = %v", v1)
+	}
+
+	// The rows, as the version 1 store wrote them.
+	published := time.Date(2025, 3, 14, 9, 26, 53, 123456000, time.UTC)
+	seen, sent := published.Add(time.Hour), published.Add(2*time.Hour)
+	zero := time.Time{}.UnixMicro()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `SELECT related FROM articles`); err == nil {
+		t.Fatal("a version 1 database already has articles.related")
+	}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO meta (key, value) VALUES ('secret', 's3cr3t')`, nil},
+		{`INSERT INTO feeds (feed_id, etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at)
+			VALUES ('f', '"e1"', 'Fri, 14 Mar 2025 09:26:53 GMT', ?, ?, 'boom', 2, ?)`,
+			[]any{seen.UnixMicro(), seen.UnixMicro(), zero}},
+		{`INSERT INTO articles (id, feed_id, key, link, dedupe_link, title, summary, content_html,
+			image_url, image_caption, categories, language, author, published, updated, position,
+			hash, first_seen, sort_time)
+			VALUES (7, 'f', 'guid-1', 'https://example.org/a', 'https://example.org/a', 'Huelga', 'Lead',
+			'<p>Body</p>', 'https://example.org/a.jpg', 'Caption', '["Kazakhstan","Kazajistán"]', 'es',
+			'E', ?, ?, 3, 'h1', ?, ?)`,
+			[]any{published.UnixMicro(), zero, seen.UnixMicro(), published.UnixMicro()}},
+		{`INSERT INTO article_aliases (feed_id, key, article_id, link, created_at)
+			VALUES ('f', 'guid-1-old', 7, 'https://example.org/a', ?)`, []any{seen.UnixMicro()}},
+		{`INSERT INTO routes (feed_id, channel_id, established_at) VALUES ('f', 'c', ?)`, []any{seen.UnixMicro()}},
+		{`INSERT INTO deliveries (id, article_id, channel_id, dedupe_link, state, attempts, next_attempt,
+			last_error, remote_id, remote_url, sort_time, sending_since, created_at, updated_at)
+			VALUES (11, 7, 'c', 'https://example.org/a', 'sent', 1, ?, '', '42', 'https://example.org/s/42',
+			?, ?, ?, ?)`,
+			[]any{zero, published.UnixMicro(), sent.UnixMicro(), seen.UnixMicro(), sent.UnixMicro()}},
+	} {
+		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("version 1 row: %v\n%s", err, q.sql)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s := open(t, path, newClock().Now)
+	defer closeStore(t, s)
+	got := schemaVersions(t, path)
+	if len(got) < 2 || got[1] != v1[1] || got[2] == 0 {
+		t.Errorf("schema_migrations after opening = %v, want version 1 as it was and 2 applied", got)
+	}
+
+	st, err := s.FeedState(ctx, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (syndicate.FeedState{FeedID: "f", ETag: `"e1"`, LastModified: "Fri, 14 Mar 2025 09:26:53 GMT",
+		LastPollAt: seen, LastOKAt: seen, LastError: "boom", Failures: 2}); st != want {
+		t.Errorf("FeedState after migrating = %+v, want %+v", st, want)
+	}
+	a, err := s.Article(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Key != "guid-1" || a.Link != "https://example.org/a" || a.Title != "Huelga" || a.ContentHTML != "<p>Body</p>" ||
+		a.ImageCaption != "Caption" || fmt.Sprint(a.Categories) != "[Kazakhstan Kazajistán]" || a.Position != 3 ||
+		a.Hash != "h1" || !a.Published.Equal(published) || !a.FirstSeen.Equal(seen) || a.Related != nil {
+		t.Errorf("Article after migrating = %+v", a)
+	}
+	m, err := s.KnownKeys(ctx, "f", []string{"guid-1", "guid-1-old"})
+	if err != nil || m["guid-1"].ID != 7 || m["guid-1-old"].ID != 7 {
+		t.Errorf("KnownKeys after migrating = %v, %v", m, err)
+	}
+	if r, err := s.Routes(ctx, "f"); err != nil || !r["c"] {
+		t.Errorf("Routes after migrating = %v, %v", r, err)
+	}
+	views, err := s.ListDeliveries(ctx, syndicate.DeliveryFilter{ArticleID: 7, States: []syndicate.State{syndicate.StateSent}})
+	if err != nil || len(views) != 1 {
+		t.Fatalf("ListDeliveries after migrating = %v, %v", views, err)
+	}
+	if d := views[0].Delivery; d.ID != 11 || d.RemoteID != "42" || d.RemoteURL != "https://example.org/s/42" ||
+		!d.SendingSince.Equal(sent) || !d.CreatedAt.Equal(seen) || !d.UpdatedAt.Equal(sent) || views[0].Article.Related != nil {
+		t.Errorf("delivery after migrating = %+v", views[0])
+	}
+	if v, err := s.EnsureMeta(ctx, "secret", "new"); err != nil || v != "s3cr3t" {
+		t.Errorf("EnsureMeta of a version 1 value = %q, %v; want s3cr3t", v, err)
+	}
+	if _, err := s.Subscription(ctx, "f"); !errors.Is(err, syndicate.ErrNotFound) {
+		t.Errorf("Subscription after migrating: %v, want ErrNotFound", err)
+	}
+
+	// What 0002 added works on the migrated rows.
+	related := []syndicate.Link{{Title: "Read also", URL: "https://example.org/b"}}
+	a.Related, a.Hash = related, "h2"
+	st.MovedFrom, st.MovedTo = "http://example.org/feed", "https://example.org/feed"
+	if err := s.RecordPoll(ctx, syndicate.PollRecord{State: st, Updated: []syndicate.Article{a}}); err != nil {
+		t.Fatalf("RecordPoll: %v", err)
+	}
+	sub := syndicate.Subscription{FeedID: "f", Hub: "https://hub.example.org/", Topic: "https://example.org/feed",
+		State: "active", LeaseUntil: sent, UpdatedAt: seen}
+	if err := s.SaveSubscription(ctx, sub); err != nil {
+		t.Fatalf("SaveSubscription: %v", err)
+	}
+	if a, err := s.Article(ctx, 7); err != nil || fmt.Sprint(a.Related) != fmt.Sprint(related) || a.Hash != "h2" {
+		t.Errorf("Article after an update = %+v, %v", a, err)
+	}
+	if got, err := s.FeedState(ctx, "f"); err != nil || got != st {
+		t.Errorf("FeedState = %+v, %v; want %+v", got, err, st)
+	}
+	if got, err := s.Subscription(ctx, "f"); err != nil || got != sub {
+		t.Errorf("Subscription = %+v, %v; want %+v", got, err, sub)
+	}
+}
+
+// Several processes starting at once on an old database: one applies each
+// migration, none fails.
+func TestMigrateConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	if err := sqlite.MigrateTo(t.Context(), path, 1); err != nil {
+		t.Fatalf("MigrateTo(1): %v", err)
+	}
+	const n = 4
+	stores := make([]*sqlite.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = sqlite.Open(t.Context(), path) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("Open %d: %v", i, errs[i])
+			continue
+		}
+		closeStore(t, stores[i])
+	}
+	if got := schemaVersions(t, path); len(got) < 2 {
+		t.Errorf("schema_migrations = %v, want version 2 applied", got)
+	}
+}
+
+// EnsureMeta and the plain Meta/SetMeta see one another.
+func TestEnsureMetaAndSetMeta(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "s.db"), nil)
+	defer closeStore(t, s)
+	if v, err := s.EnsureMeta(ctx, "a", "ensured"); err != nil || v != "ensured" {
+		t.Fatalf("EnsureMeta = %q, %v", v, err)
+	}
+	if v, ok, err := s.Meta(ctx, "a"); err != nil || !ok || v != "ensured" {
+		t.Errorf("Meta after EnsureMeta = %q, %v, %v", v, ok, err)
+	}
+	// SetMeta replaces; EnsureMeta then hands out the replacement.
+	if err := s.SetMeta(ctx, "a", "set"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.EnsureMeta(ctx, "a", "ensured again"); err != nil || v != "set" {
+		t.Errorf("EnsureMeta after SetMeta = %q, %v; want set", v, err)
+	}
+	if err := s.SetMeta(ctx, "b", "set first"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.EnsureMeta(ctx, "b", "ensured"); err != nil || v != "set first" {
+		t.Errorf("EnsureMeta of a key SetMeta wrote = %q, %v", v, err)
+	}
+}
+
+// The daemon and a CLI command start at once on a new database and both
+// generate the signing secret: both end up with the same one.
+func TestEnsureMetaTwoStores(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "s.db")
+	stores := []*sqlite.Store{open(t, path, nil), open(t, path, nil)}
+	defer func() {
+		for _, s := range stores {
+			closeStore(t, s)
+		}
+	}()
+	const workers, keys = 16, 5
+	got := make([][]string, workers)
+	errs := make([]error, workers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		s := stores[w%len(stores)]
+		wg.Go(func() {
+			<-start
+			for k := range keys {
+				v, err := s.EnsureMeta(ctx, fmt.Sprintf("secret-%d", k), fmt.Sprintf("from worker %d", w))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				got[w] = append(got[w], v)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Fatalf("worker %d: %v", w, err)
+		}
+	}
+	for k := range keys {
+		key := fmt.Sprintf("secret-%d", k)
+		won := got[0][k]
+		if !strings.HasPrefix(won, "from worker ") {
+			t.Errorf("%s = %q, which no worker offered", key, won)
+		}
+		for w := range workers {
+			if got[w][k] != won {
+				t.Errorf("%s: worker %d was handed %q, worker 0 %q", key, w, got[w][k], won)
+			}
+		}
+		for i, s := range stores {
+			if v, ok, err := s.Meta(ctx, key); err != nil || !ok || v != won {
+				t.Errorf("store %d: Meta(%s) = %q, %v, %v; want %q", i, key, v, ok, err, won)
+			}
+		}
 	}
 }

@@ -14,6 +14,8 @@ var concurrencyTests = []subtest{
 	{"RecordPollManyFeeds", testConcurrentPolls},
 	{"SamePollOverlapping", testOverlappingPolls},
 	{"UpdateRace", testUpdateRace},
+	{"EnsureMetaRace", testEnsureMetaRace},
+	{"SubscriptionsManyFeeds", testConcurrentSubscriptions},
 }
 
 // run calls fn(0) … fn(n-1) at once and returns their errors.
@@ -151,5 +153,69 @@ func testUpdateRace(t *testing.T, s syndicate.Store) {
 	if got.State != syndicate.StateSending || got.LastError != fmt.Sprintf("worker %d", winner) ||
 		!got.SendingSince.Equal(at(10).Add(time.Duration(winner)*time.Microsecond)) {
 		t.Errorf("stored %+v, want worker %d's claim", got, winner)
+	}
+}
+
+// Many workers generate a secret at once: one value wins, and every worker
+// is handed that one.
+func testEnsureMetaRace(t *testing.T, s syndicate.Store) {
+	const workers, keys = 16, 3
+	got := make([][]string, workers)
+	errs := run(workers, func(i int) error {
+		for k := range keys {
+			v, err := s.EnsureMeta(t.Context(), fmt.Sprintf("key-%d", k), fmt.Sprintf("worker %d", i))
+			if err != nil {
+				return err
+			}
+			got[i] = append(got[i], v)
+		}
+		return nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("worker %d: %v", i, err)
+		}
+	}
+	for k := range keys {
+		won := got[0][k]
+		var offered bool
+		for i := range workers {
+			if got[i][k] != won {
+				t.Errorf("key-%d: worker %d was handed %q, worker 0 %q", k, i, got[i][k], won)
+			}
+			offered = offered || won == fmt.Sprintf("worker %d", i)
+		}
+		if !offered {
+			t.Errorf("key-%d: kept %q, which no worker offered", k, won)
+		}
+		if again, err := s.EnsureMeta(t.Context(), fmt.Sprintf("key-%d", k), "late"); err != nil || again != won {
+			t.Errorf("key-%d: EnsureMeta after the race = %q, %v; want %q", k, again, err, won)
+		}
+	}
+}
+
+// Subscriptions of many feeds saved at once, each several times: every
+// feed keeps its own last one.
+func testConcurrentSubscriptions(t *testing.T, s syndicate.Store) {
+	const feeds, saves = 12, 5
+	errs := run(feeds, func(i int) error {
+		for n := range saves {
+			sub := newSubscription(fmt.Sprintf("feed-%d", i))
+			sub.State, sub.UpdatedAt = fmt.Sprintf("save %d", n), at(n)
+			if err := s.SaveSubscription(t.Context(), sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("feed-%d: %v", i, err)
+		}
+	}
+	for i := range feeds {
+		want := newSubscription(fmt.Sprintf("feed-%d", i))
+		want.State, want.UpdatedAt = fmt.Sprintf("save %d", saves-1), at(saves-1)
+		checkSubscription(t, subscription(t, s, want.FeedID), want)
 	}
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -36,6 +37,7 @@ var lookupTests = []subtest{
 
 var listTests = []subtest{
 	{"FiltersAndOrder", testListDeliveries},
+	{"ByArticle", testListByArticle},
 	{"Count", testCountDeliveries},
 }
 
@@ -496,6 +498,84 @@ func testListDeliveries(t *testing.T, s syndicate.Store) {
 		if got := viewIDs(list(t, s, c.f)); !slices.Equal(got, c.want) {
 			t.Errorf("ListDeliveries(%+v) = %v, want %v", c.f, got, c.want)
 		}
+	}
+}
+
+// ListDeliveries by article: how the pipeline finds the posts to edit
+// when an article changes.
+func testListByArticle(t *testing.T, s syndicate.Store) {
+	// Article x of feed a goes to three channels, y of feed a to one; z of
+	// feed b carries the same story as x (same link) and goes to c4 only.
+	x, y, z := newArticle("a", "x", 1), newArticle("a", "y", 2), newArticle("b", "z", 3)
+	z.Link = x.Link
+	quiet := newArticle("a", "quiet", 4) // never delivered
+	rec := poll("a", x, y, quiet)
+	rec.Deliveries = []syndicate.NewDelivery{
+		pending("x", "c1", at(1)), pending("x", "c2", at(1)), pending("x", "c3", at(1)), pending("y", "c1", at(2)),
+	}
+	record(t, s, rec)
+	rec = poll("b", z)
+	rec.Deliveries = []syndicate.NewDelivery{pending("z", "c4", at(3))}
+	record(t, s, rec)
+
+	xID, yID, zID, quietID := known(t, s, "a", "x").ID, known(t, s, "a", "y").ID, known(t, s, "b", "z").ID, known(t, s, "a", "quiet").ID
+	xc1, xc2, xc3 := mustDeliveryOf(t, s, xID, "c1"), mustDeliveryOf(t, s, xID, "c2"), mustDeliveryOf(t, s, xID, "c3")
+	yc1, zc4 := mustDeliveryOf(t, s, yID, "c1"), mustDeliveryOf(t, s, zID, "c4")
+	for _, d := range []syndicate.Delivery{xc1, xc3, yc1, zc4} {
+		d.State, d.Attempts, d.RemoteID = syndicate.StateSent, 1, fmt.Sprintf("post-%d", d.ID)
+		d.RemoteURL = "https://social.example.org/@e/" + d.RemoteID
+		if err := s.UpdateDelivery(t.Context(), d, syndicate.StatePending); err != nil {
+			t.Fatalf("UpdateDelivery(%d → sent): %v", d.ID, err)
+		}
+	}
+	sent := []syndicate.State{syndicate.StateSent}
+
+	xAll := inIDOrder(xc1.ID, xc2.ID, xc3.ID)
+	for _, c := range []struct {
+		f    syndicate.DeliveryFilter
+		want []int64
+	}{
+		{syndicate.DeliveryFilter{ArticleID: xID}, xAll},
+		{syndicate.DeliveryFilter{ArticleID: yID}, []int64{yc1.ID}},
+		{syndicate.DeliveryFilter{ArticleID: zID}, []int64{zc4.ID}},
+		{syndicate.DeliveryFilter{ArticleID: xID, States: sent}, inIDOrder(xc1.ID, xc3.ID)},
+		{syndicate.DeliveryFilter{ArticleID: xID, States: []syndicate.State{syndicate.StatePending, syndicate.StateFailed}}, []int64{xc2.ID}},
+		{syndicate.DeliveryFilter{ArticleID: xID, States: []syndicate.State{syndicate.StateHeld}}, nil},
+		{syndicate.DeliveryFilter{ArticleID: xID, ChannelID: "c3"}, []int64{xc3.ID}},
+		{syndicate.DeliveryFilter{ArticleID: xID, ChannelID: "c2", States: sent}, nil},
+		{syndicate.DeliveryFilter{ArticleID: xID, ChannelID: "c4"}, nil}, // c4 has the story, from z
+		{syndicate.DeliveryFilter{ArticleID: xID, FeedID: "a"}, xAll},
+		{syndicate.DeliveryFilter{ArticleID: xID, FeedID: "b"}, nil},
+		{syndicate.DeliveryFilter{ArticleID: xID, FeedID: "a", ChannelID: "c1", States: sent}, []int64{xc1.ID}},
+		{syndicate.DeliveryFilter{ArticleID: xID, Limit: 2}, xAll[1:]},
+		{syndicate.DeliveryFilter{ArticleID: xID, States: sent, Limit: 1}, []int64{max(xc1.ID, xc3.ID)}},
+		{syndicate.DeliveryFilter{ArticleID: quietID}, nil},
+		{syndicate.DeliveryFilter{ArticleID: 987654321}, nil},
+		// Without an article, every article's.
+		{syndicate.DeliveryFilter{States: sent, ChannelID: "c1"}, []int64{xc1.ID, yc1.ID}},
+	} {
+		got := list(t, s, c.f)
+		if ids := viewIDs(got); !slices.Equal(ids, c.want) {
+			t.Errorf("ListDeliveries(%+v) = %v, want %v", c.f, ids, c.want)
+		}
+		for _, v := range got {
+			if c.f.ArticleID != 0 && (v.ArticleID != c.f.ArticleID || v.Article.ID != c.f.ArticleID) {
+				t.Errorf("ListDeliveries(%+v): delivery %d of article %d (view of %d)", c.f, v.ID, v.ArticleID, v.Article.ID)
+			}
+		}
+	}
+
+	// The views carry what an edit needs: the remote post and the article.
+	for _, v := range list(t, s, syndicate.DeliveryFilter{ArticleID: xID, States: sent}) {
+		d, err := s.Delivery(t.Context(), v.ID)
+		if err != nil {
+			t.Fatalf("Delivery: %v", err)
+		}
+		checkDelivery(t, v.Delivery, d)
+		if want := fmt.Sprintf("post-%d", v.ID); v.RemoteID != want {
+			t.Errorf("delivery %d: RemoteID = %q, want %q", v.ID, v.RemoteID, want)
+		}
+		checkArticle(t, v.Article, x, false)
 	}
 }
 

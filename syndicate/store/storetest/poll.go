@@ -23,6 +23,7 @@ var recordPollTests = []subtest{
 	{"Aliases", testAliases},
 	{"KnownLinks", testKnownLinks},
 	{"ManyKeys", testManyKeys},
+	{"Related", testRelated},
 	{"Updated", testUpdated},
 	{"Routes", testRoutes},
 	{"Atomic", testRecordPollAtomic},
@@ -45,7 +46,8 @@ func testFeedStateUnknown(t *testing.T, s syndicate.Store) {
 func checkFeedState(t *testing.T, got, want syndicate.FeedState) {
 	t.Helper()
 	if got.FeedID != want.FeedID || got.ETag != want.ETag || got.LastModified != want.LastModified ||
-		got.LastError != want.LastError || got.Failures != want.Failures {
+		got.LastError != want.LastError || got.Failures != want.Failures ||
+		got.GoneURL != want.GoneURL || got.MovedFrom != want.MovedFrom || got.MovedTo != want.MovedTo {
 		t.Errorf("FeedState = %+v, want %+v", got, want)
 	}
 	sameTime(t, "LastPollAt", got.LastPollAt, want.LastPollAt)
@@ -74,6 +76,9 @@ func testFeedStateRoundTrip(t *testing.T, s syndicate.Store) {
 		LastError:    "fetch: 503 Service Unavailable — «retry»",
 		Failures:     3,
 		NextPollAt:   at(2).Add(123 * time.Microsecond),
+		GoneURL:      "https://old.example.org/feed?lang=en&x=1",
+		MovedFrom:    "http://example.org/feed/",
+		MovedTo:      "https://example.org/feed/atom?ñ=1#top",
 	}
 	if err := s.SaveFeedState(ctx, first); err != nil {
 		t.Fatalf("SaveFeedState: %v", err)
@@ -87,6 +92,18 @@ func testFeedStateRoundTrip(t *testing.T, s syndicate.Store) {
 	}
 	checkFeedState(t, feedState(t, s, first.FeedID), second)
 
+	// The feed went away, then came back at another URL: each field on its own.
+	for _, st := range []syndicate.FeedState{
+		{FeedID: first.FeedID, GoneURL: "https://example.org/feed"},
+		{FeedID: first.FeedID, MovedFrom: "https://example.org/feed", MovedTo: "https://news.example.org/feed"},
+		{FeedID: first.FeedID, GoneURL: "https://news.example.org/feed", MovedFrom: "https://example.org/feed", MovedTo: "https://news.example.org/feed"},
+	} {
+		if err := s.SaveFeedState(ctx, st); err != nil {
+			t.Fatalf("SaveFeedState: %v", err)
+		}
+		checkFeedState(t, feedState(t, s, first.FeedID), st)
+	}
+
 	// Other feeds are untouched.
 	checkFeedState(t, feedState(t, s, "other"), syndicate.FeedState{FeedID: "other"})
 }
@@ -96,8 +113,10 @@ func testNewArticles(t *testing.T, s syndicate.Store) {
 	a1, a2 := newArticle("f", "a1", 1), newArticle("f", "a2", 2)
 	a2.Categories = nil
 	a2.ImageURL, a2.ImageCaption = "", ""
+	a2.Related = nil
 	rec := poll("f", a1, a2)
 	rec.State.LastModified, rec.State.Failures = "Fri, 14 Mar 2025 09:26:53 GMT", 0
+	rec.State.MovedFrom, rec.State.MovedTo = "http://example.org/feed", "https://example.org/feed"
 	record(t, s, rec)
 
 	m, err := s.KnownKeys(ctx, "f", []string{"a1", "a2", "unknown"})
@@ -131,6 +150,12 @@ func testNewArticles(t *testing.T, s syndicate.Store) {
 		t.Errorf("KnownKeys(no keys) = %v, %v; want empty", m, err)
 	}
 	// The feed state went in with the articles.
+	checkFeedState(t, feedState(t, s, "f"), rec.State)
+
+	// The next poll's state replaces it whole.
+	rec = poll("f")
+	rec.State.GoneURL = "https://example.org/feed"
+	record(t, s, rec)
 	checkFeedState(t, feedState(t, s, "f"), rec.State)
 }
 
@@ -296,6 +321,7 @@ func testUpdated(t *testing.T, s syndicate.Store) {
 		a.ContentHTML = "<p>New content</p>"
 		a.ImageURL, a.ImageCaption = "https://example.org/new.jpg", "New caption"
 		a.Categories = []string{"Statements"}
+		a.Related = append([]syndicate.Link{{Title: "Added first", URL: "https://example.org/added"}}, a.Related[1:]...)
 		a.Language, a.Author = "en", "Editors"
 		a.Published, a.Updated = a.Published.Add(-time.Hour), at(10)
 		a.Position = 7
@@ -355,6 +381,69 @@ func testUpdated(t *testing.T, s syndicate.Store) {
 	if err := s.RecordPoll(ctx, rec); err == nil {
 		t.Error("RecordPoll updating an unknown article: no error")
 	}
+}
+
+// Related links are kept in order, on insert and on update, and come back
+// from Article and from ListDeliveries.
+func testRelated(t *testing.T, s syndicate.Store) {
+	ctx := t.Context()
+	many := newArticle("f", "many", 1)
+	many.Related = nil
+	for i := range 12 {
+		many.Related = append(many.Related, syndicate.Link{
+			Title: fmt.Sprintf("Link %d: \"quoted\", <b>not bold</b> & ✊", i),
+			URL:   fmt.Sprintf("https://example.org/%d?q=a%%20b&r=%d", 12-i, i),
+		})
+	}
+	none, empty := newArticle("f", "none", 2), newArticle("f", "empty", 3)
+	none.Related, empty.Related = nil, []syndicate.Link{}
+	rec := poll("f", many, none, empty)
+	for _, a := range rec.Articles {
+		rec.Deliveries = append(rec.Deliveries, pending(a.Key, "c1", a.Published))
+	}
+	record(t, s, rec)
+
+	article := func(key string) syndicate.Article {
+		t.Helper()
+		a, err := s.Article(ctx, known(t, s, "f", key).ID)
+		if err != nil {
+			t.Fatalf("Article(%q): %v", key, err)
+		}
+		return a
+	}
+	listed := func(key string) syndicate.Article {
+		t.Helper()
+		id := known(t, s, "f", key).ID
+		for _, v := range list(t, s, syndicate.DeliveryFilter{ChannelID: "c1"}) {
+			if v.ArticleID == id {
+				return v.Article
+			}
+		}
+		t.Fatalf("no delivery of %q listed", key)
+		return syndicate.Article{}
+	}
+	for _, a := range []syndicate.Article{many, none, empty} {
+		checkArticle(t, article(a.Key), a, true)
+		checkArticle(t, listed(a.Key), a, false)
+	}
+
+	// An update replaces the links: more, fewer, none.
+	for _, related := range [][]syndicate.Link{
+		{{Title: "Only one", URL: "https://example.org/one"}},
+		nil,
+		slices.Concat(many.Related, many.Related),
+	} {
+		u := many
+		u.Related, u.Hash = related, u.Hash+"+"
+		rec := poll("f")
+		rec.Updated = []syndicate.Article{u}
+		record(t, s, rec)
+		checkArticle(t, article(u.Key), u, true)
+		checkArticle(t, listed(u.Key), u, false)
+		many = u
+	}
+	// The other articles are untouched.
+	checkArticle(t, article(none.Key), none, true)
 }
 
 func routes(t *testing.T, s syndicate.Store, feed string) map[string]bool {

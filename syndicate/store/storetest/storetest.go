@@ -18,7 +18,15 @@
 //   - UpdateDelivery sets UpdatedAt itself and never changes a delivery's
 //     article, channel, SortTime or CreatedAt;
 //   - ListDeliveries with a limit returns the newest deliveries, still
-//     newest last; its articles may come without ContentHTML.
+//     newest last; its articles may come without ContentHTML, but with
+//     their Related links;
+//   - Article.Related and Categories come back in order; nil and empty
+//     both come back empty;
+//   - RecordPoll.State replaces the saved state whole, as SaveFeedState
+//     does (GoneURL and MovedFrom/MovedTo included);
+//   - SaveSubscription replaces every field; a zero UpdatedAt takes the
+//     store's clock, any other is kept;
+//   - EnsureMeta treats an empty value as a value: it is kept, and wins.
 package storetest
 
 import (
@@ -51,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) syndicate.Store) {
 		{"UpdateDelivery", updateTests},
 		{"Lookup", lookupTests},
 		{"ListDeliveries", listTests},
+		{"Subscription", subscriptionTests},
+		{"EnsureMeta", metaTests},
 		{"Concurrency", concurrencyTests},
 	}
 	for _, g := range groups {
@@ -96,6 +106,10 @@ func newArticle(feed, key string, hour int) syndicate.Article {
 		Updated:      at(hour).Add(90 * time.Minute),
 		Position:     hour,
 		Hash:         "hash-" + key,
+		Related: []syndicate.Link{
+			{Title: "Read also: " + key + " — “the strike goes on”", URL: "https://example.org/related/" + key + "?a=1&b=<2>"},
+			{Title: "", URL: "https://example.org/related/untitled#part-2"},
+		},
 	}
 }
 
@@ -210,6 +224,9 @@ func checkArticle(t *testing.T, got, want syndicate.Article, withContent bool) {
 	eq("Position", fmt.Sprint(got.Position), fmt.Sprint(want.Position))
 	if !slices.Equal(got.Categories, want.Categories) {
 		t.Errorf("article %q: Categories = %q, want %q", want.Key, got.Categories, want.Categories)
+	}
+	if !slices.Equal(got.Related, want.Related) {
+		t.Errorf("article %q: Related = %q, want %q", want.Key, got.Related, want.Related)
 	}
 	sameTime(t, "article "+want.Key+" Published", got.Published, want.Published)
 	sameTime(t, "article "+want.Key+" Updated", got.Updated, want.Updated)
