@@ -76,6 +76,9 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (Delivery, e
 		return d, fmt.Errorf("delivery %d: load article: %w", d.ID, err)
 	}
 	log := e.log().With("channel", t.ID, "delivery", d.ID, "feed", a.FeedID, "article", a.Key)
+	if found, err := e.alreadyPosted(ctx, t, d, a); err != nil || found {
+		return d, err
+	}
 
 	sending := d
 	sending.State, sending.Attempts, sending.SendingSince, sending.UpdatedAt = StateSending, d.Attempts+1, e.now(), e.now()
@@ -112,6 +115,30 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (Delivery, e
 		log.Error("send failed", "state", done.State, "attempt", done.Attempts, slog.String("error", done.LastError))
 	}
 	return done, nil
+}
+
+// alreadyPosted guards a retry that comes after the platform forgot the
+// idempotency key of the earlier attempt (an hour, for Mastodon): the
+// earlier request may have gone through without its answer, so a channel
+// that can look for the post does so first. Found, the delivery is sent.
+func (e *Engine) alreadyPosted(ctx context.Context, t Target, d Delivery, a Article) (bool, error) {
+	resolver, ok := t.Channel.(Resolver)
+	if !ok || d.Attempts == 0 || d.SendingSince.IsZero() || e.now().Sub(d.SendingSince) < uncertainWindow {
+		return false, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, e.sendTimeout())
+	defer cancel()
+	r, found, err := resolver.Resolve(rctx, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(t.ID, a)}, d.SendingSince)
+	if err != nil || !found {
+		return false, nil // not found, or cannot tell: the new attempt goes ahead
+	}
+	sent := d
+	sent.State, sent.RemoteID, sent.RemoteURL, sent.LastError, sent.UpdatedAt = StateSent, r.RemoteID, r.URL, "", e.now()
+	if err := e.Store.UpdateDelivery(ctx, sent, StatePending); err != nil && !errors.Is(err, ErrConflict) {
+		return false, fmt.Errorf("delivery %d: record sent: %w", d.ID, err)
+	}
+	e.log().Info("an earlier attempt had gone through", "channel", t.ID, "delivery", d.ID, "remote_url", r.URL)
+	return true, nil
 }
 
 // outcome turns a send's result into the delivery's next state.

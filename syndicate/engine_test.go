@@ -603,3 +603,24 @@ func TestReceiptWarningAndEditOnUpdate(t *testing.T) {
 		t.Fatalf("edits %d, posts %d", len(wa.edits), len(f.a.titles()))
 	}
 }
+
+// A retry more than an hour after the last attempt first looks for the
+// post: the platform no longer knows the idempotency key.
+func TestLateRetryLooksForThePostFirst(t *testing.T) {
+	f := newFixture(t, syndicate.Feed{To: []string{"a"}})
+	f.a.found = true
+	tgt := f.engine.Targets["a"]
+	tgt.Channel = resolvingChannel{f.a}
+	f.engine.Targets["a"] = tgt
+	f.feed.set()
+	f.once()
+	f.a.errs = []error{&syndicate.SendError{Kind: syndicate.Retryable, RetryAfter: f.clock.Now().Add(2 * time.Hour), Err: errors.New("lost answer")}}
+	f.feed.set(article(1, 1))
+	f.once()
+	f.clock.Add(2 * time.Hour)
+	f.once()
+	d := f.onlyDelivery("a")
+	if d.State != syndicate.StateSent || d.RemoteID != "found" || f.a.checks != 1 || len(f.a.posts) != 0 {
+		t.Fatalf("delivery %+v, checks %d, posts %d", d, f.a.checks, len(f.a.posts))
+	}
+}
