@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,22 +48,47 @@ func (e *Engine) pollScheduled(ctx context.Context, feedID string) (PollResult, 
 	return e.pollFeed(ctx, feedID, true)
 }
 
+// feedLock keeps polls of one feed from overlapping; a poll asked for
+// while one runs is made right after it, not dropped.
+type feedLock struct {
+	mu    sync.Mutex
+	again atomic.Bool
+}
+
 func (e *Engine) pollFeed(ctx context.Context, feedID string, scheduled bool) (PollResult, error) {
 	f, ok := e.feed(feedID)
 	if !ok {
 		return PollResult{}, fmt.Errorf("unknown feed %q", feedID)
 	}
-	mu, _ := e.polling.LoadOrStore(feedID, &sync.Mutex{})
-	if !mu.(*sync.Mutex).TryLock() {
-		return PollResult{}, fmt.Errorf("feed %q: already polling: %w", feedID, ErrPollDeferred)
+	v, _ := e.polling.LoadOrStore(feedID, &feedLock{})
+	l := v.(*feedLock)
+	l.again.Store(true)
+	var total PollResult
+	var err error
+	polled := false
+	for l.again.Load() && l.mu.TryLock() {
+		for l.again.Swap(false) {
+			var res PollResult
+			res, err = e.pollOnce(ctx, f, scheduled)
+			total.New += res.New
+			total.Deliveries = append(total.Deliveries, res.Deliveries...)
+			total.NotModified = res.NotModified
+			polled = true
+		}
+		l.mu.Unlock()
 	}
-	defer mu.(*sync.Mutex).Unlock()
+	if !polled {
+		return PollResult{}, fmt.Errorf("feed %q: a poll is running; it polls again when done: %w", feedID, ErrPollDeferred)
+	}
+	return total, err
+}
 
+func (e *Engine) pollOnce(ctx context.Context, f Feed, scheduled bool) (PollResult, error) {
 	start := e.now()
 	res, result, err := e.poll(ctx, f, start, scheduled)
-	e.observer().Polled(feedID, result, e.now().Sub(start))
+	e.observer().Polled(f.Source.ID, result, e.now().Sub(start))
 	if !errors.Is(err, ErrPollDeferred) {
-		e.runStats.feedResult(feedID, err)
+		e.runStats.feedResult(f.Source.ID, err)
 	}
 	return res, err
 }

@@ -212,6 +212,12 @@ func (s *site) startDaemon() *daemon {
 	addr := freeAddr(s.t)
 	raw, _ := os.ReadFile(s.config)
 	s.writeFile("syndicate.yaml", strings.Replace(string(raw), `listen: "127.0.0.1:0"`, fmt.Sprintf("listen: %q", addr), 1))
+	return s.startDaemonAt(addr)
+}
+
+// startDaemonAt runs the daemon of a config that listens on addr.
+func (s *site) startDaemonAt(addr string) *daemon {
+	s.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	buf := &bytes.Buffer{}
 	d := &daemon{t: s.t, base: "http://" + addr, cancel: cancel, done: make(chan int, 1), logs: &syncWriter{w: buf}, buf: buf}

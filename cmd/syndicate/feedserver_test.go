@@ -22,6 +22,7 @@ type feedServer struct {
 	requests map[string]int
 	notMod   map[string]int
 	sawETag  map[string]int
+	hub      string // advertised in Link headers when set
 }
 
 func newFeedServer(t testing.TB) *feedServer {
@@ -55,6 +56,10 @@ func (fs *feedServer) serve(w http.ResponseWriter, r *http.Request) {
 	if len(extra) > 0 {
 		i := strings.Index(body, "<item>")
 		body = body[:i] + strings.Join(extra, "\n") + "\n  " + body[i:]
+	}
+	if fs.hub != "" {
+		w.Header().Add("Link", fmt.Sprintf(`<%s>; rel="hub"`, fs.hub))
+		w.Header().Add("Link", fmt.Sprintf(`<%s%s>; rel="self"`, fs.URL, r.URL.Path))
 	}
 	etag := fmt.Sprintf(`"%x"`, sha256.Sum256([]byte(body)))
 	w.Header().Set("ETag", etag)

@@ -3,34 +3,42 @@ package feed
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
 
 // FuzzNormalise runs bytes through what Read does after the fetch: decode,
-// refuse pages, parse, normalise. It must never panic, and every article it
-// yields must have a key, a unique one, and valid UTF-8 text.
+// refuse pages, expand entities, repair a cut document, parse, normalise.
+// It must never panic, and every article it yields must have a key, a
+// unique one, valid UTF-8 text, sanitised content and usable dates.
 func FuzzNormalise(f *testing.F) {
-	for _, name := range []string{"en.rss.xml", "es.atom.xml", "statements.json"} {
-		seed, err := os.ReadFile(filepath.Join("testdata", "site", name))
+	types := map[string]string{}
+	for _, tc := range fixtureCases {
+		types[tc.file] = tc.contentType
+	}
+	for _, path := range fixtureFiles(f) {
+		seed, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(seed, "")
+		f.Add(seed, types[filepath.Base(path)])
 	}
 	f.Add([]byte(rssDoc(`<item><guid>g</guid><link>/a</link></item>`, `<item><guid>g</guid><link>/b</link></item>`, `<item><title>x</title></item>`)), "")
 	f.Add(windows1252(`<?xml version="1.0" encoding="ISO-8859-1"?><rss><channel><item><title>é</title></item></channel></rss>`), "")
 	f.Add(utf16LE("\ufeff<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title>&#8217;</title></entry></feed>"), "application/atom+xml")
 	f.Add([]byte(`{"version":"https://jsonfeed.org/version/1.1","items":[{"content_html":"<p>a</p>"}]}`), "application/feed+json; charset=latin1")
 	f.Add([]byte("<!doctype html><link rel=alternate type=application/rss+xml href=/f>"), "text/html")
+	f.Add([]byte(`<!DOCTYPE rss [<!ENTITY a "<item><title>x</title></item>">]><rss><channel>&a;&a;</channel></rss>`), "")
+	f.Add([]byte(`<rss><channel><item><title>a</title></item><item><description><![CDATA[<p>Read also: <a href="/x">x</a></p>`), "")
 
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
-		parsed, err := Parse(body, contentType, testFeedURL)
+		doc, err := Parse(body, contentType, testFeedURL)
 		if err != nil {
 			return
 		}
 		seen := map[string]bool{}
-		for _, a := range Normalise("fuzz", parsed, testFeedURL, "en", testNow()) {
+		for _, a := range Normalise("fuzz", doc, "en", testNow()) {
 			if a.Key == "" {
 				t.Fatalf("article at %d has no key", a.Position)
 			}
@@ -38,9 +46,28 @@ func FuzzNormalise(f *testing.F) {
 				t.Fatalf("key %q given twice", a.Key)
 			}
 			seen[a.Key] = true
-			for field, s := range map[string]string{"Title": a.Title, "Summary": a.Summary, "Key": a.Key, "ImageCaption": a.ImageCaption} {
+			fields := map[string]string{"Title": a.Title, "Summary": a.Summary, "Key": a.Key, "ImageCaption": a.ImageCaption, "ContentHTML": a.ContentHTML}
+			for _, l := range a.Related {
+				fields["Related title"] = l.Title
+				if resolveURL(l.URL, "") != l.URL {
+					t.Fatalf("related link %q is not an absolute web address", l.URL)
+				}
+			}
+			for field, s := range fields {
 				if !utf8.ValidString(s) {
 					t.Fatalf("%s is not valid UTF-8: %q", field, s)
+				}
+			}
+			if strings.Contains(strings.ToLower(a.ContentHTML), "<script") {
+				t.Fatalf("ContentHTML has a script: %q", a.ContentHTML)
+			}
+			for _, d := range []struct {
+				name string
+				year int
+				zero bool
+			}{{"Published", a.Published.Year(), a.Published.IsZero()}, {"Updated", a.Updated.Year(), a.Updated.IsZero()}} {
+				if !d.zero && d.year < earliestYear {
+					t.Fatalf("%s in year %d", d.name, d.year)
 				}
 			}
 		}

@@ -16,19 +16,21 @@ type image struct {
 	Caption string
 }
 
-// featuredImage picks the item's image from, in order: a Media RSS image,
-// an image enclosure, the item image gofeed found (JSON Feed image, iTunes
+// featuredImage picks the item's image from, in order: Media RSS
+// (media:content, also in media:group, else media:thumbnail), an image
+// enclosure, the item's itunes:image, the JSON Feed image (else banner
 // image), the first image of the content. URLs in feed fields resolve
-// against feedBase, those in the content against contentBase. An image
-// without a caption of its own takes the one it has in the content (its
-// figure's figcaption, else its alt text).
-func featuredImage(item *gofeed.Item, content, feedBase, contentBase string) image {
-	inContent := contentImages(content, contentBase)
-	candidates := []image{mediaImage(item.Extensions, feedBase), enclosureImage(item.Enclosures, feedBase)}
-	if item.Image != nil {
-		// gofeed may have taken it from the content, whose URLs are
-		// relative to the article.
-		candidates = append(candidates, image{URL: resolveURL(item.Image.URL, contentBase)})
+// against base. An image without a caption of its own takes the one it has
+// in the content (its figure's figcaption, else its alt text).
+func featuredImage(item *gofeed.Item, feedType string, content *articleHTML, base string) image {
+	inContent := contentImages(content.root)
+	candidates := []image{
+		mediaImage(item.Extensions, base),
+		enclosureImage(item.Enclosures, base),
+		itunesImage(item, base),
+	}
+	if feedType == "json" && item.Image != nil {
+		candidates = append(candidates, image{URL: resolveURL(item.Image.URL, base)})
 	}
 	if len(inContent) > 0 {
 		candidates = append(candidates, inContent[0])
@@ -41,6 +43,21 @@ func featuredImage(item *gofeed.Item, content, feedBase, contentBase string) ima
 			c.Caption = captionOf(c.URL, inContent)
 		}
 		return c
+	}
+	return image{}
+}
+
+// itunesImage is the item's <itunes:image href>.
+func itunesImage(item *gofeed.Item, base string) image {
+	if item.ITunesExt != nil {
+		if u := resolveURL(item.ITunesExt.Image, base); u != "" {
+			return image{URL: u}
+		}
+	}
+	for _, e := range item.Extensions["itunes"]["image"] {
+		if u := resolveURL(firstNonEmpty(e.Attrs["href"], e.Value), base); u != "" {
+			return image{URL: u}
+		}
 	}
 	return image{}
 }
@@ -127,17 +144,15 @@ func enclosureImage(enclosures []*gofeed.Enclosure, base string) image {
 	return image{}
 }
 
-// contentImages lists the images of the content in document order, each
-// with its figure's caption, else its alt text.
-func contentImages(content, base string) []image {
-	if !strings.Contains(content, "<") {
-		return nil
-	}
+// contentImages lists the images of the content (whose URLs are already
+// absolute) in document order, each with its figure's caption, else its
+// alt text.
+func contentImages(root *html.Node) []image {
 	var found []image
 	var visit func(n *html.Node)
 	visit = func(n *html.Node) {
 		if n.Type == html.ElementNode && n.DataAtom == atom.Img {
-			if url := imageSource(n, base); url != "" {
+			if url := resolveURL(attr(n, "src"), ""); url != "" {
 				found = append(found, image{URL: url, Caption: imageCaption(n)})
 			}
 		}
@@ -145,23 +160,15 @@ func contentImages(content, base string) []image {
 			visit(c)
 		}
 	}
-	visit(parseHTML(content))
+	visit(root)
 	return found
 }
 
-// imageSource returns the img's URL; lazy-loading pages put a placeholder
-// (often a data: URL) in src and the real one in data-src.
-func imageSource(img *html.Node, base string) string {
-	for _, name := range []string{"src", "data-src", "data-lazy-src"} {
-		if url := resolveURL(attr(img, name), base); url != "" {
-			return url
-		}
-	}
-	return ""
-}
-
 func imageCaption(img *html.Node) string {
-	for n := img.Parent; n != nil; n = n.Parent {
+	// A figure holds its image closely (figure > a > picture > img); the
+	// bound keeps deeply nested HTML with many images linear.
+	depth := 0
+	for n := img.Parent; n != nil && depth < 8; n, depth = n.Parent, depth+1 {
 		if n.Type == html.ElementNode && n.DataAtom == atom.Figure {
 			if caption := figcaption(n); caption != "" {
 				return caption

@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"html"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/microcosm-cc/bluemonday"
 	"github.com/mmcdole/gofeed"
 
 	"github.com/syndicate-daemon/syndicate/syndicate"
@@ -18,28 +20,53 @@ import (
 // for a broken one and ignored.
 const maxFutureSkew = 24 * time.Hour
 
-// Normalise turns the items of a parsed feed into articles, in document
-// order with Position set. feedURL is the URL the feed was read from (after
-// redirects); relative links resolve against the feed's own link, else
-// against it. fallbackLanguage applies when the feed declares none. now
-// bounds dates: one more than a day ahead of it is treated as absent (a zero
-// now disables the check).
+// Normalise turns the items of a parsed feed document into articles, in
+// document order with Position set. Relative links resolve against the
+// item's xml:base, else the feed's own link (itself resolved against the
+// document URL), else the document URL; links inside the content against
+// its xml:base, else the article's link. fallbackLanguage applies when the
+// feed declares none.
+//
+// Text fields are plain text and valid UTF-8, with Windows-1252 characters
+// smuggled in as C1 controls (U+0093) turned into those meant (“). The
+// content is sanitised (see newSanitiser), with absolute URLs. The summary
+// and the related links leave out captions and "Read also" blocks; those
+// blocks' links become Related.
+//
+// Dates the feed gives in forms gofeed does not read (RFC 822 with
+// comments, month names in other languages) are parsed here. A date that
+// is absent, unreadable, before 1990 (a placeholder such as year 1 or the
+// Unix epoch) or more than a day ahead of now (a broken one; a zero now
+// disables that check) leaves Published or Updated zero, never a made-up
+// time: the pipeline orders by Published, then Updated, then the time it
+// first saw the article (FirstSeen), so an undated item takes its place by
+// when it was seen, and whatever shows a date must show FirstSeen (or no
+// date) for a zero Published.
 //
 // An item whose key repeats one already taken in the same document is
 // dropped: it would otherwise be two articles with one identity.
-func Normalise(feedID string, f *gofeed.Feed, feedURL, fallbackLanguage string, now time.Time) []syndicate.Article {
-	if f == nil {
+func Normalise(feedID string, d *Document, fallbackLanguage string, now time.Time) []syndicate.Article {
+	if d == nil || d.Feed == nil {
 		return nil
 	}
-	base := feedBase(f, feedURL)
+	f := d.Feed
+	base := feedBase(f, d.URL)
 	language := firstNonEmpty(strings.TrimSpace(f.Language), strings.TrimSpace(fallbackLanguage))
 	keys := newKeyAssigner()
+	sanitiser := newSanitiser()
 	articles := make([]syndicate.Article, 0, len(f.Items))
 	for position, item := range f.Items {
 		if item == nil {
 			continue
 		}
-		a := normaliseItem(item, base, now)
+		var scanned itemScan
+		if position < len(d.items) {
+			scanned = d.items[position]
+		}
+		a := normaliseItem(item, f.FeedType, itemBases{
+			feed:    firstNonEmpty(scanned.Base, base),
+			content: firstNonEmpty(scanned.ContentBase, scanned.Base),
+		}, sanitiser, now)
 		a.FeedID = feedID
 		a.Position = position
 		a.Language = firstNonEmpty(itemLanguage(item), language)
@@ -66,27 +93,51 @@ func feedBase(f *gofeed.Feed, feedURL string) string {
 	return feedURL
 }
 
-func normaliseItem(item *gofeed.Item, base string, now time.Time) syndicate.Article {
-	link := itemLink(item, base)
-	content := firstNonEmpty(item.Content, item.Description)
-	img := featuredImage(item, content, base, firstNonEmpty(link, base))
+// itemBases are what an item's relative URLs resolve against: those of its
+// fields (link, enclosures, media) against feed, those of its content
+// against content when set (an xml:base), else the article's link.
+type itemBases struct {
+	feed, content string
+}
+
+func normaliseItem(item *gofeed.Item, feedType string, bases itemBases, sanitiser *bluemonday.Policy, now time.Time) syndicate.Article {
+	link := itemLink(item, bases.feed)
+	contentBase := firstNonEmpty(bases.content, link, bases.feed)
+	content := parseArticleHTML(fixC1(firstNonEmpty(item.Content, item.Description)), contentBase)
+	description := content
+	if item.Content != "" {
+		description = parseArticleHTML(fixC1(item.Description), contentBase)
+	}
+	img := featuredImage(item, feedType, content, bases.feed)
 	a := syndicate.Article{
 		Link:         link,
-		Title:        inlineText(item.Title),
-		Summary:      summary(item.Description, item.Content),
-		ContentHTML:  validUTF8(content),
+		Title:        inlineText(fixC1(item.Title)),
+		Summary:      summary(description, content, item.Content != ""),
+		ContentHTML:  validUTF8(content.sanitisedHTML(sanitiser)),
 		ImageURL:     img.URL,
-		ImageCaption: validUTF8(img.Caption),
+		ImageCaption: validUTF8(fixC1(img.Caption)),
 		Categories:   categories(item.Categories),
+		Related:      relatedLinks(content, description),
 		Author:       firstAuthor(item.Authors),
-		Published:    usableTime(item.PublishedParsed, now),
-		Updated:      usableTime(item.UpdatedParsed, now),
+		Published:    itemTime(item.PublishedParsed, item.Published, now),
+		Updated:      itemTime(item.UpdatedParsed, item.Updated, now),
 	}
 	if a.Author == "" && item.Author != nil {
-		a.Author = inlineText(item.Author.Name)
+		a.Author = inlineText(fixC1(item.Author.Name))
 	}
 	a.Hash = contentHash(a.Title, a.Summary, a.ContentHTML, a.ImageURL)
 	return a
+}
+
+// relatedLinks are the links of the content's "Read also" blocks, then
+// those of the description's that the content lacks, with valid UTF-8
+// titles.
+func relatedLinks(content, description *articleHTML) []syndicate.Link {
+	var out []syndicate.Link
+	for _, l := range appendLinks(slices.Clone(content.related), description.related...) {
+		out = append(out, syndicate.Link{Title: validUTF8(fixC1(l.Title)), URL: l.URL})
+	}
+	return out
 }
 
 // itemLink is the canonical link of the item; an item without one whose
@@ -107,18 +158,19 @@ func itemLink(item *gofeed.Item, base string) string {
 	return ""
 }
 
-// summary is the plain text of the feed's own summary; when there is none,
-// or when it is the whole article (several paragraphs and no separate
-// content, or the same text as the content), the content's lead paragraph.
-func summary(description, content string) string {
-	own := plainText(description)
+// summary is the plain text of the feed's own summary (the description)
+// without its captions and "Read also" blocks; when there is none, or when
+// it is the whole article (several paragraphs and no separate content, or
+// the same text as the content), the content's lead paragraph.
+func summary(description, content *articleHTML, hasContent bool) string {
+	own := description.text()
 	switch {
 	case own == "":
-		return leadParagraph(content)
-	case strings.TrimSpace(content) == "" && len(paragraphs(parseHTML(description), 2)) > 1:
-		return leadParagraph(description)
-	case own == plainText(content):
-		return leadParagraph(content)
+		return content.leadParagraph()
+	case !hasContent && len(description.paragraphs(2)) > 1:
+		return description.leadParagraph()
+	case hasContent && own == content.text():
+		return content.leadParagraph()
 	}
 	return own
 }
@@ -127,7 +179,7 @@ func categories(raw []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, c := range raw {
-		c = validUTF8(strings.Join(strings.Fields(html.UnescapeString(c)), " "))
+		c = validUTF8(strings.Join(strings.Fields(html.UnescapeString(fixC1(c))), " "))
 		folded := strings.ToLower(c)
 		if c == "" || seen[folded] {
 			continue
@@ -154,16 +206,28 @@ func firstAuthor(people []*gofeed.Person) string {
 		if p == nil {
 			continue
 		}
-		if name := inlineText(p.Name); name != "" {
+		if name := inlineText(fixC1(p.Name)); name != "" {
 			return name
 		}
 	}
 	return ""
 }
 
-// usableTime returns t in UTC, or zero when absent or too far in the future.
+// itemTime is the item's date: the one gofeed parsed, else the one
+// parseDate reads in raw, if usable.
+func itemTime(parsed *time.Time, raw string, now time.Time) time.Time {
+	if parsed == nil || parsed.IsZero() {
+		if t, ok := parseDate(raw); ok {
+			parsed = &t
+		}
+	}
+	return usableTime(parsed, now)
+}
+
+// usableTime returns t in UTC, or zero when absent, before 1990 or more
+// than a day ahead of now.
 func usableTime(t *time.Time, now time.Time) time.Time {
-	if t == nil || t.IsZero() {
+	if t == nil || t.IsZero() || t.Year() < earliestYear {
 		return time.Time{}
 	}
 	if !now.IsZero() && t.After(now.Add(maxFutureSkew)) {

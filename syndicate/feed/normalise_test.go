@@ -14,11 +14,11 @@ const testFeedURL = "https://example.org/feed.xml"
 // normaliseDoc decodes, parses and normalises a feed document as Read does.
 func normaliseDoc(t *testing.T, doc string) []syndicate.Article {
 	t.Helper()
-	f, err := Parse([]byte(doc), "", testFeedURL)
+	d, err := Parse([]byte(doc), "", testFeedURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Normalise("test", f, testFeedURL, "en", testNow())
+	return Normalise("test", d, "en", testNow())
 }
 
 // rssDoc wraps items in an RSS channel declaring the usual namespaces.
@@ -144,7 +144,9 @@ func TestSummary(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := summary(tc.description, tc.content); got != tc.want {
+			content := parseArticleHTML(firstNonEmpty(tc.content, tc.description), testFeedURL)
+			description := parseArticleHTML(tc.description, testFeedURL)
+			if got := summary(description, content, tc.content != ""); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -257,7 +259,7 @@ func TestHashFollowsEdits(t *testing.T) {
 }
 
 func TestNormaliseNil(t *testing.T) {
-	if got := Normalise("x", nil, testFeedURL, "en", testNow()); got != nil {
+	if got := Normalise("x", nil, "en", testNow()); got != nil {
 		t.Errorf("got %v", got)
 	}
 }

@@ -1,18 +1,25 @@
-// Package feed reads feeds over HTTP (conditional GET, size cap, charset
-// decoding), parses them with gofeed and normalises their items into
-// syndicate.Article values with a stable dedupe key.
+// Package feed reads feeds over HTTP (conditional GET, size cap, total
+// timeout, redirects, Retry-After, WebSub Link headers), parses them with
+// gofeed and normalises their items into syndicate.Article values with a
+// stable dedupe key.
+//
+// Around gofeed it mends what real feeds do to it: encodings it cannot
+// read (UTF-16 and UTF-32, a charset given only by HTTP, undeclared legacy
+// bytes, C1 controls meant as Windows-1252), documents cut short (the
+// complete items are kept), entities declared in a DOCTYPE (expanded, with
+// bombs refused and external ones never fetched), xml:base and relative
+// URLs, HTML that is not safe to pass on (sanitised once, here), images
+// from Media RSS groups and thumbnails, dates in broken or localised
+// forms, and "Read also" links mixed into the text.
 package feed
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/mmcdole/gofeed"
 
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
@@ -126,9 +133,16 @@ func (r *Reader) Read(ctx context.Context, src syndicate.FeedSource, v syndicate
 }
 
 // ReadWith fetches the feed src with a conditional GET (v), and parses and
-// normalises it unless the server answers 304 Not Modified. Errors name the
-// feed URL; answers that say when to come back (429, 503) or that the feed
-// is gone (410), and any other non-2xx status, are *syndicate.FetchError.
+// normalises it (see Parse and Normalise) unless the server answers 304
+// Not Modified. Errors name the feed URL; answers that say when to come
+// back (429, 503) or that the feed is gone (410), and any other non-2xx
+// status, are *syndicate.FetchError.
+//
+// The result also says where permanent redirects led (PermanentURL, only
+// when every redirect followed was a 301 or 308), the WebSub hub and topic
+// (from the answer's Link headers, else the document), and whether the
+// document was cut short (Truncated: the articles are its complete items,
+// and the caller should log it).
 func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndicate.Validators, lim Limits) (syndicate.FetchResult, error) {
 	lim = r.limits.override(lim)
 	fetchCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
@@ -141,9 +155,16 @@ func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndi
 	// Closed unread on errors: draining a slow server would outlast the refusal.
 	defer resp.Body.Close()
 
+	hub, self := linkHeaderHubSelf(resp.Header, resp.Request.URL.String())
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
-		return syndicate.FetchResult{NotModified: true, Validators: validators(resp.Header, v)}, nil
+		return syndicate.FetchResult{
+			NotModified:  true,
+			Validators:   validators(resp.Header, v),
+			PermanentURL: permanentURL(resp),
+			Hub:          hub,
+			Self:         self,
+		}, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return syndicate.FetchResult{}, statusError(src.URL, resp, r.now())
 	}
@@ -153,14 +174,35 @@ func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndi
 		return syndicate.FetchResult{}, networkError(ctx, src.URL, lim.Timeout, err)
 	}
 	docURL := resp.Request.URL.String()
-	f, err := Parse(body, resp.Header.Get("Content-Type"), docURL)
+	doc, err := Parse(body, resp.Header.Get("Content-Type"), docURL)
 	if err != nil {
 		return syndicate.FetchResult{}, fmt.Errorf("fetch %s: %w", src.URL, err)
 	}
 	return syndicate.FetchResult{
-		Validators: validators(resp.Header, syndicate.Validators{}),
-		Articles:   Normalise(src.ID, f, docURL, src.Language, r.now()),
+		Validators:   validators(resp.Header, syndicate.Validators{}),
+		Articles:     Normalise(src.ID, doc, src.Language, r.now()),
+		PermanentURL: permanentURL(resp),
+		Hub:          firstNonEmpty(hub, doc.Hub),
+		Self:         firstNonEmpty(self, doc.Self),
+		Truncated:    doc.Truncated,
 	}, nil
+}
+
+// permanentURL returns the final URL when the request was redirected and
+// every redirect was permanent (301, 308), else "".
+func permanentURL(resp *http.Response) string {
+	req := resp.Request
+	if req.Response == nil {
+		return ""
+	}
+	for r := req; r != nil && r.Response != nil; r = r.Response.Request {
+		switch r.Response.StatusCode {
+		case http.StatusMovedPermanently, http.StatusPermanentRedirect:
+		default:
+			return ""
+		}
+	}
+	return req.URL.String()
 }
 
 func (r *Reader) get(ctx context.Context, rawURL string, v syndicate.Validators) (*http.Response, error) {
@@ -202,34 +244,4 @@ func readCapped(resp *http.Response, limit int64) ([]byte, error) {
 		return nil, &TooLargeError{Limit: limit}
 	}
 	return body, nil
-}
-
-// Parse decodes a feed document to UTF-8 (see the charset rules of Read)
-// and parses it. A web page is refused with a *NotFeedError naming the feed
-// it advertises, resolved against docURL. Read uses it after the fetch; it
-// serves as well for feeds that arrive otherwise (a WebSub push).
-func Parse(body []byte, contentType, docURL string) (*gofeed.Feed, error) {
-	doc, err := toUTF8(body, contentType)
-	if err != nil {
-		return nil, err
-	}
-	if isHTMLPage(doc, contentType) {
-		return nil, &NotFeedError{Advertised: firstNonEmpty(AdvertisedFeeds(doc, docURL)...)}
-	}
-	f, err := parseFeed(doc)
-	if err != nil {
-		return nil, fmt.Errorf("not a valid feed: %w", err)
-	}
-	return f, nil
-}
-
-// parseFeed runs gofeed on a UTF-8 document. A panic inside the parser is
-// turned into an error: a hostile feed must fail alone, not crash the daemon.
-func parseFeed(doc []byte) (f *gofeed.Feed, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			f, err = nil, fmt.Errorf("feed parser failed: %v", p)
-		}
-	}()
-	return gofeed.NewParser().Parse(bytes.NewReader(doc))
 }

@@ -45,15 +45,26 @@ type textWriter struct {
 	b        strings.Builder
 	breaks   int  // line breaks owed before the next text
 	spaceDue bool // whitespace seen since the last text
+	// skip, when set, leaves out more elements than the invisible ones.
+	skip func(*html.Node) bool
+	// limit, when positive, stops the walk once that many bytes are
+	// written, or once it has visited budget nodes.
+	limit, budget int
 }
 
 func (w *textWriter) walk(n *html.Node) {
+	if w.limit > 0 {
+		if w.b.Len() >= w.limit || w.budget <= 0 {
+			return
+		}
+		w.budget--
+	}
 	switch n.Type {
 	case html.TextNode:
 		w.text(n.Data)
 		return
 	case html.ElementNode:
-		if isInvisible(n) {
+		if isInvisible(n) || (w.skip != nil && w.skip(n)) {
 			return
 		}
 	}
@@ -120,17 +131,27 @@ func isAside(n *html.Node) bool {
 	case atom.Figure, atom.Figcaption, atom.Blockquote, atom.Aside:
 		return true
 	}
-	return isInvisible(n)
+	return isCaption(n) || isInvisible(n)
+}
+
+// isCaption reports a caption: a figure's, or an element whose class says
+// so (WordPress writes <p class="wp-caption-text">).
+func isCaption(n *html.Node) bool {
+	if n.DataAtom == atom.Figure || n.DataAtom == atom.Figcaption {
+		return true
+	}
+	return strings.Contains(strings.ToLower(attr(n, "class")), "caption")
 }
 
 // paragraphs returns the plain text of the non-empty <p> elements of the
-// running text, in order, at most limit of them (limit < 0: all).
-func paragraphs(doc *html.Node, limit int) []string {
+// running text, in order, at most limit of them (limit < 0: all). Asides,
+// captions and "Read also" blocks are not running text.
+func (a *articleHTML) paragraphs(limit int) []string {
 	var found []string
 	var visit func(n *html.Node) bool
 	visit = func(n *html.Node) bool {
 		if n.Type == html.ElementNode {
-			if isAside(n) {
+			if isAside(n) || a.readAlso[n] {
 				return true
 			}
 			if n.DataAtom == atom.P {
@@ -147,16 +168,24 @@ func paragraphs(doc *html.Node, limit int) []string {
 		}
 		return true
 	}
-	visit(doc)
+	visit(a.root)
 	return found
 }
 
 // leadParagraph returns the first paragraph of the running text, or, for
-// HTML without <p>, the first block of its plain text.
-func leadParagraph(s string) string {
-	if p := paragraphs(parseHTML(s), 1); len(p) > 0 {
+// HTML without <p>, the first block of its text.
+func (a *articleHTML) leadParagraph() string {
+	if p := a.paragraphs(1); len(p) > 0 {
 		return p[0]
 	}
-	first, _, _ := strings.Cut(plainText(s), "\n\n")
+	first, _, _ := strings.Cut(a.text(), "\n\n")
 	return first
+}
+
+// text is the plain text of the fragment without its captions and "Read
+// also" blocks.
+func (a *articleHTML) text() string {
+	w := textWriter{skip: func(n *html.Node) bool { return isCaption(n) || a.readAlso[n] }}
+	w.walk(a.root)
+	return strings.ToValidUTF8(w.b.String(), string(utf8.RuneError))
 }

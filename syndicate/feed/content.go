@@ -1,0 +1,293 @@
+package feed
+
+import (
+	"bytes"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/microcosm-cc/bluemonday"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
+)
+
+// articleHTML is an item's HTML parsed once, its URLs made absolute and its
+// "Read also" blocks found.
+type articleHTML struct {
+	root *html.Node // a <body> holding the fragment
+	// readAlso are the blocks of related links (and the lists a "Read
+	// also" heading introduces), which are not the article's text.
+	readAlso map[*html.Node]bool
+	related  []syndicate.Link
+}
+
+// parseArticleHTML parses a fragment of feed HTML with every URL resolved
+// against base (when base is an absolute URL) and lazy-loaded images given
+// their real source.
+func parseArticleHTML(raw, base string) *articleHTML {
+	body := &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body}
+	a := &articleHTML{root: body, readAlso: map[*html.Node]bool{}}
+	if strings.TrimSpace(raw) == "" {
+		return a
+	}
+	nodes, err := html.ParseFragment(strings.NewReader(raw), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
+	if err != nil {
+		return a // only a failing reader errs, and a strings.Reader does not
+	}
+	for _, n := range nodes {
+		body.AppendChild(n)
+	}
+	var b *url.URL
+	if u, err := url.Parse(strings.TrimSpace(base)); err == nil && u.IsAbs() {
+		b = u
+	}
+	absolutise(body, b)
+	a.findReadAlso(body)
+	return a
+}
+
+// absolutise resolves the URLs of the tree against base, and moves the
+// real source of a lazy-loaded image (data-src) into its src.
+func absolutise(n *html.Node, base *url.URL) {
+	if n.Type == html.ElementNode {
+		if n.DataAtom == atom.Img {
+			if lazy := lazySource(n); lazy != "" {
+				setAttr(n, "src", lazy)
+			}
+		}
+		for i, a := range n.Attr {
+			switch a.Key {
+			case "href", "src", "cite", "poster":
+				n.Attr[i].Val = resolveReference(a.Val, base)
+			}
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		absolutise(c, base)
+	}
+}
+
+// lazySource is the data-src of an image whose src is missing or a
+// placeholder (a data: URL), "" otherwise.
+func lazySource(img *html.Node) string {
+	src := strings.TrimSpace(attr(img, "src"))
+	if src != "" && !strings.HasPrefix(strings.ToLower(src), "data:") {
+		return ""
+	}
+	for _, name := range []string{"data-src", "data-lazy-src", "data-original"} {
+		if v := strings.TrimSpace(attr(img, name)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// resolveReference resolves a relative reference against base; a URL with
+// a scheme (mailto:, javascript:) or one that does not parse is left for
+// the sanitiser to judge.
+func resolveReference(raw string, base *url.URL) string {
+	ref, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || ref.Scheme != "" || base == nil {
+		return raw
+	}
+	return base.ResolveReference(ref).String()
+}
+
+func setAttr(n *html.Node, key, val string) {
+	for i, a := range n.Attr {
+		if a.Key == key {
+			n.Attr[i].Val = val
+			return
+		}
+	}
+	n.Attr = append(n.Attr, html.Attribute{Key: key, Val: val})
+}
+
+// render writes the fragment back as HTML.
+func (a *articleHTML) render() string {
+	var buf bytes.Buffer
+	for c := a.root.FirstChild; c != nil; c = c.NextSibling {
+		if err := html.Render(&buf, c); err != nil {
+			return buf.String() // only a failing writer errs, and a bytes.Buffer does not
+		}
+	}
+	return buf.String()
+}
+
+// newSanitiser returns the policy feed HTML goes through before any channel
+// sees it: the structure channels render (paragraphs, emphasis, quotes,
+// code, lists, headings, figures, images, simple tables) and links to
+// http, https and mailto URLs. Everything else goes: scripts, styles and
+// frames with their content, event handlers, classes and styles, and any
+// other element with its tags only, its text kept.
+func newSanitiser() *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	p.AllowElements("p", "br", "strong", "b", "em", "i", "u", "s", "del", "blockquote", "q", "code", "pre",
+		"ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption",
+		"table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td")
+	p.AllowAttrs("href").OnElements("a")
+	p.AllowAttrs("src", "alt").OnElements("img")
+	p.AllowAttrs("colspan", "rowspan").Matching(regexp.MustCompile(`^[0-9]{1,3}$`)).OnElements("th", "td")
+	p.AllowURLSchemes("http", "https", "mailto")
+	p.RequireParseableURLs(true)
+	p.AllowRelativeURLs(false)
+	p.AddSpaceWhenStrippingTag(true)
+	return p
+}
+
+// sanitisedHTML is the fragment as the sanitiser lets it through; an image
+// whose source is not a web address (mailto:) loses it, and so the image.
+func (a *articleHTML) sanitisedHTML(p *bluemonday.Policy) string {
+	return p.Sanitize(a.render())
+}
+
+// findReadAlso finds the blocks whose text opens with a "Read also" marker
+// ("Read also", "See also", "Lee también", "Ver también" and their like in
+// a few languages; the outermost such block), and collects their links as
+// related links.
+// A marker alone in its block ("<h3>See also</h3>") introduces the list
+// that follows it.
+func (a *articleHTML) findReadAlso(n *html.Node) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		if !isReadAlsoBlock(c) {
+			a.findReadAlso(c)
+			continue
+		}
+		a.readAlso[c] = true
+		links := linksIn(c)
+		if len(links) == 0 {
+			if list := nextElement(c); list != nil && (list.DataAtom == atom.Ul || list.DataAtom == atom.Ol) {
+				a.readAlso[list] = true
+				links = linksIn(list)
+			}
+		}
+		a.related = appendLinks(a.related, links...)
+	}
+}
+
+// isReadAlsoBlock reports a block whose text opens with a marker followed
+// by nothing, by punctuation ("Read also: …") or by its first link ("See
+// also <a>…</a>").
+func isReadAlsoBlock(n *html.Node) bool {
+	switch n.DataAtom {
+	case atom.P, atom.Div, atom.Li, atom.Aside, atom.Section, atom.Footer, atom.Nav,
+		atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+	default:
+		return false
+	}
+	start := strings.ToLower(textPrefix(n, 64))
+	for _, m := range [...]string{
+		"read also", "also read", "see also", "related articles", "related posts", "related stories", "related",
+		"lee también", "leer también", "lea también", "ver también", "vea también", "véase también",
+		"lire aussi", "à lire aussi", "voir aussi", "leia também", "veja também", "leggi anche", "vedi anche",
+		"siehe auch", "lesen sie auch",
+	} {
+		if !strings.HasPrefix(start, m) {
+			continue
+		}
+		rest := strings.TrimSpace(start[len(m):])
+		if rest == "" {
+			return true
+		}
+		for _, punct := range [...]string{":", "-", "–", "—", "…", "|", "»", "→", ">"} {
+			if strings.HasPrefix(rest, punct) {
+				return true
+			}
+		}
+		if first := firstElement(n, atom.A); first != nil {
+			linkText := strings.ToLower(strings.Join(strings.Fields(nodeText(first)), " "))
+			return linkText != "" && (strings.HasPrefix(rest, linkText) || strings.HasPrefix(linkText, rest))
+		}
+		return false
+	}
+	return false
+}
+
+// textPrefix returns about the first limit bytes of n's visible text,
+// whitespace collapsed, without walking the rest: it looks at no more than
+// a few hundred nodes, so that checking every block of deeply nested HTML
+// stays linear.
+func textPrefix(n *html.Node, limit int) string {
+	w := textWriter{limit: limit, budget: 256}
+	w.walk(n)
+	return strings.Join(strings.Fields(w.b.String()), " ")
+}
+
+// linksIn returns the links of n to web pages, in order, titled by their
+// text (else the alt text of their image, else the URL).
+func linksIn(n *html.Node) []syndicate.Link {
+	var links []syndicate.Link
+	var visit func(n *html.Node)
+	visit = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.DataAtom == atom.A {
+			if u := resolveURL(attr(n, "href"), ""); u != "" {
+				title := strings.Join(strings.Fields(nodeText(n)), " ")
+				if title == "" {
+					if img := firstElement(n, atom.Img); img != nil {
+						title = strings.Join(strings.Fields(attr(img, "alt")), " ")
+					}
+				}
+				links = append(links, syndicate.Link{Title: firstNonEmpty(title, u), URL: u})
+			}
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			visit(c)
+		}
+	}
+	visit(n)
+	return links
+}
+
+// maxRelated bounds the related links of an article: channels show a few.
+const maxRelated = 20
+
+// appendLinks appends the links whose URL is not there yet, up to
+// maxRelated in all.
+func appendLinks(to []syndicate.Link, links ...syndicate.Link) []syndicate.Link {
+	seen := make(map[string]bool, len(to))
+	for _, l := range to {
+		seen[l.URL] = true
+	}
+	for _, l := range links {
+		if len(to) >= maxRelated {
+			break
+		}
+		if !seen[l.URL] {
+			seen[l.URL] = true
+			to = append(to, l)
+		}
+	}
+	return to
+}
+
+// firstElement returns the first descendant of n of kind a, nil if none.
+func firstElement(n *html.Node, a atom.Atom) *html.Node {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && c.DataAtom == a {
+			return c
+		}
+		if found := firstElement(c, a); found != nil {
+			return found
+		}
+	}
+	return nil
+}
+
+// nextElement returns the element after n among its siblings, nil if none.
+func nextElement(n *html.Node) *html.Node {
+	for s := n.NextSibling; s != nil; s = s.NextSibling {
+		switch {
+		case s.Type == html.ElementNode:
+			return s
+		case s.Type == html.TextNode && strings.TrimSpace(s.Data) != "":
+			return nil
+		}
+	}
+	return nil
+}
