@@ -1,12 +1,16 @@
 package mastodon
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Defaults used when the configuration leaves a field empty.
@@ -14,10 +18,18 @@ const (
 	DefaultTimeout    = 30 * time.Second
 	DefaultVisibility = "public"
 	DefaultUserAgent  = "syndicate"
-	// DefaultMaxCharacters and DefaultCharactersPerURL are Mastodon's own
-	// defaults, used until (or when) the instance tells otherwise.
+	// DefaultMaxCharacters, DefaultCharactersPerURL and
+	// DefaultDescriptionLimit are Mastodon's own defaults, used until (or
+	// when) the instance tells otherwise.
 	DefaultMaxCharacters    = 500
 	DefaultCharactersPerURL = 23
+	DefaultDescriptionLimit = 1500
+	// DefaultMaxImageBytes caps the featured image downloaded for a post
+	// (the instance's own image_size_limit caps it further).
+	DefaultMaxImageBytes = 10 << 20
+	// DefaultMediaTimeout is how long an uploaded image may stay in
+	// processing before the post goes out without it.
+	DefaultMediaTimeout = time.Minute
 )
 
 // Config is one Mastodon channel: an account on an instance.
@@ -36,13 +48,43 @@ type Config struct {
 	// (0 adds none). They are dropped, last first, before the summary is
 	// shortened.
 	MaxHashtags int
-	// Timeout bounds every API call (default 30s).
+	// Hashtags renames categories before they become hashtags: the key is
+	// a category (compared without regard to case), the value the name of
+	// its hashtag ("Mass strike" → "General strike" posts
+	// #GeneralStrike); an empty value drops the category.
+	Hashtags map[string]string
+	// ContentWarnings maps categories (compared without regard to case) to
+	// a content warning: a post of an article in any of them carries the
+	// warnings as spoiler_text and is marked sensitive.
+	ContentWarnings map[string]string
+	// NoImage posts without the article's featured image.
+	NoImage bool
+	// MaxImageBytes caps the featured image's download (default 10 MiB).
+	MaxImageBytes int64
+	// MediaTimeout is how long an uploaded image may stay in processing
+	// before the post goes out without it (default 1m).
+	MediaTimeout time.Duration
+	// Pacing spaces the account's API calls below Mastodon's rate limits.
+	Pacing Pacing
+	// Peers are channels built before this one: one on the same account
+	// (the same server and token) shares its pacing with this one, so the
+	// account's limits hold for both together.
+	Peers []*Channel
+	// Timeout bounds every API call and the image download (default 30s).
 	Timeout   time.Duration
 	UserAgent string // default "syndicate"
-	// Transport carries the requests; nil means http.DefaultTransport.
+	// Transport carries the requests (the API's and the image's); nil
+	// means http.DefaultTransport.
 	Transport http.RoundTripper
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Logger receives the warnings of posts that went out without their
+	// image; nil discards them.
+	Logger *slog.Logger
+
+	// sleep waits d or until ctx ends; tests replace it to advance their
+	// clock instead.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // withDefaults returns the configuration completed with defaults, or every
@@ -70,6 +112,33 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxHashtags < 0 {
 		errs = append(errs, fmt.Errorf("max_hashtags: %d is negative", c.MaxHashtags))
 	}
+	for _, category := range sortedKeys(c.Hashtags) {
+		if strings.TrimSpace(category) == "" {
+			errs = append(errs, errors.New("hashtags: a category name is empty"))
+		} else if tag := c.Hashtags[category]; strings.TrimSpace(tag) != "" && hashtag(tag) == "" {
+			errs = append(errs, fmt.Errorf("hashtags[%q]: %q makes no hashtag (it needs a letter); use \"\" to drop the category", category, tag))
+		}
+	}
+	for _, category := range sortedKeys(c.ContentWarnings) {
+		if strings.TrimSpace(category) == "" {
+			errs = append(errs, errors.New("content_warnings: a category name is empty"))
+		} else if strings.TrimSpace(c.ContentWarnings[category]) == "" {
+			errs = append(errs, fmt.Errorf("content_warnings[%q]: the warning is empty", category))
+		}
+	}
+	switch {
+	case c.MaxImageBytes < 0:
+		errs = append(errs, fmt.Errorf("max_image_bytes: %d is negative", c.MaxImageBytes))
+	case c.MaxImageBytes == 0:
+		c.MaxImageBytes = DefaultMaxImageBytes
+	}
+	switch {
+	case c.MediaTimeout < 0:
+		errs = append(errs, fmt.Errorf("media_timeout: %v is negative", c.MediaTimeout))
+	case c.MediaTimeout == 0:
+		c.MediaTimeout = DefaultMediaTimeout
+	}
+	c.Pacing = c.Pacing.withDefaults()
 	switch {
 	case c.Timeout < 0:
 		errs = append(errs, fmt.Errorf("timeout: %v is negative", c.Timeout))
@@ -85,5 +154,46 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.sleep == nil {
+		c.sleep = sleep
+	}
 	return c, errors.Join(errs...)
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// foldKeys returns m with its keys trimmed and lower-cased, for lookups
+// that ignore case.
+func foldKeys(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		out[foldCategory(k)] = strings.TrimSpace(m[k])
+	}
+	return out
+}
+
+func foldCategory(s string) string {
+	return strings.ToLower(strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " "))
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -13,27 +13,43 @@ import (
 func Length(text string) int { return countChars(text, DefaultCharactersPerURL) }
 
 // countChars counts grapheme clusters after Mastodon's rewriting: every
-// http(s) URL becomes perURL characters and a remote mention @user@domain
-// becomes @user. One approximation: Mastodon knows the list of top-level
-// domains, this takes any of letters for one, so a long URL on a made-up
-// domain counts 23 here and in full there.
+// http(s) URL becomes perURL characters (or stays as written when perURL
+// is negative) and a remote mention @user@domain becomes @user. One
+// approximation: Mastodon knows the list of top-level domains, this takes
+// any of letters for one, so a long URL on a made-up domain counts 23 here
+// and in full there.
 func countChars(text string, perURL int) int {
+	return channels.Graphemes(countable(text, perURL))
+}
+
+// countStatus counts a status as Mastodon checks it against its limit:
+// the content warning as written, then the text rewritten as countChars
+// does, in one string.
+func countStatus(spoiler, text string, perURL int) int {
+	return channels.Graphemes(spoiler + countable(text, perURL))
+}
+
+// countable rewrites text as Mastodon does before counting it.
+func countable(text string, perURL int) string {
 	if !strings.Contains(text, "://") && !strings.Contains(text, "@") {
-		return channels.Graphemes(text)
+		return text
 	}
 	var b strings.Builder
 	pos := 0
 	for _, e := range entities(text) {
 		b.WriteString(text[pos:e.start])
-		if e.url {
-			b.WriteString(strings.Repeat("x", perURL))
-		} else {
+		switch {
+		case !e.url:
 			b.WriteString(text[e.start:e.userEnd])
+		case perURL < 0:
+			b.WriteString(text[e.start:e.end])
+		default:
+			b.WriteString(strings.Repeat("x", perURL))
 		}
 		pos = e.end
 	}
 	b.WriteString(text[pos:])
-	return channels.Graphemes(b.String())
+	return b.String()
 }
 
 // entity is a URL or a remote mention, as byte offsets into the text. For a

@@ -2,12 +2,9 @@ package mastodon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/mattn/go-mastodon"
@@ -19,42 +16,48 @@ import (
 // again.
 const limitsTTL = 24 * time.Hour
 
-// Limits are what the instance allows in a status.
+// Limits are what the instance allows in a status and its media.
 type Limits struct {
 	MaxCharacters    int // configuration.statuses.max_characters
 	CharactersPerURL int // configuration.statuses.characters_reserved_per_url
+	// DescriptionLimit is the longest image description, in characters
+	// (configuration.media_attachments.description_limit).
+	DescriptionLimit int
+	// ImageSizeLimit is the largest image upload in bytes
+	// (configuration.media_attachments.image_size_limit); 0 when unknown.
+	ImageSizeLimit int64
 }
 
 func defaultLimits() Limits {
-	return Limits{MaxCharacters: DefaultMaxCharacters, CharactersPerURL: DefaultCharactersPerURL}
+	return Limits{MaxCharacters: DefaultMaxCharacters, CharactersPerURL: DefaultCharactersPerURL, DescriptionLimit: DefaultDescriptionLimit}
 }
 
-// Limits returns the limits posts are fitted to: Config.MaxCharacters when
-// set (then without asking), else the instance's, fetched from
-// /api/v2/instance (falling back to /api/v1/instance, then to Mastodon's
-// defaults when neither exists) and cached for 24 hours. When a refresh
-// fails, the stale values are kept.
+// Limits returns the limits posts are fitted to: the instance's, fetched
+// from /api/v2/instance (falling back to /api/v1/instance, then to
+// Mastodon's defaults when neither exists) and cached for 24 hours, with
+// Config.MaxCharacters, when set, in place of the instance's character
+// limit. When a refresh fails, the stale values are kept; with
+// MaxCharacters set, a failure falls back to the defaults for the rest.
 func (c *Channel) Limits(ctx context.Context) (Limits, error) {
-	if c.cfg.MaxCharacters > 0 {
-		return c.cachedLimits(), nil
-	}
 	c.mu.Lock()
 	cached, at := c.limits, c.limitsAt
 	c.mu.Unlock()
 	if !at.IsZero() && c.cfg.Now().Sub(at) < limitsTTL {
-		return cached, nil
+		return c.withOverride(cached), nil
 	}
 	l, err := c.fetchLimits(ctx)
-	if err != nil {
-		if !at.IsZero() {
-			return cached, nil
-		}
+	switch {
+	case err != nil && !at.IsZero():
+		return c.withOverride(cached), nil
+	case err != nil && c.cfg.MaxCharacters > 0:
+		l = defaultLimits()
+	case err != nil:
 		return Limits{}, err
 	}
 	c.mu.Lock()
 	c.limits, c.limitsAt = l, c.cfg.Now()
 	c.mu.Unlock()
-	return l, nil
+	return c.withOverride(l), nil
 }
 
 // cachedLimits returns the limits without any network call.
@@ -65,6 +68,10 @@ func (c *Channel) cachedLimits() Limits {
 	if !fetched {
 		l = defaultLimits()
 	}
+	return c.withOverride(l)
+}
+
+func (c *Channel) withOverride(l Limits) Limits {
 	if c.cfg.MaxCharacters > 0 {
 		l.MaxCharacters = c.cfg.MaxCharacters
 	}
@@ -79,81 +86,84 @@ func (c *Channel) fetchLimits(ctx context.Context) (Limits, error) {
 			return defaultLimits(), nil
 		}
 	}
-	if err != nil {
+	var notJSON *decodeError
+	switch {
+	case errors.As(err, &notJSON):
+		// Not a Mastodon server, most likely a wrong server URL: retrying cannot help.
+		return Limits{}, channels.Permanent(fmt.Errorf("mastodon: reading the instance's limits (is %s a Mastodon instance?): %w", c.cfg.Server, err))
+	case err != nil:
 		return Limits{}, c.sendError("reading the instance's limits", err, false, true)
 	}
 	return l, nil
 }
 
-// instanceV2 reads GET /api/v2/instance, which go-mastodon does not know,
-// through the same client and transport.
+// instanceConfiguration is the part of an instance's configuration the
+// channel reads, the same in v1 (Mastodon 3.x) and v2.
+type instanceConfiguration struct {
+	Statuses struct {
+		MaxCharacters    float64 `json:"max_characters"`
+		CharactersPerURL float64 `json:"characters_reserved_per_url"`
+	} `json:"statuses"`
+	MediaAttachments struct {
+		DescriptionLimit float64 `json:"description_limit"`
+		ImageSizeLimit   float64 `json:"image_size_limit"`
+	} `json:"media_attachments"`
+}
+
+func (ic instanceConfiguration) limits() Limits {
+	l := defaultLimits()
+	if n := int(ic.Statuses.MaxCharacters); n > 0 {
+		l.MaxCharacters = n
+	}
+	if n := int(ic.Statuses.CharactersPerURL); n > 0 {
+		l.CharactersPerURL = n
+	}
+	if n := int(ic.MediaAttachments.DescriptionLimit); n > 0 {
+		l.DescriptionLimit = n
+	}
+	if n := int64(ic.MediaAttachments.ImageSizeLimit); n > 0 {
+		l.ImageSizeLimit = n
+	}
+	return l
+}
+
+// instanceV2 reads GET /api/v2/instance, which go-mastodon does not know.
 func (c *Channel) instanceV2(ctx context.Context) (Limits, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	u, err := url.JoinPath(c.cfg.Server, "/api/v2/instance")
-	if err != nil {
-		return Limits{}, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return Limits{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return Limits{}, err
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // lets the connection be reused
-		resp.Body.Close()
-	}()
-	if resp.StatusCode != http.StatusOK {
-		return Limits{}, &mastodon.APIError{StatusCode: resp.StatusCode, Message: errorMessage(resp)}
-	}
 	var v2 struct {
-		Configuration struct {
-			Statuses struct {
-				MaxCharacters    float64 `json:"max_characters"`
-				CharactersPerURL float64 `json:"characters_reserved_per_url"`
-			} `json:"statuses"`
-		} `json:"configuration"`
+		Configuration instanceConfiguration `json:"configuration"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&v2); err != nil {
-		// Not a Mastodon server, most likely a wrong server URL: retrying cannot help.
-		return Limits{}, channels.Permanent(fmt.Errorf("decoding /api/v2/instance (is %s a Mastodon instance?): %w", c.cfg.Server, err))
+	err := c.call(ctx, callRequest, func(ctx context.Context) error {
+		_, err := c.do(ctx, http.MethodGet, "/api/v2/instance", nil, &v2)
+		return err
+	})
+	if err != nil {
+		return Limits{}, err
 	}
-	st := v2.Configuration.Statuses
-	return orDefaults(int(st.MaxCharacters), int(st.CharactersPerURL)), nil
+	return v2.Configuration.limits(), nil
 }
 
 // instanceV1 reads GET /api/v1/instance, for servers older than Mastodon 4.
 func (c *Channel) instanceV1(ctx context.Context) (Limits, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	inst, err := c.client.GetInstance(ctx)
+	var inst *mastodon.Instance
+	err := c.call(ctx, callRequest, func(ctx context.Context) error {
+		var err error
+		inst, err = c.client.GetInstance(ctx)
+		return err
+	})
 	if err != nil {
 		return Limits{}, err
 	}
-	var maxChars, perURL float64
-	if inst.Configuration != nil && inst.Configuration.Statuses != nil {
-		st := *inst.Configuration.Statuses
-		maxChars, _ = st["max_characters"].(float64)
-		perURL, _ = st["characters_reserved_per_url"].(float64)
+	var ic instanceConfiguration
+	if conf := inst.Configuration; conf != nil {
+		if conf.Statuses != nil {
+			st := *conf.Statuses
+			ic.Statuses.MaxCharacters, _ = st["max_characters"].(float64)
+			ic.Statuses.CharactersPerURL, _ = st["characters_reserved_per_url"].(float64)
+		}
+		ic.MediaAttachments.DescriptionLimit, _ = conf.MediaAttachments["description_limit"].(float64)
+		ic.MediaAttachments.ImageSizeLimit, _ = conf.MediaAttachments["image_size_limit"].(float64)
 	}
-	return orDefaults(int(maxChars), int(perURL)), nil
-}
-
-func orDefaults(maxChars, perURL int) Limits {
-	l := defaultLimits()
-	if maxChars > 0 {
-		l.MaxCharacters = maxChars
-	}
-	if perURL > 0 {
-		l.CharactersPerURL = perURL
-	}
-	return l
+	return ic.limits(), nil
 }
 
 func isNotFound(err error) bool {

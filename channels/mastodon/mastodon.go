@@ -1,7 +1,11 @@
 // Package mastodon posts articles to a Mastodon account through
-// github.com/mattn/go-mastodon, working around its gaps: an Idempotency-Key
-// header on every status post, 429s returned at once instead of retried for
-// up to an hour, and the v2 instance endpoint for the character limit.
+// github.com/mattn/go-mastodon, working around its gaps thinly: an
+// Idempotency-Key header on every status post and 429s returned at once
+// (a RoundTripper under its client), and its own requests where it falls
+// short: /api/v2/instance for the limits, GET /api/v1/media/:id (whose 206
+// it takes for an error) and PUT /api/v1/statuses/:id (where it cannot
+// clear a content warning). Calls are paced below the account's rate
+// limits; featured images are uploaded once per delivery and attached.
 package mastodon
 
 import (
@@ -12,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,19 +29,24 @@ import (
 
 // Channel is a Mastodon account. It is safe for concurrent use.
 type Channel struct {
-	cfg      Config
-	client   *mastodon.Client
-	renderer *renderer
+	cfg        Config
+	client     *mastodon.Client
+	images     *http.Client // fetches featured images, without credentials
+	renderer   *renderer
+	pacer      *pacer // shared by the channels of one account
+	mediaCache mediaCache
 
 	mu        sync.Mutex
-	limits    Limits
+	limits    Limits    // the instance's, without Config.MaxCharacters
 	limitsAt  time.Time // zero until the instance's limits are fetched
+	fullURLs  bool      // the server counts URLs at their full length
 	accountID mastodon.ID
 }
 
 var (
 	_ syndicate.Channel  = (*Channel)(nil)
 	_ syndicate.Resolver = (*Channel)(nil)
+	_ syndicate.Editor   = (*Channel)(nil)
 )
 
 // New checks cfg and parses the template. It makes no network call.
@@ -45,33 +55,50 @@ func New(cfg Config) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mastodon channel %q: %w", cfg.ID, err)
 	}
-	r, err := newRenderer(cfg.ID, cfg.Template, cfg.MaxHashtags)
+	r, err := newRenderer(cfg.ID, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mastodon channel %q: template: %w", cfg.ID, err)
 	}
 	client := mastodon.NewClient(&mastodon.Config{Server: cfg.Server, AccessToken: cfg.AccessToken})
 	client.Client = http.Client{Transport: &transport{base: cfg.Transport, now: cfg.Now}}
 	client.UserAgent = cfg.UserAgent
-	return &Channel{cfg: cfg, client: client, renderer: r}, nil
+	c := &Channel{cfg: cfg, client: client, images: &http.Client{Transport: cfg.Transport}, renderer: r}
+	for _, peer := range cfg.Peers {
+		if peer != nil && peer.cfg.Server == cfg.Server && peer.cfg.AccessToken == cfg.AccessToken && cfg.AccessToken != "" {
+			c.pacer = peer.pacer
+			break
+		}
+	}
+	if c.pacer == nil {
+		c.pacer = newPacer(cfg.Pacing)
+	}
+	return c, nil
 }
 
 // Render returns the post as Send would post it, fitted to the limits known
 // so far (Config.MaxCharacters, else the instance's once Send or Check has
-// read them, else 500). It makes no network call. When the post cannot be
-// made to fit, or the template fails, the error comes with what was
-// rendered.
+// read them, else 500), with its featured image's URL and its length as the
+// instance counts it (a content warning included). A content warning is
+// shown first, as "CW: …" on a line of its own. It makes no network call.
+// When the post cannot be made to fit, or the template fails, the error
+// comes with what was rendered.
 func (c *Channel) Render(post syndicate.Post) (syndicate.Rendering, error) {
-	return c.renderer.render(post.Article, c.cachedLimits())
+	st, err := c.renderer.render(post.Article, c.cachedLimits(), c.countsFullURLs())
+	return st.rendering(), err
 }
 
-// Send posts the article as a status. Its errors are *syndicate.SendError:
-// 429 and 5xx are retryable (after X-RateLimit-Reset or Retry-After), other
-// answers permanent, and a lost answer is retryable when the post carries
-// an idempotency key (Mastodon then returns the first status instead of
-// making a second one), uncertain otherwise.
 // errNoToken refuses an API call of a channel built without a token.
 var errNoToken = errors.New("mastodon: no access_token configured")
 
+// Send posts the article as a status, with its featured image. Its errors
+// are *syndicate.SendError: 429 and 5xx are retryable (after
+// X-RateLimit-Reset or Retry-After), other answers permanent, and a lost
+// answer is retryable when the post carries an idempotency key (Mastodon
+// then returns the first status instead of making a second one), uncertain
+// otherwise. A post that goes out without its image says why in
+// Receipt.Warning. Send waits for the account's rate budgets as long as ctx
+// allows, and returns a retryable error naming the time they allow the
+// post when it does not.
 func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, error) {
 	if c.cfg.AccessToken == "" {
 		return syndicate.Receipt{}, channels.Permanent(errNoToken)
@@ -80,27 +107,172 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	if err != nil {
 		return syndicate.Receipt{}, err
 	}
-	r, err := c.renderer.render(post.Article, lim)
+	fullURLs := c.countsFullURLs()
+	st, err := c.renderer.render(post.Article, lim, fullURLs)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("mastodon: rendering the post: %w", err))
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	var tracker channels.WriteTracker
-	ctx = tracker.Track(withIdempotencyKey(ctx, post.IdempotencyKey))
-	idempotent := post.IdempotencyKey != ""
-	st, err := c.client.PostStatus(ctx, &mastodon.Toot{
-		Status:     r.Text,
-		Visibility: c.cfg.Visibility,
-		Language:   language(post.Article.Language),
-	})
+	ids, warning, err := c.media(ctx, post.IdempotencyKey, st, lim)
 	if err != nil {
-		return syndicate.Receipt{}, c.sendError("posting the status", err, tracker.Written(), idempotent)
+		return syndicate.Receipt{}, err
 	}
-	if st.ID == "" {
-		return syndicate.Receipt{}, channels.TransportError(errors.New("mastodon: posting the status: the answer has no status id"), true, idempotent)
+	lang := language(post.Article.Language)
+	posted, written, err := c.postStatus(ctx, post.IdempotencyKey, st, ids, lang)
+	if tooLong(err) && !fullURLs {
+		// Some servers (GoToSocial) count URLs at their full length: fit
+		// the post again that way, once.
+		if again, rerr := c.renderer.render(post.Article, lim, true); rerr == nil && again.Text != st.Text {
+			var w bool
+			posted, w, err = c.postStatus(ctx, post.IdempotencyKey, again, ids, lang)
+			written = written || w
+			if err == nil {
+				c.setFullURLs()
+			}
+		}
 	}
-	return syndicate.Receipt{RemoteID: string(st.ID), URL: st.URL}, nil
+	if err != nil {
+		return syndicate.Receipt{}, c.sendError("posting the status", err, written, post.IdempotencyKey != "")
+	}
+	if posted.ID == "" {
+		return syndicate.Receipt{}, channels.TransportError(errors.New("mastodon: posting the status: the answer has no status id"), true, post.IdempotencyKey != "")
+	}
+	c.mediaCache.drop(post.IdempotencyKey)
+	return syndicate.Receipt{RemoteID: string(posted.ID), URL: posted.URL, Warning: warning}, nil
+}
+
+// postStatus posts st with the idempotency key, and reports whether the
+// request was written.
+func (c *Channel) postStatus(ctx context.Context, key string, st status, ids []mastodon.ID, lang string) (*mastodon.Status, bool, error) {
+	var tracker channels.WriteTracker
+	var posted *mastodon.Status
+	err := c.call(ctx, callStatus, func(ctx context.Context) error {
+		var err error
+		posted, err = c.client.PostStatus(tracker.Track(withIdempotencyKey(ctx, key)), &mastodon.Toot{
+			Status:      st.Text,
+			SpoilerText: st.Spoiler,
+			Sensitive:   st.Spoiler != "",
+			MediaIDs:    ids,
+			Visibility:  c.cfg.Visibility,
+			Language:    lang,
+		})
+		return err
+	})
+	return posted, tracker.Written(), err
+}
+
+// Edit changes a status already sent to the article as it now renders:
+// PUT /api/v1/statuses/:id with the new text and content warning, and the
+// media the status has now (fetched first: an edit that does not name
+// them removes them). Visibility cannot be edited; the image is not
+// replaced. When the status already reads so, nothing is sent. Errors are
+// classified as Send's; an edit is safe to repeat, so a lost answer is
+// retryable.
+func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.Receipt) (syndicate.Receipt, error) {
+	if c.cfg.AccessToken == "" {
+		return syndicate.Receipt{}, channels.Permanent(errNoToken)
+	}
+	if sent.RemoteID == "" {
+		return syndicate.Receipt{}, channels.Permanent(errors.New("mastodon: editing the status: no status id was recorded for it"))
+	}
+	lim, err := c.Limits(ctx)
+	if err != nil {
+		return syndicate.Receipt{}, err
+	}
+	fullURLs := c.countsFullURLs()
+	st, err := c.renderer.render(post.Article, lim, fullURLs)
+	if err != nil {
+		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("mastodon: rendering the post: %w", err))
+	}
+	id := mastodon.ID(sent.RemoteID)
+	var (
+		current *mastodon.Status
+		source  *mastodon.Source
+	)
+	err = c.call(ctx, callRequest, func(ctx context.Context) error {
+		var err error
+		current, err = c.client.GetStatus(ctx, id)
+		return err
+	})
+	if err == nil {
+		err = c.call(ctx, callRequest, func(ctx context.Context) error {
+			var err error
+			source, err = c.client.GetStatusSource(ctx, id)
+			return err
+		})
+		if refused(err) {
+			source, err = nil, nil // a server without /source: edit anyway
+		}
+	}
+	if err != nil {
+		return syndicate.Receipt{}, c.sendError("reading the status to edit", err, false, true)
+	}
+	receipt := syndicate.Receipt{RemoteID: sent.RemoteID, URL: firstNonEmpty(current.URL, sent.URL)}
+	if source != nil && source.Text == st.Text && source.SpoilerText == st.Spoiler {
+		return receipt, nil
+	}
+	ids := mediaIDs(current)
+	lang := language(post.Article.Language)
+	edited, err := c.putStatus(ctx, id, st, ids, lang)
+	if tooLong(err) && !fullURLs {
+		if again, rerr := c.renderer.render(post.Article, lim, true); rerr == nil && again.Text != st.Text {
+			edited, err = c.putStatus(ctx, id, again, ids, lang)
+			if err == nil {
+				c.setFullURLs()
+			}
+		}
+	}
+	if err != nil {
+		return syndicate.Receipt{}, c.sendError("editing the status", err, true, true)
+	}
+	receipt.URL = firstNonEmpty(edited.URL, receipt.URL)
+	return receipt, nil
+}
+
+// putStatus edits a status. go-mastodon's UpdateStatus sends no
+// spoiler_text when it is empty, which keeps the old one: this sends every
+// field the edit sets.
+func (c *Channel) putStatus(ctx context.Context, id mastodon.ID, st status, ids []mastodon.ID, lang string) (*mastodon.Status, error) {
+	form := url.Values{
+		"status":       {st.Text},
+		"spoiler_text": {st.Spoiler},
+		"sensitive":    {strconv.FormatBool(st.Spoiler != "")},
+	}
+	if lang != "" {
+		form.Set("language", lang)
+	}
+	for _, m := range ids {
+		form.Add("media_ids[]", string(m))
+	}
+	var edited mastodon.Status
+	err := c.call(ctx, callRequest, func(ctx context.Context) error {
+		_, err := c.do(ctx, http.MethodPut, "/api/v1/statuses/"+url.PathEscape(string(id)), form, &edited)
+		return err
+	})
+	return &edited, err
+}
+
+// tooLong reports whether the server refused a status as over its
+// character limit (Mastodon: 422 "Text character limit of 500 exceeded";
+// other servers say "too long").
+func tooLong(err error) bool {
+	var api *mastodon.APIError
+	if !errors.As(err, &api) || (api.StatusCode != http.StatusUnprocessableEntity && api.StatusCode != http.StatusBadRequest) {
+		return false
+	}
+	msg := strings.ToLower(api.Message)
+	return strings.Contains(msg, "character limit") || strings.Contains(msg, "too long")
+}
+
+func (c *Channel) countsFullURLs() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fullURLs
+}
+
+func (c *Channel) setFullURLs() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fullURLs = true
 }
 
 // Check verifies the credentials and reads the instance's limits, for
@@ -113,15 +285,25 @@ func (c *Channel) Check(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	lim, err := c.Limits(ctx)
-	if err != nil {
+	if _, err := c.Limits(ctx); err != nil {
 		return "", err
 	}
+	c.mu.Lock()
+	inst := c.limits
+	c.mu.Unlock()
 	host := c.cfg.Server
 	if u, err := url.Parse(c.cfg.Server); err == nil {
 		host = u.Host
 	}
-	return fmt.Sprintf("authenticated as @%s on %s (limit %d characters)", acct.Acct, host, lim.MaxCharacters), nil
+	msg := fmt.Sprintf("authenticated as @%s on %s; limits: %d characters a post, URLs count %d, image descriptions %d characters",
+		acct.Acct, host, inst.MaxCharacters, inst.CharactersPerURL, inst.DescriptionLimit)
+	if inst.ImageSizeLimit > 0 {
+		msg += fmt.Sprintf(", images up to %d bytes", inst.ImageSizeLimit)
+	}
+	if c.cfg.MaxCharacters > 0 {
+		msg += fmt.Sprintf(" (posts fitted to max_characters: %d)", c.cfg.MaxCharacters)
+	}
+	return msg, nil
 }
 
 // resolveWindow is how many of the account's latest statuses Resolve reads.
@@ -142,9 +324,12 @@ func (c *Channel) Resolve(ctx context.Context, post syndicate.Post, since time.T
 	if err != nil {
 		return syndicate.Receipt{}, false, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	statuses, err := c.client.GetAccountStatusesParams(ctx, id, url.Values{"exclude_reblogs": {"true"}}, &mastodon.Pagination{Limit: resolveWindow})
+	var statuses []*mastodon.Status
+	err = c.call(ctx, callRequest, func(ctx context.Context) error {
+		var err error
+		statuses, err = c.client.GetAccountStatusesParams(ctx, id, url.Values{"exclude_reblogs": {"true"}}, &mastodon.Pagination{Limit: resolveWindow})
+		return err
+	})
 	if err != nil {
 		return syndicate.Receipt{}, false, c.sendError("listing the account's statuses", err, false, true)
 	}
@@ -158,9 +343,12 @@ func (c *Channel) Resolve(ctx context.Context, post syndicate.Post, since time.T
 }
 
 func (c *Channel) verifyCredentials(ctx context.Context) (*mastodon.Account, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	acct, err := c.client.GetAccountCurrentUser(ctx)
+	var acct *mastodon.Account
+	err := c.call(ctx, callRequest, func(ctx context.Context) error {
+		var err error
+		acct, err = c.client.GetAccountCurrentUser(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, c.sendError("verifying the credentials", err, false, true)
 	}
@@ -215,13 +403,25 @@ func (c *Channel) sendError(doing string, err error, written, idempotent bool) e
 }
 
 // language reduces a language tag to the ISO 639 code Mastodon expects
-// ("en-US" → "en").
+// ("en-US" → "en"), or "" when it holds none.
 func language(tag string) string {
 	tag = strings.ToLower(strings.TrimSpace(tag))
 	if i := strings.IndexAny(tag, "-_"); i >= 0 {
 		tag = tag[:i]
 	}
+	if len(tag) < 2 || len(tag) > 3 || strings.ContainsFunc(tag, func(r rune) bool { return r < 'a' || r > 'z' }) {
+		return ""
+	}
 	return tag
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 var (

@@ -36,9 +36,21 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// Sleep is a Config.sleep that advances the clock instead of waiting.
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Add(d)
+	return nil
+}
+
+// newChannel builds a channel on a clock of its own, which its waits
+// (pacing, media polls) advance.
 func newChannel(t *testing.T, server string, edit func(*Config)) *Channel {
 	t.Helper()
-	cfg := Config{ID: "mastodon-en", Server: server, AccessToken: token, Visibility: "unlisted", Now: (&clock{now: clockStart}).Now}
+	clk := &clock{now: clockStart}
+	cfg := Config{ID: "mastodon-en", Server: server, AccessToken: token, Visibility: "unlisted", Now: clk.Now, sleep: clk.Sleep}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -49,8 +61,11 @@ func newChannel(t *testing.T, server string, edit func(*Config)) *Channel {
 	return ch
 }
 
+// testContext bounds a test's calls. Waits that advance the channel's
+// clock take no real time, but the pacing and the media polls keep part
+// of the context's time for the call itself, so it is generous.
 func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -435,7 +450,7 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (Limits{MaxCharacters: 700, CharactersPerURL: 23}); got != want {
+		if want := (Limits{MaxCharacters: 700, CharactersPerURL: 23, DescriptionLimit: 1500, ImageSizeLimit: 16 << 20}); got != want {
 			t.Errorf("limits %+v, want %+v", got, want)
 		}
 		if v2, v1 := srv.Requests("/api/v2/instance"), srv.Requests("/api/v1/instance"); v2 != 1 || v1 != 1 {
@@ -445,7 +460,7 @@ func TestLimits(t *testing.T) {
 	t.Run("cached, refreshed after a day", func(t *testing.T) {
 		srv := mastodontest.NewServer(t, token)
 		clk := &clock{now: clockStart}
-		ch := newChannel(t, srv.URL(), func(c *Config) { c.Now = clk.Now })
+		ch := newChannel(t, srv.URL(), func(c *Config) { c.Now, c.sleep = clk.Now, clk.Sleep })
 		ctx := testContext(t)
 		for i, step := range []time.Duration{0, time.Hour, 24 * time.Hour} {
 			clk.Add(step)
@@ -457,17 +472,40 @@ func TestLimits(t *testing.T) {
 			t.Errorf("%d requests to /api/v2/instance, want 2", n)
 		}
 	})
-	t.Run("configured limit asks nothing", func(t *testing.T) {
+	t.Run("configured limit overrides the instance's", func(t *testing.T) {
 		srv := mastodontest.NewServer(t, token)
+		srv.SetMediaLimits(700, 1<<20)
 		ch := newChannel(t, srv.URL(), func(c *Config) { c.MaxCharacters = 450 })
 		if _, err := ch.Send(testContext(t), postOf(long, "k")); err != nil {
 			t.Fatal(err)
 		}
-		if n := Length(srv.Statuses()[0].Text); n > 450 {
+		if n := Length(srv.Statuses()[0].Text); n > 450 || n < 400 {
 			t.Errorf("posted %d characters", n)
 		}
-		if n := srv.Requests("/api/v2/instance") + srv.Requests("/api/v1/instance"); n != 0 {
-			t.Errorf("%d instance requests", n)
+		got, err := ch.Limits(testContext(t))
+		if want := (Limits{MaxCharacters: 450, CharactersPerURL: 23, DescriptionLimit: 700, ImageSizeLimit: 1 << 20}); err != nil || got != want {
+			t.Errorf("limits %+v (%v), want %+v", got, err, want)
+		}
+	})
+	t.Run("configured limit, instance unreadable: defaults for the rest", func(t *testing.T) {
+		srv := mastodontest.NewServer(t, token)
+		srv.FailNextOn("GET /api/v2/instance", 1, 500, nil, "")
+		ch := newChannel(t, srv.URL(), func(c *Config) { c.MaxCharacters = 450 })
+		got, err := ch.Limits(testContext(t))
+		if want := (Limits{MaxCharacters: 450, CharactersPerURL: 23, DescriptionLimit: 1500}); err != nil || got != want {
+			t.Errorf("limits %+v (%v), want %+v", got, err, want)
+		}
+	})
+	t.Run("instance unreadable: retryable", func(t *testing.T) {
+		srv := mastodontest.NewServer(t, token)
+		srv.FailNextOn("GET /api/v2/instance", 1, 503, http.Header{"Retry-After": {"60"}}, "")
+		ch := newChannel(t, srv.URL(), nil)
+		_, err := ch.Send(testContext(t), postOf(kazakhstan(), "k"))
+		if kind, at := syndicate.Classify(err); err == nil || kind != syndicate.Retryable || !at.Equal(clockStart.Add(time.Minute)) {
+			t.Fatalf("got %v (%v, %v), want a retryable error after a minute", err, kind, at)
+		}
+		if len(srv.Statuses()) != 0 {
+			t.Error("posted without knowing the limits")
 		}
 	})
 }
@@ -479,9 +517,15 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "authenticated as @syndicate on " + strings.TrimPrefix(srv.URL(), "http://") + " (limit 5000 characters)"
+	want := "authenticated as @syndicate on " + strings.TrimPrefix(srv.URL(), "http://") +
+		"; limits: 5000 characters a post, URLs count 23, image descriptions 1500 characters, images up to 16777216 bytes"
 	if got != want {
 		t.Errorf("Check = %q, want %q", got, want)
+	}
+
+	got, err = newChannel(t, srv.URL(), func(c *Config) { c.MaxCharacters = 480 }).Check(testContext(t))
+	if err != nil || !strings.HasSuffix(got, " (posts fitted to max_characters: 480)") || !strings.Contains(got, "5000 characters a post") {
+		t.Errorf("Check with max_characters = %q (%v)", got, err)
 	}
 
 	_, err = newChannel(t, srv.URL(), func(c *Config) { c.AccessToken = "bad-" + token }).Check(testContext(t))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/syndicate-daemon/syndicate/channels/mastodon/mastodontest"
 	"github.com/syndicate-daemon/syndicate/syndicate"
+	"github.com/syndicate-daemon/syndicate/syndicate/feed"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -42,6 +43,7 @@ func TestLength(t *testing.T) {
 		{"URL ends at a valid domain", "https://example.org.0", 23 + 2},
 		{"URL ends inside the last label", "http://example.org-0", 23 + 2},
 		{"domain glued to a digit is text", "https://example.org9", 20},
+		{"a domain glued to a digit backtracks to a shorter one", "http://0.AA.AA0", 23 + 4},
 		{"scheme alone is text", "http://", 7},
 		{"host without a TLD is text", "http://localhost/x", 18},
 		{"URL glued to a word is text", "xhttps://example.org", 20},
@@ -65,7 +67,7 @@ func TestLength(t *testing.T) {
 }
 
 func defaultRenderer(t testing.TB, maxHashtags int) *renderer {
-	r, err := newRenderer("test", "", maxHashtags)
+	r, err := newRenderer("test", Config{MaxHashtags: maxHashtags})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +151,26 @@ func TestRenderFits(t *testing.T) {
 			hashtags: 4, limit: 1 + 2 + 7 + 2 + 23, want: "T\n\nstrike…\n\n" + link,
 		},
 		{
+			name:    "a word longer than the budget is dropped, never cut",
+			article: syndicate.Article{Title: "Donaudampfschifffahrtsgesellschaftskapitän", Link: link},
+			limit:   20 + 2 + 23, want: link,
+		},
+		{
+			name:    "a text without spaces is cut between its words",
+			article: syndicate.Article{Title: "T", Summary: "カザフスタンで大規模なストライキが起きた", Link: link},
+			limit:   1 + 2 + 8 + 2 + 23, want: "T\n\nカザフスタンで…\n\n" + link,
+		},
+		{
+			name:    "a hashtag in the summary is never cut",
+			article: syndicate.Article{Title: "T", Summary: "see #KazakhstanProtests2022 now", Link: link},
+			limit:   1 + 2 + 14 + 2 + 23, want: "T\n\nsee…\n\n" + link,
+		},
+		{
+			name:    "a mention in the summary is never cut",
+			article: syndicate.Article{Title: "T", Summary: "by @communia@mastodon.social and others", Link: link},
+			limit:   1 + 2 + 13 + 2 + 23, want: "T\n\nby @communia@mastodon.social…\n\n" + link,
+		},
+		{
 			name:    "nothing to post",
 			article: syndicate.Article{Title: " ", Summary: "\n"},
 			limit:   500, wantErr: "nothing to post",
@@ -156,7 +178,7 @@ func TestRenderFits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := defaultRenderer(t, tt.hashtags).render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23})
+			got, err := defaultRenderer(t, tt.hashtags).render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23}, false)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -179,17 +201,24 @@ func TestRenderFits(t *testing.T) {
 func TestHashtags(t *testing.T) {
 	tests := []struct {
 		categories []string
+		renames    map[string]string
 		n          int
 		want       []string
 	}{
-		{[]string{"Kazakhstan", "Mass strike", "Central Asia"}, 4, []string{"#Kazakhstan", "#MassStrike", "#CentralAsia"}},
-		{[]string{"Kazajistán", "Huelga de masas", "Asia Central"}, 2, []string{"#Kazajistán", "#HuelgaDeMasas"}},
-		{[]string{"self-organization", "C++", "Year 2022", "2022", "mass strike", "Mass Strike"}, 9, []string{"#SelfOrganization", "#C", "#Year2022", "#MassStrike"}},
-		{[]string{"Технологии", "日本", "…", ""}, 9, []string{"#Технологии", "#日本"}},
-		{[]string{"Technology"}, 0, nil},
+		{[]string{"Kazakhstan", "Mass strike", "Central Asia"}, nil, 4, []string{"#Kazakhstan", "#MassStrike", "#CentralAsia"}},
+		{[]string{"Kazajistán", "Huelga de masas", "Asia Central"}, nil, 2, []string{"#Kazajistán", "#HuelgaDeMasas"}},
+		{[]string{"self-organization", "C++", "Year 2022", "2022", "mass strike", "Mass Strike"}, nil, 9, []string{"#SelfOrganization", "#C", "#Year2022", "#MassStrike"}},
+		{[]string{"Технологии", "日本", "…", "", "١٢٣", "Col·lectiu", "½"}, nil, 9, []string{"#Технологии", "#日本", "#Col·lectiu"}},
+		{[]string{"Kazajista\u0301n", "Ǆungla"}, nil, 9, []string{"#Kazajista\u0301n", "#ǅungla"}},
+		{[]string{"Technology"}, nil, 0, nil},
+		{
+			[]string{"Statements", "Mass strike", "Central Asia", "Kazakhstan"},
+			map[string]string{"statements": "", "mass  STRIKE": "General strike", "Central Asia": "#Kazakhstan"}, 9,
+			[]string{"#GeneralStrike", "#Kazakhstan"},
+		},
 	}
 	for _, tt := range tests {
-		got := hashtags(tt.categories, tt.n)
+		got := hashtags(tt.categories, foldKeys(tt.renames), tt.n)
 		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
 			t.Errorf("hashtags(%q, %d) = %q, want %q", tt.categories, tt.n, got, tt.want)
 		}
@@ -223,7 +252,7 @@ func TestRenderGolden(t *testing.T) {
 	r := defaultRenderer(t, 4)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := r.render(tt.article, defaultLimits())
+			got, err := r.render(tt.article, defaultLimits(), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,57 +260,190 @@ func TestRenderGolden(t *testing.T) {
 				t.Errorf("the fake counts %d characters, the channel %d", n, got.Length)
 			}
 			text := fmt.Sprintf("%s\n-- %d/%d characters\n", got.Text, got.Length, got.Limit)
-			path := filepath.Join("testdata", tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-					t.Fatal(err)
+			checkGolden(t, filepath.Join("testdata", tt.name+".golden"), text)
+		})
+	}
+}
+
+// fixtureBase stands for the site's address in the fixtures' {{BASE_URL}}.
+const fixtureBase = "https://fixtures.example"
+
+// fixtureArticles reads a feed of testdata/site as the daemon does, with
+// {{BASE_URL}} standing for base.
+func fixtureArticles(t testing.TB, name, base string) []syndicate.Article {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "site", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.ReplaceAll(string(raw), "{{BASE_URL}}", base)
+	f, err := feed.Parse([]byte(doc), "application/xml", base+"/"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	articles := feed.Normalise(strings.TrimSuffix(name, filepath.Ext(name)), f, "", time.Time{})
+	if len(articles) == 0 {
+		t.Fatalf("%s: no articles", name)
+	}
+	return articles
+}
+
+// The posts of the site's English RSS and Spanish Atom feeds, as the
+// channel renders them with its default template, a content warning for
+// statements and the instance's default limits.
+func TestRenderFixturesGolden(t *testing.T) {
+	ch, err := New(Config{
+		ID: "golden", Server: "https://mastodon.example", MaxHashtags: 4,
+		ContentWarnings: map[string]string{"statements": "Statement of the organisation"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"en.rss.xml", "es.atom.xml"} {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			for _, a := range fixtureArticles(t, name, fixtureBase) {
+				r, err := ch.Render(syndicate.Post{Article: a})
+				if err != nil {
+					t.Fatalf("%s: %v", a.Link, err)
 				}
+				if r.Length > r.Limit {
+					t.Errorf("%s: %d characters, over %d", a.Link, r.Length, r.Limit)
+				}
+				fmt.Fprintf(&b, "== %s\n", a.Link)
+				if r.Image != "" {
+					fmt.Fprintf(&b, "image: %s\nalt: %s\n", r.Image, a.ImageCaption)
+				}
+				fmt.Fprintf(&b, "-- %d/%d characters\n%s\n\n", r.Length, r.Limit, r.Text)
 			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
+			checkGolden(t, filepath.Join("testdata", name+".golden"), b.String())
+		})
+	}
+}
+
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("rendering differs from %s:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestCutText(t *testing.T) {
+	count := func(s string) int { return countChars(s, 23) }
+	tests := []struct {
+		name string
+		text string
+		n    int
+		want string
+	}{
+		{"fits", "one two", 7, "one two"},
+		{"at a word", "one two three", 9, "one two…"},
+		{"punctuation before the cut dropped", "one, two three", 9, "one, two…"},
+		{"comma dropped", "one, two", 5, "one…"},
+		{"a single long word is dropped", "Supercalifragilistic", 10, ""},
+		{"never a lone ellipsis", "one", 0, ""},
+		{"a URL is kept whole or dropped", "read https://example.org/a/long/path now", 30, "read https://example.org/a/long/path…"},
+		{"a URL dropped when it does not fit", "read https://example.org/a/long/path now", 20, "read…"},
+		{"a hashtag is kept whole or dropped", "a #MassStrike b", 8, "a…"},
+		{"contractions are one word", "what’s going on", 8, "what’s…"},
+		{"Japanese is cut between words", "日本語のテキスト", 4, "日本語…"},
+		{"emoji are not split", "👨‍👩‍👧‍👦👨‍👩‍👧‍👦 family", 3, "👨‍👩‍👧‍👦👨‍👩‍👧‍👦…"},
+		{"combining accents are not split", "Kazajista\u0301n Kazajista\u0301n", 12, "Kazajista\u0301n…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := cutText(tt.text, tt.n, count)
+			if got != tt.want {
+				t.Errorf("cutText(%q, %d) = %q, want %q", tt.text, tt.n, got, tt.want)
 			}
-			if text != string(want) {
-				t.Errorf("rendering differs from %s:\n%s\nwant:\n%s", path, text, want)
+			if count(got) > max(tt.n, 0) {
+				t.Errorf("%q counts %d, over %d", got, count(got), tt.n)
 			}
 		})
 	}
 }
 
+func TestContentWarning(t *testing.T) {
+	r, err := newRenderer("cw", Config{MaxHashtags: 4, ContentWarnings: map[string]string{"Violence": "violence", "war": "war, violence", "Police": "violence"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := kazakhstan()
+	a.Categories = append(a.Categories, "violence", "Police", "War")
+	st, err := r.render(a, Limits{MaxCharacters: 300, CharactersPerURL: 23}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Spoiler != "violence, war, violence" {
+		t.Errorf("spoiler %q", st.Spoiler)
+	}
+	if want := mastodontest.StatusLength(st.Spoiler, st.Text, 23); st.Length != want || st.Length > 300 {
+		t.Errorf("length %d, the fake counts %d, limit 300", st.Length, want)
+	}
+	if r := st.rendering(); !strings.HasPrefix(r.Text, "CW: violence, war, violence\n\n") || r.Length != st.Length {
+		t.Errorf("rendering %q (%d)", r.Text, r.Length)
+	}
+}
+
 func FuzzRender(f *testing.F) {
 	a := kazakhstan()
-	f.Add(a.Title, a.Summary, a.Link, 500)
-	f.Add(a.Title, a.Summary, a.Link, 60)
-	f.Add("👨‍👩‍👧‍👦 🇰🇿 Kazajistán", "@user@mastodon.social https://example.org/a-long-path. and more words", "https://communia.blog/x", 40)
-	f.Add("", "", "https://a.co", 23)
-	f.Add("Title", "Summary", "", 3)
-	f.Add("t", "https://example.org/"+strings.Repeat("a", 40)+" word", "https://x.org", 30)
-	f.Add("AAAAAaaa aa Aaaaaaaaaa 0 aaaaa aaaaaaaaaa", "", "https://00.AA&", 60)
+	f.Add(a.Title, a.Summary, a.Link, "", 500)
+	f.Add(a.Title, a.Summary, a.Link, "violence", 60)
+	f.Add("👨‍👩‍👧‍👦 🇰🇿 Kazajistán", "@user@mastodon.social https://example.org/a-long-path. and more words", "https://communia.blog/x", "", 40)
+	f.Add("", "", "https://a.co", "", 23)
+	f.Add("Title", "Summary", "", "", 3)
+	f.Add("t", "https://example.org/"+strings.Repeat("a", 40)+" word", "https://x.org", "cw", 30)
+	f.Add("AAAAAaaa aa Aaaaaaaaaa 0 aaaaa aaaaaaaaaa", "", "https://00.AA&", "", 60)
+	f.Add("日本語のタイトル", "カザフスタンで大規模なストライキが起きた #Kazajistán @a@b.cc", "https://a.org/日本", "", 45)
 	r := defaultRenderer(f, 4)
-	f.Fuzz(func(t *testing.T, title, summary, link string, limit int) {
-		if !utf8.ValidString(title+summary+link) || limit < 0 || limit > 5000 || strings.ContainsFunc(link, unicode.IsSpace) {
+	f.Fuzz(func(t *testing.T, title, summary, link, cw string, limit int) {
+		if !utf8.ValidString(title+summary+link+cw) || limit < 0 || limit > 5000 || strings.ContainsFunc(link, unicode.IsSpace) {
 			return
 		}
-		// The title's words double as categories, for hashtags.
-		a := syndicate.Article{Title: title, Summary: summary, Link: link, Categories: strings.Fields(title)}
-		got, err := r.render(a, Limits{MaxCharacters: limit, CharactersPerURL: 23})
+		// The title's words double as categories, for hashtags; a
+		// category "cw" carries the content warning.
+		a := syndicate.Article{Title: title, Summary: summary, Link: link, Categories: append(strings.Fields(title), "cw")}
+		r.warnings = map[string]string{"cw": strings.TrimSpace(cw)}
+		got, err := r.render(a, Limits{MaxCharacters: limit, CharactersPerURL: 23}, false)
+		spoiler := strings.TrimSpace(cw)
 		if err != nil {
 			switch {
 			case errors.Is(err, errNothingToPost) && link == "":
-			case Length(link) > limit:
+			case countStatus(spoiler, link, 23) > limit:
 			default:
-				t.Fatalf("render(%q, %q, %q, %d): %v", title, summary, link, limit, err)
+				t.Fatalf("render(%q, %q, %q, %q, %d): %v", title, summary, link, cw, limit, err)
 			}
 			return
 		}
-		if got.Length > limit || got.Length != Length(got.Text) {
-			t.Fatalf("length %d (counted %d) over the limit %d: %q", got.Length, Length(got.Text), limit, got.Text)
+		if got.Length > limit || got.Length != countStatus(spoiler, got.Text, 23) {
+			t.Fatalf("length %d (counted %d) over the limit %d: %q", got.Length, countStatus(spoiler, got.Text, 23), limit, got.Text)
 		}
 		if link != "" && !slices.Contains(strings.Split(got.Text, "\n\n"), link) {
 			t.Fatalf("link %q missing or cut: %q", link, got.Text)
 		}
-		if n := mastodontest.Length(got.Text, 23); n > limit {
+		if n := mastodontest.StatusLength(spoiler, got.Text, 23); n > limit {
 			t.Fatalf("the fake would refuse %q: it counts %d, over %d (the channel counted %d)", got.Text, n, limit, got.Length)
+		}
+		// Every URL posted is one of the article's, whole.
+		var inputURLs []string
+		for _, s := range []string{title, summary, link} {
+			for _, u := range findURLs(s) {
+				inputURLs = append(inputURLs, s[u.start:u.end])
+			}
+		}
+		for _, u := range findURLs(got.Text) {
+			if posted := got.Text[u.start:u.end]; !slices.Contains(inputURLs, posted) {
+				t.Fatalf("URL %q is not one of the article's %q: cut? %q", posted, inputURLs, got.Text)
+			}
 		}
 	})
 }

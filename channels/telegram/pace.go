@@ -89,3 +89,11 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// take counts a post that goes out without waiting (the reply that
+// completes a photo's post), so the next post waits for it too.
+func (p *pacer) take() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lim.ReserveN(p.now(), 1)
+}

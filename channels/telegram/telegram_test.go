@@ -121,7 +121,7 @@ func TestSend(t *testing.T) {
 				if _, ok := m.Options["disable_notification"]; ok {
 					t.Errorf("disable_notification sent for a channel that is not silent")
 				}
-				if r != (syndicate.Receipt{RemoteID: "1", URL: "https://t.me/emancipation_en/1"}) {
+				if r != (syndicate.Receipt{RemoteID: "-1001000000000/1", URL: "https://t.me/emancipation_en/1"}) {
 					t.Errorf("receipt %+v", r)
 				}
 			},
@@ -194,7 +194,7 @@ func TestSend(t *testing.T) {
 			name:      "numeric chat id",
 			configure: func(c *Config) { c.Chat = "-1001234567890" },
 			check: func(t *testing.T, m telegramtest.Message, r syndicate.Receipt) {
-				if m.Chat != "-1001234567890" || r != (syndicate.Receipt{RemoteID: "1"}) {
+				if m.Chat != "-1001234567890" || r != (syndicate.Receipt{RemoteID: "-1001234567890/1", URL: "https://t.me/c/1234567890/1"}) {
 					t.Errorf("chat %q, receipt %+v", m.Chat, r)
 				}
 			},
@@ -483,6 +483,11 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"chat without @", Config{BotToken: token, Chat: "emancipation"}, `chat "emancipation"`},
 		{"bad api_url", Config{BotToken: token, Chat: chat, APIURL: "ftp://example.org"}, "api_url"},
 		{"bad template", Config{BotToken: token, Chat: chat, Template: "{{.Nope"}, "template"},
+		{"misspelt field", Config{BotToken: token, Chat: chat, Template: "{{.Titel}}"}, "can't evaluate field Titel"},
+		{"bad mode", Config{BotToken: token, Chat: chat, Mode: "album"}, `mode "album"`},
+		{"bad photo", Config{BotToken: token, Chat: chat, Photo: "inline"}, `photo "inline"`},
+		{"bad hashtag", Config{BotToken: token, Chat: chat, Hashtags: map[string]string{"Year": "2022"}}, `hashtags: "Year": "2022" makes no hashtag`},
+		{"two-line button", Config{BotToken: token, Chat: chat, Button: "a\nb"}, "button: must be one line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -506,11 +511,19 @@ func TestCustomTemplate(t *testing.T) {
 	if want := "<i>The mass strike in Kazakhstan</i> #Kazakhstan #Mass strike"; r.Text != want {
 		t.Errorf("got %q, want %q", r.Text, want)
 	}
-	bad := newChannel(t, srv, func(cfg *Config) { cfg.Template = `<p>{{escape .Title}}</p>` })
-	if _, err := bad.Render(post(article())); err == nil || !strings.Contains(err.Error(), `Unsupported start tag "p"`) {
+	// A template whose output Telegram refuses fails at start…
+	_, err = New(Config{BotToken: token, Chat: chat, Template: `<p>{{escape .Title}}</p>`})
+	if err == nil || !strings.Contains(err.Error(), `Unsupported start tag "p"`) {
+		t.Errorf("a template producing <p> was accepted: %v", err)
+	}
+	// … or, when only some articles trip it, at Render and Send.
+	bad := newChannel(t, srv, func(cfg *Config) { cfg.Template = `{{if eq .Title "boom"}}<p>{{end}}{{escape .Title}}` })
+	a := article()
+	a.Title = "boom"
+	if _, err := bad.Render(post(a)); err == nil || !strings.Contains(err.Error(), `Unsupported start tag "p"`) {
 		t.Errorf("a template producing <p> rendered: %v", err)
 	}
-	if _, err := bad.Send(context.Background(), post(article())); !isKind(err, syndicate.Permanent) || srv.Calls("sendMessage") != 0 {
+	if _, err := bad.Send(context.Background(), post(a)); !isKind(err, syndicate.Permanent) || srv.Calls("sendMessage") != 0 {
 		t.Errorf("Send of an unrenderable post: %v, %d calls", err, srv.Calls("sendMessage"))
 	}
 }
@@ -533,6 +546,12 @@ func TestCheck(t *testing.T) {
 			want: `bot @syndicate_test_bot can post in "Test -1001234567890" (-1001234567890)`},
 		{name: "member only", setup: func(s *telegramtest.Server) { s.SetBotStatus(chat, "member") },
 			want: "is a member of channel @emancipation_en but not an administrator"},
+		{name: "administrator without the right to post", setup: func(s *telegramtest.Server) { s.SetCanPost(chat, false) },
+			want: "is an administrator of @emancipation_en without the right to post messages"},
+		{name: "group member", setup: func(s *telegramtest.Server) { s.AddChat("-4005") }, configure: func(c *Config) { c.Chat = "-4005" },
+			ok: true, want: `bot @syndicate_test_bot can post in "Test -4005" (-4005)`},
+		{name: "restricted group member", setup: func(s *telegramtest.Server) { s.AddChat("-4005"); s.SetCanPost("-4005", false) },
+			configure: func(c *Config) { c.Chat = "-4005" }, want: `cannot post in "Test -4005" (-4005) (status "restricted")`},
 		{name: "left", setup: func(s *telegramtest.Server) { s.SetBotStatus(chat, "left") },
 			want: `cannot post in @emancipation_en (status "left")`},
 		{name: "chat not found", configure: func(c *Config) { c.Chat = "@elsewhere" },
@@ -612,32 +631,57 @@ func TestRenderGolden(t *testing.T) {
 
 func FuzzRender(f *testing.F) {
 	a := article()
-	f.Add(a.Title, a.Summary, a.Link)
-	f.Add(`<script>"&amp;"</script>`, "a & b < c > d \"e\" &#x41; &lt;", `https://x.org/?a=1&b="2"`)
-	f.Add("😀😀😀", strings.Repeat("👨‍👩‍👧‍👦 ", 2000), "javascript:alert(1)")
-	f.Add(strings.Repeat("x", 5000), strings.Repeat("y ", 3000), "")
-	f.Add("\x00\xff\r\n\u2028", "\ud7ff\U0010FFFF\x7f", "https://exa mple.org/")
-	c, err := New(Config{APIURL: "http://127.0.0.1:1", BotToken: token, Chat: chat})
-	if err != nil {
-		f.Fatal(err)
+	f.Add(a.Title, a.Summary, "<p>Content</p>", a.Link, "", "Kazakhstan", "https://x.org/related", true)
+	f.Add(`<script>"&amp;"</script>`, "a & b < c > d \"e\" &#x41; &lt;", "<b>x<i>y</b>z", `https://x.org/?a=1&b="2"`, "https://x.org/i.jpg", "C++", "/rel", false)
+	f.Add("😀😀😀", strings.Repeat("👨‍👩‍👧‍👦 ", 2000), "<pre><code class=\"language-go\">x</code></pre>", "javascript:alert(1)", "https://x.org/i.jpg", "2022", "javascript:x", true)
+	f.Add(strings.Repeat("x", 5000), strings.Repeat("y ", 3000), strings.Repeat("<p>z</p>", 2000), "", "http://127.0.0.1/i.jpg", "", "", true)
+	f.Add("\x00\xff\r\n\u2028", "\ud7ff\U0010FFFF\x7f", "<a href='//x.org'>\xff</a>", "https://exa mple.org/", "x", "Año nuevo", "https://x.org", false)
+	f.Add("t", strings.Repeat("s ", 600), "", "https://x.org/"+strings.Repeat("a", 1100), "https://x.org/i.jpg", "", "", true)
+	channelsFor := map[bool]*Channel{}
+	for _, withContent := range []bool{false, true} {
+		cfg := Config{APIURL: "http://127.0.0.1:1", BotToken: token, Chat: chat, MaxHashtags: 4}
+		if withContent {
+			cfg.Template = `<b>{{escape .Title}}</b> {{escape .Summary}}
+{{.Content}}{{range .Related}} <a href="{{escape .URL}}">{{escape .Title}}</a>{{end}}
+{{escape (join .Hashtags " ")}} {{telegramHTML .Summary .Link}} {{escape .Link}}`
+		}
+		c, err := New(cfg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		channelsFor[withContent] = c
 	}
-	f.Fuzz(func(t *testing.T, title, summary, link string) {
-		a := syndicate.Article{Title: title, Summary: summary, Link: link, Language: "en"}
-		r, err := c.Render(post(a))
+	f.Fuzz(func(t *testing.T, title, summary, content, link, image, category, related string, withContent bool) {
+		c := channelsFor[withContent]
+		a := syndicate.Article{Title: title, Summary: summary, ContentHTML: content, Link: link, ImageURL: image, Language: "en",
+			Categories: []string{category}, Related: []syndicate.Link{{Title: category, URL: related}}}
+		p, err := c.plan(a, true)
 		if err != nil {
 			// Only a link that alone is over the limit, or nothing to
 			// say at all, may be refused.
-			if channels.UTF16Len(link) < MaxTextLength-10 && strings.TrimSpace(oneLine(title)+paragraphs(summary)+clean(link)) != "" {
-				t.Fatalf("Render(%q, %q, %q): %v", title, summary, link, err)
+			var long *tooLongError
+			switch {
+			case errors.As(err, &long) && channels.UTF16Len(link) > MaxTextLength-20:
+			case err.Error() == "the post is empty" && strings.TrimSpace(oneLine(title)+paragraphs(summary)+clean(link)) == "":
+			default:
+				t.Fatalf("plan(%q, %q, %q, %q): %v", title, summary, content, link, err)
 			}
 			return
 		}
-		plain, err := telegramtest.ParseHTML(r.Text)
-		if err != nil {
-			t.Fatalf("the server refuses %q: %v", r.Text, err)
+		for _, m := range []message{p.caption, p.text} {
+			if m.limit == 0 {
+				continue
+			}
+			plain, err := telegramtest.ParseHTML(m.text)
+			if err != nil {
+				t.Fatalf("the server refuses %q: %v", m.text, err)
+			}
+			if n := channels.UTF16Len(plain); n > m.limit || n != m.n {
+				t.Fatalf("length %d (counted %d), limit %d: %q", n, m.n, m.limit, m.text)
+			}
 		}
-		if n := channels.UTF16Len(plain); n > MaxTextLength || n != r.Length {
-			t.Fatalf("length %d (Render says %d), limit %d", n, r.Length, MaxTextLength)
+		if r, err := c.Render(post(a)); err != nil || (r.Limit != MaxTextLength && r.Limit != MaxCaptionLength) || r.Length > r.Limit {
+			t.Fatalf("Render: %+v, %v", r, err)
 		}
 	})
 }

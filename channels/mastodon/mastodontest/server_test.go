@@ -1,12 +1,15 @@
 package mastodontest
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 const token = "fake-token"
@@ -191,5 +194,214 @@ func TestReadEndpoints(t *testing.T) {
 	}
 	if got := call(t, s, "GET", "/api/v1/timelines/home", token, "", "", nil); got.status != 404 || got.body["error"] == nil {
 		t.Errorf("unknown endpoint: %d %v", got.status, got.body)
+	}
+}
+
+var jpeg = []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01 a tiny fake jpeg")
+
+func upload(t *testing.T, s *Server, file []byte, fields map[string]string) answer {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	if file != nil {
+		fw, err := mw.CreateFormFile("file", "upload")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(file)
+	}
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	mw.Close()
+	return call(t, s, "POST", "/api/v2/media", token, mw.FormDataContentType(), b.String(), nil)
+}
+
+func TestMediaUpload(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	gif := []byte("GIF89a\x01\x00\x01\x00")
+	webp := []byte("RIFF\x24\x00\x00\x00WEBPVP8 ")
+	tests := []struct {
+		name       string
+		file       []byte
+		fields     map[string]string
+		wantStatus int
+		wantError  string
+		wantType   string
+	}{
+		{"jpeg", jpeg, map[string]string{"description": "Oil workers"}, 200, "", "image/jpeg"},
+		{"png", png, nil, 200, "", "image/png"},
+		{"gif", gif, nil, 200, "", "image/gif"},
+		{"webp", webp, nil, 200, "", "image/webp"},
+		{"description of 1500 characters", jpeg, map[string]string{"description": strings.Repeat("é", 1500)}, 200, "", "image/jpeg"},
+		{"description of 1501 characters", jpeg, map[string]string{"description": strings.Repeat("é", 1501)}, 422, "Description is too long (maximum is 1500 characters)", ""},
+		{"a web page named .jpg", []byte("<!doctype html><p>404"), nil, 422, "File content type is invalid", ""},
+		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), nil, 422, "File content type is invalid", ""},
+		{"no file", nil, map[string]string{"description": "x"}, 422, "File can't be blank", ""},
+		{"unsupported parameter", jpeg, map[string]string{"thumbnail_url": "x"}, 400, `unsupported parameter "thumbnail_url"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewServer(t, token)
+			got := upload(t, s, tt.file, tt.fields)
+			if got.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %v", got.status, tt.wantStatus, got.body)
+			}
+			if msg, _ := got.body["error"].(string); !strings.Contains(msg, tt.wantError) || (tt.wantError == "") != (msg == "") {
+				t.Errorf("error %q, want %q", msg, tt.wantError)
+			}
+			if tt.wantType != "" {
+				m := s.Media()
+				if len(m) != 1 || m[0].ContentType != tt.wantType || got.body["id"] != m[0].ID || got.body["url"] == nil {
+					t.Errorf("media %+v, answer %v", m, got.body)
+				}
+			}
+		})
+	}
+	t.Run("too large", func(t *testing.T) {
+		s := NewServer(t, token)
+		s.SetMediaLimits(1500, 20)
+		if got := upload(t, s, jpeg, nil); got.status != 422 || !strings.Contains(got.body["error"].(string), "File file size must be less than 20 bytes") {
+			t.Errorf("%d %v", got.status, got.body)
+		}
+	})
+}
+
+func TestMediaProcessingAndAttachment(t *testing.T) {
+	s := NewServer(t, token)
+	s.SetMediaProcessing(2)
+	up := upload(t, s, jpeg, nil)
+	id, _ := up.body["id"].(string)
+	if up.status != 202 || up.body["url"] != nil || id == "" {
+		t.Fatalf("upload: %d %v", up.status, up.body)
+	}
+	attach := func() answer {
+		return postForm(t, s, url.Values{"status": {"with media"}, "media_ids[]": {id}}, nil)
+	}
+	if got := attach(); got.status != 422 || !strings.Contains(got.body["error"].(string), "not finished processing") {
+		t.Fatalf("attaching unprocessed media: %d %v", got.status, got.body)
+	}
+	for i, want := range []int{206, 206, 200} {
+		got := call(t, s, "GET", "/api/v1/media/"+id, token, "", "", nil)
+		if got.status != want || (want == 200) != (got.body["url"] != nil) {
+			t.Fatalf("poll %d: %d %v, want %d", i, got.status, got.body, want)
+		}
+	}
+	st := attach()
+	if st.status != 200 {
+		t.Fatalf("attaching processed media: %d %v", st.status, st.body)
+	}
+	if media := st.body["media_attachments"].([]any); len(media) != 1 || media[0].(map[string]any)["id"] != id {
+		t.Errorf("media_attachments %v", media)
+	}
+	if got := attach(); got.status != 422 || !strings.Contains(got.body["error"].(string), "media attachments not found: "+id) {
+		t.Errorf("attaching media of another status: %d %v", got.status, got.body)
+	}
+	if got := call(t, s, "GET", "/api/v1/media/"+id, token, "", "", nil); got.status != 404 {
+		t.Errorf("GET of attached media: %d (Mastodon answers 404)", got.status)
+	}
+	if got := postForm(t, s, url.Values{"status": {"x"}, "media_ids[]": {"1", "2", "3", "4", "5"}}, nil); got.status != 422 {
+		t.Errorf("five media: %d %v", got.status, got.body)
+	}
+}
+
+func TestEditStatus(t *testing.T) {
+	s := NewServer(t, token)
+	var ids []string
+	for range 2 {
+		ids = append(ids, upload(t, s, jpeg, nil).body["id"].(string))
+	}
+	st := postForm(t, s, url.Values{"status": {"first"}, "spoiler_text": {"cw"}, "language": {"en"}, "media_ids[]": {ids[0]}}, nil)
+	sid := st.body["id"].(string)
+	put := func(form url.Values) answer {
+		return call(t, s, "PUT", "/api/v1/statuses/"+sid, token, "application/x-www-form-urlencoded", form.Encode(), nil)
+	}
+
+	if got := put(url.Values{"status": {"second"}, "media_ids[]": {ids[0]}}); got.status != 200 || got.body["edited_at"] == nil {
+		t.Fatalf("edit keeping the media: %d %v", got.status, got.body)
+	}
+	if got := s.Statuses()[0]; got.Text != "second" || got.SpoilerText != "cw" || !got.Sensitive || len(got.MediaIDs) != 1 || got.Language != "en" {
+		t.Errorf("after an edit keeping media and warning: %+v", got)
+	}
+	put(url.Values{"status": {"third"}, "spoiler_text": {""}, "sensitive": {"false"}, "media_ids[]": {ids[1]}})
+	if got := s.Statuses()[0]; got.SpoilerText != "" || got.Sensitive || len(got.MediaIDs) != 1 || got.MediaIDs[0] != ids[1] || s.Media()[0].StatusID != "" {
+		t.Errorf("after an edit replacing the media and clearing the warning: %+v, media %+v", got, s.Media())
+	}
+	put(url.Values{"status": {"fourth"}})
+	if got := s.Statuses()[0]; len(got.MediaIDs) != 0 || got.Edits != 3 {
+		t.Errorf("an edit without media_ids removes them (as go-mastodon's UpdateStatus does): %+v", got)
+	}
+	source := call(t, s, "GET", "/api/v1/statuses/"+sid+"/source", token, "", "", nil)
+	if source.body["text"] != "fourth" || source.body["spoiler_text"] != "" {
+		t.Errorf("source %v", source.body)
+	}
+	for name, form := range map[string]url.Values{
+		"visibility":    {"status": {"x"}, "visibility": {"private"}},
+		"too long":      {"status": {strings.Repeat("a", 501)}},
+		"language":      {"status": {"x"}, "language": {"english"}},
+		"blank":         {"status": {" "}},
+		"unknown media": {"status": {"x"}, "media_ids[]": {"42"}},
+	} {
+		if got := put(form); got.status < 400 {
+			t.Errorf("edit with %s: %d", name, got.status)
+		}
+	}
+	if got := call(t, s, "PUT", "/api/v1/statuses/1", token, "application/x-www-form-urlencoded", "status=x", nil); got.status != 404 {
+		t.Errorf("edit of an unknown status: %d", got.status)
+	}
+}
+
+func TestLanguageValues(t *testing.T) {
+	for lang, want := range map[string]int{"en": 200, "es": 200, "kab": 200, "pt-BR": 200, "en-US": 422, "english": 422, "EN": 422} {
+		s := NewServer(t, token)
+		if got := postForm(t, s, url.Values{"status": {"x"}, "language": {lang}}, nil); got.status != want {
+			t.Errorf("language %q: %d, want %d", lang, got.status, want)
+		}
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	s := NewServer(t, token)
+	now := time.Date(2026, 11, 26, 21, 33, 20, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	s.SetRateLimits(RateLimits{Requests: 3, Media: 1, Statuses: 1})
+	first := postForm(t, s, url.Values{"status": {"one"}}, nil)
+	if first.status != 200 || first.header.Get("X-RateLimit-Remaining") != "0" || first.header.Get("X-RateLimit-Limit") != "1" {
+		t.Fatalf("first: %d %v", first.status, first.header)
+	}
+	second := postForm(t, s, url.Values{"status": {"two"}}, nil)
+	if second.status != 429 || second.header.Get("X-RateLimit-Reset") != "2026-11-27T00:00:00.000Z" || second.body["error"] != "Too many requests" {
+		t.Errorf("second status: %d %v %v", second.status, second.header, second.body)
+	}
+	third := call(t, s, "GET", "/api/v1/accounts/verify_credentials", token, "", "", nil)
+	if third.status != 200 || third.header.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("third request: %d %v", third.status, third.header)
+	}
+	fourth := call(t, s, "GET", "/api/v1/accounts/verify_credentials", token, "", "", nil)
+	if fourth.status != 429 || fourth.header.Get("X-RateLimit-Reset") != "2026-11-26T21:35:00.000Z" {
+		t.Errorf("fourth request: %d %v", fourth.status, fourth.header)
+	}
+	if s.Throttled() != 2 {
+		t.Errorf("%d throttled", s.Throttled())
+	}
+	now = now.Add(5 * time.Minute) // a new 5-minute window
+	if got := upload(t, s, jpeg, nil); got.status != 200 {
+		t.Errorf("first upload: %d", got.status)
+	}
+	if got := upload(t, s, jpeg, nil); got.status != 429 || got.header.Get("X-RateLimit-Reset") != "2026-11-26T22:00:00.000Z" {
+		t.Errorf("second upload: %d %v", got.status, got.header)
+	}
+}
+
+func TestCountURLsInFull(t *testing.T) {
+	s := NewServer(t, token)
+	s.CountURLsInFull(25)
+	link := "https://en.communia.blog/" + strings.Repeat("a", 100)
+	if got := postForm(t, s, url.Values{"status": {strings.Repeat("a", 450) + " " + link}}, nil); got.status != 422 {
+		t.Errorf("a post fitting only with 23 per URL: %d", got.status)
+	}
+	v2 := call(t, s, "GET", "/api/v2/instance", token, "", "", nil)
+	if per := v2.body["configuration"].(map[string]any)["statuses"].(map[string]any)["characters_reserved_per_url"]; per != 25.0 {
+		t.Errorf("reports %v per URL", per)
 	}
 }

@@ -111,18 +111,33 @@ func (s *Server) findChat(r *request) (*chat, *apiError) {
 	return nil, badRequest("chat not found")
 }
 
-// canPost answers what Telegram answers when the bot may not post in c.
-func (c *chat) canPost() *apiError {
+// mayPost answers what Telegram answers when the bot may not send (or
+// edit) what in c: "text messages" or "photos".
+func (c *chat) mayPost(what string) *apiError {
+	if c.migratedTo != 0 {
+		return &apiError{code: 400, desc: "Bad Request: group chat was upgraded to a supergroup chat", migrateTo: c.migratedTo}
+	}
 	kind := "group"
 	if c.kind == "channel" {
 		kind = "channel"
 	}
+	notEnough := badRequest("not enough rights to send " + what + " to the chat")
 	switch c.botStatus {
-	case "creator", "administrator":
+	case "creator":
+		return nil
+	case "administrator":
+		if !c.canPost {
+			return notEnough
+		}
 		return nil
 	case "member":
 		if c.kind == "channel" {
 			return badRequest("need administrator rights in the channel chat")
+		}
+		return nil
+	case "restricted":
+		if !c.canPost {
+			return notEnough
 		}
 		return nil
 	case "kicked":
@@ -155,15 +170,21 @@ func (s *Server) getChatMember(r *request) (any, *apiError) {
 		return nil, badRequest("user not found")
 	}
 	m := map[string]any{"status": c.botStatus, "user": s.botJSON()}
-	if c.botStatus == "administrator" {
+	switch c.botStatus {
+	case "administrator":
 		m["can_be_edited"] = false
 		m["is_anonymous"] = false
 		m["can_manage_chat"] = true
 		m["can_delete_messages"] = true
 		if c.kind == "channel" {
-			m["can_post_messages"] = true
+			m["can_post_messages"] = c.canPost
 			m["can_edit_messages"] = true
 		}
+	case "restricted":
+		m["is_member"] = true
+		m["can_send_messages"] = c.canPost
+		m["can_send_photos"] = c.canPost
+		m["until_date"] = 0
 	}
 	return m, nil
 }
@@ -345,6 +366,13 @@ func (s *Server) messageJSON(m *stored) map[string]any {
 	if m.markup != "" {
 		out["reply_markup"] = json.RawMessage(m.markup)
 	}
+	if m.ReplyTo != 0 {
+		for _, o := range s.messages {
+			if o.chat == m.chat && o.ID == m.ReplyTo {
+				out["reply_to_message"] = map[string]any{"message_id": o.ID, "chat": o.chat.json(), "date": o.Date.Unix()}
+			}
+		}
+	}
 	if t, ok := m.Options["message_thread_id"]; ok {
 		out["message_thread_id"], _ = strconv.Atoi(t)
 		out["is_topic_message"] = true
@@ -377,10 +405,14 @@ func (s *Server) sendMessage(r *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.canPost(); err != nil {
+	if err := c.mayPost("text messages"); err != nil {
 		return nil, err
 	}
 	if err := checkSendOptions(r); err != nil {
+		return nil, err
+	}
+	replyTo, err := s.replyTo(c, r)
+	if err != nil {
 		return nil, err
 	}
 	plain, entities, err := parseText(r, r.params["text"], textLimit, "message is too long")
@@ -392,6 +424,7 @@ func (s *Server) sendMessage(r *request) (any, *apiError) {
 	}
 	m := s.newMessage(c, "sendMessage", r)
 	m.Text, m.Plain, m.entities = r.params["text"], plain, entities
+	m.ReplyTo = replyTo
 	m.Options = r.options("text")
 	s.messages = append(s.messages, m)
 	return s.messageJSON(m), nil
@@ -402,13 +435,13 @@ func (s *Server) sendPhoto(r *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.canPost(); err != nil {
+	if err := c.mayPost("photos"); err != nil {
 		return nil, err
 	}
 	if err := checkSendOptions(r); err != nil {
 		return nil, err
 	}
-	photo, upload, err := s.photo(r)
+	replyTo, err := s.replyTo(c, r)
 	if err != nil {
 		return nil, err
 	}
@@ -416,16 +449,22 @@ func (s *Server) sendPhoto(r *request) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
+	photo, upload, err := s.photo(r)
+	if err != nil {
+		return nil, err
+	}
 	m := s.newMessage(c, "sendPhoto", r)
 	m.Text, m.Plain, m.entities = r.params["caption"], plain, entities
-	m.Photo, m.PhotoUpload = photo, upload
+	m.ReplyTo = replyTo
+	m.Photo, m.PhotoUpload, m.PhotoFetched = photo, upload, r.fetched
 	m.Options = r.options("caption", "photo")
 	s.messages = append(s.messages, m)
 	return s.messageJSON(m), nil
 }
 
 // photo finds the photo of a sendPhoto: an uploaded file (as the "photo"
-// part or attach://name), an HTTP URL (not fetched), or a known file id.
+// part or attach://name), an HTTP URL (fetched, and refused unless it is
+// an image), or a known file id.
 func (s *Server) photo(r *request) (string, []byte, *apiError) {
 	data, uploaded := r.files["photo"]
 	v, given := r.params["photo"]
@@ -442,6 +481,9 @@ func (s *Server) photo(r *request) (string, []byte, *apiError) {
 	case !given || v == "":
 		return "", nil, badRequest("there is no photo in the request")
 	case strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://"):
+		if r.fetchErr != nil {
+			return "", nil, r.fetchErr
+		}
 		return v, nil, nil
 	}
 	for _, m := range s.messages {
@@ -452,6 +494,49 @@ func (s *Server) photo(r *request) (string, []byte, *apiError) {
 	return "", nil, badRequest("wrong file identifier/HTTP URL specified")
 }
 
+// replyTo finds the message a send answers, from reply_parameters or
+// reply_to_message_id: 0 when none, or when it is not found and sending
+// without it is allowed.
+func (s *Server) replyTo(c *chat, r *request) (int, *apiError) {
+	var id int64
+	allow, err := r.boolParam("allow_sending_without_reply")
+	if err != nil {
+		return 0, err
+	}
+	if v, ok := r.params["reply_parameters"]; ok {
+		var p struct {
+			MessageID                *int64          `json:"message_id"`
+			ChatID                   json.RawMessage `json:"chat_id"`
+			AllowSendingWithoutReply bool            `json:"allow_sending_without_reply"`
+			Quote                    *string         `json:"quote"`
+		}
+		if strictObject(v, &p) != nil || p.MessageID == nil {
+			return 0, badRequest("can't parse reply parameters JSON object")
+		}
+		if p.ChatID != nil {
+			return 0, badRequest("telegramtest: reply_parameters.chat_id is not implemented by the fake server")
+		}
+		id, allow = *p.MessageID, allow || p.AllowSendingWithoutReply
+	} else if _, ok := r.params["reply_to_message_id"]; ok {
+		n, ok := r.int64Param("reply_to_message_id")
+		if !ok {
+			return 0, badRequest("can't parse reply_to_message_id")
+		}
+		id = n
+	} else {
+		return 0, nil
+	}
+	for _, m := range s.messages {
+		if m.chat == c && int64(m.ID) == id {
+			return m.ID, nil
+		}
+	}
+	if allow {
+		return 0, nil
+	}
+	return 0, badRequest("message to be replied not found")
+}
+
 func (s *Server) findMessage(r *request) (*stored, *apiError) {
 	if _, ok := r.params["inline_message_id"]; ok {
 		return nil, badRequest("telegramtest: inline messages are not implemented by the fake server")
@@ -460,7 +545,7 @@ func (s *Server) findMessage(r *request) (*stored, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.canPost(); err != nil {
+	if err := c.mayPost("text messages"); err != nil {
 		return nil, err
 	}
 	id, ok := r.int64Param("message_id")

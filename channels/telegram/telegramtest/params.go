@@ -2,12 +2,17 @@ package telegramtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -18,6 +23,10 @@ const maxBody = 20 << 20
 type request struct {
 	params map[string]string
 	files  map[string][]byte // multipart file parts by field name
+	// fetched is the photo given by URL, as fetched; fetchErr why it
+	// could not be.
+	fetched  []byte
+	fetchErr *apiError
 }
 
 func readRequest(r *http.Request) (*request, *apiError) {
@@ -133,4 +142,58 @@ func (r *request) options(except ...string) map[string]string {
 		}
 	}
 	return out
+}
+
+// maxPhotoURLBytes is Telegram's limit for a photo given by URL.
+const maxPhotoURLBytes = 5 << 20
+
+// fetchPhoto fetches the photo a sendPhoto gives by URL, and checks it is
+// an image, as Telegram does.
+func (r *request) fetchPhoto(ctx context.Context, client *http.Client) {
+	v := r.params["photo"]
+	if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+		return
+	}
+	failed := badRequest("failed to get HTTP URL content")
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v, nil)
+	if err != nil {
+		r.fetchErr = badRequest("wrong file identifier/HTTP URL specified")
+		return
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		r.fetchErr = failed
+		return
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxPhotoURLBytes+1))
+	switch {
+	case err != nil || resp.StatusCode != http.StatusOK || len(data) > maxPhotoURLBytes:
+		r.fetchErr = failed
+	case !strings.HasPrefix(http.DetectContentType(data), "image/"):
+		r.fetchErr = badRequest("wrong type of the web page content")
+	default:
+		r.fetched = data
+	}
+}
+
+// loopbackClient is how the server fetches photos: it reaches loopback
+// addresses only, so a test never goes out to the network, and a host it
+// cannot reach is "failed to get HTTP URL content".
+func loopbackClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			ip, err := netip.ParseAddr(host)
+			if host != "localhost" && (err != nil || !ip.IsLoopback()) {
+				return nil, fmt.Errorf("telegramtest: %s is not a loopback address", host)
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
 }

@@ -3,7 +3,14 @@
 // syndicate uses (getMe, getChat, getChatMember, sendMessage, sendPhoto,
 // editMessageText, editMessageCaption): the same routes, the same JSON, the
 // same error codes and descriptions, and a parser of parse_mode HTML that
-// refuses what Telegram refuses.
+// refuses what Telegram refuses. It counts lengths after parsing in UTF-16
+// (text 4096, caption 1024), checks the chat and the bot's rights in it,
+// fetches a photo given by URL and checks that it is an image (from
+// loopback addresses only: tests never reach the network), follows
+// replies (reply_parameters, reply_to_message_id), refuses an edit that
+// changes nothing, and injects failures: any answer (FailNext), 429 with
+// retry_after (FloodWait), a group upgraded to a supergroup (MigrateChat),
+// an answer lost after the message was taken (DropAfterAccept).
 //
 // Where it departs from Telegram it is stricter, so mistakes show in tests:
 // an unknown parameter is refused (Telegram ignores it), a "&" that does not
@@ -13,6 +20,7 @@ package telegramtest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -43,11 +51,16 @@ type Message struct {
 	// values as their JSON text.
 	Options map[string]string
 	// Photo is the photo parameter for a URL or file id; PhotoUpload the
-	// bytes of an uploaded one.
-	Photo       string
-	PhotoUpload []byte
-	Date        time.Time
-	Edits       int // how many times editMessageText/Caption changed it
+	// bytes of an uploaded one; PhotoFetched the bytes the server fetched
+	// from the URL.
+	Photo        string
+	PhotoUpload  []byte
+	PhotoFetched []byte
+	// ReplyTo is the message this one answers (reply_parameters or
+	// reply_to_message_id), 0 when none.
+	ReplyTo int
+	Date    time.Time
+	Edits   int // how many times editMessageText/Caption changed it
 }
 
 // Server is a fake Bot API server. Its methods are safe for concurrent use.
@@ -56,6 +69,8 @@ type Server struct {
 	token string
 	botID int64
 	srv   *httptest.Server
+	// fetcher fetches the photos given by URL.
+	fetcher *http.Client
 
 	mu       sync.Mutex
 	chats    []*chat
@@ -71,7 +86,11 @@ type chat struct {
 	username  string
 	kind      string // channel, supergroup, private
 	botStatus string
-	nextID    int
+	// canPost is false for an administrator of a channel without the
+	// right to post, or a restricted member of a group.
+	canPost    bool
+	migratedTo int64 // the supergroup this group became
+	nextID     int
 }
 
 type stored struct {
@@ -93,9 +112,10 @@ func NewServer(t testing.TB, token string) *Server {
 	if token == "" {
 		t.Fatal("telegramtest: empty token")
 	}
-	s := &Server{t: t, token: token, botID: botID(token), calls: map[string]int{}}
+	s := &Server{t: t, token: token, botID: botID(token), calls: map[string]int{}, fetcher: loopbackClient()}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(s.fetcher.CloseIdleConnections)
 	return s
 }
 
@@ -113,7 +133,7 @@ func (s *Server) AddChat(name string) {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := &chat{name: name, kind: "channel", botStatus: "administrator"}
+	c := &chat{name: name, kind: "channel", botStatus: "administrator", canPost: true}
 	if u, ok := strings.CutPrefix(name, "@"); ok {
 		c.username = u
 		c.id = -1001000000000 - int64(len(s.chats))
@@ -140,13 +160,58 @@ func (s *Server) SetBotStatus(chatName, status string) {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.chatNamed(chatName).botStatus = status
+}
+
+// SetCanPost takes away (or gives back) the bot's right to post in a known
+// chat while it stays an administrator (of a channel) or a member (of a
+// group, then "restricted").
+func (s *Server) SetCanPost(chatName string, can bool) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chatNamed(chatName)
+	c.canPost = can
+	switch {
+	case c.kind != "channel" && !can:
+		c.botStatus = "restricted"
+	case c.botStatus == "restricted" && can:
+		c.botStatus = "member"
+	}
+}
+
+// MigrateChat turns a known group into a new supergroup, as Telegram does
+// when a group is upgraded: requests to the old chat are refused with
+// "Bad Request: group chat was upgraded to a supergroup chat" and
+// parameters.migrate_to_chat_id, the new id, which it returns. The new
+// chat is known by that id, with the bot's status unchanged.
+func (s *Server) MigrateChat(chatName string) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.chatNamed(chatName)
+	id := -1009000000000 - int64(len(s.chats))
+	old.migratedTo = id
+	s.chats = append(s.chats, &chat{name: strconv.FormatInt(id, 10), id: id, kind: "supergroup",
+		botStatus: old.botStatus, canPost: old.canPost})
+	return id
+}
+
+// FloodWait makes the next n requests answer 429 "Too Many Requests:
+// retry after N" with parameters.retry_after.
+func (s *Server) FloodWait(n, retryAfter int) {
+	s.FailNext(n, http.StatusTooManyRequests, fmt.Sprintf(
+		`{"ok":false,"error_code":429,"description":"Too Many Requests: retry after %d","parameters":{"retry_after":%d}}`, retryAfter, retryAfter))
+}
+
+func (s *Server) chatNamed(name string) *chat {
 	for _, c := range s.chats {
-		if c.name == chatName {
-			c.botStatus = status
-			return
+		if c.name == name {
+			return c
 		}
 	}
-	s.t.Fatalf("telegramtest: SetBotStatus: unknown chat %q", chatName)
+	s.t.Fatalf("telegramtest: unknown chat %q", name)
+	return nil
 }
 
 // FailNext makes the next n requests (to any known method, with the right
@@ -181,6 +246,7 @@ func (s *Server) Messages() []Message {
 			c.Options[k] = v
 		}
 		c.PhotoUpload = append([]byte(nil), m.PhotoUpload...)
+		c.PhotoFetched = append([]byte(nil), m.PhotoFetched...)
 		out = append(out, c)
 	}
 	return out
@@ -212,8 +278,10 @@ func botID(token string) int64 {
 
 // apiError is an answer with "ok": false.
 type apiError struct {
-	code int
-	desc string
+	code       int
+	desc       string
+	migrateTo  int64
+	retryAfter int
 }
 
 func badRequest(desc string) *apiError { return &apiError{code: 400, desc: "Bad Request: " + desc} }
@@ -225,7 +293,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.code, map[string]any{"ok": false, "error_code": e.code, "description": e.desc})
+	answer := map[string]any{"ok": false, "error_code": e.code, "description": e.desc}
+	params := map[string]any{}
+	if e.migrateTo != 0 {
+		params["migrate_to_chat_id"] = e.migrateTo
+	}
+	if e.retryAfter != 0 {
+		params["retry_after"] = e.retryAfter
+	}
+	if len(params) > 0 {
+		answer["parameters"] = params
+	}
+	writeJSON(w, e.code, answer)
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -270,6 +349,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if perr != nil {
 		writeError(w, perr)
 		return
+	}
+	if m.name == "sendPhoto" {
+		// Fetched before taking the lock, as Telegram fetches it.
+		req.fetchPhoto(r.Context(), s.fetcher)
 	}
 	s.mu.Lock()
 	result, aerr := m.handle(s, req)

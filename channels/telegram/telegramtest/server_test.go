@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -167,15 +168,111 @@ func TestSendPhoto(t *testing.T) {
 	if _, a := send("x", []byte("not an image")); a.Description != "Bad Request: IMAGE_PROCESS_FAILED" {
 		t.Errorf("not an image: %+v", a)
 	}
-	if status, a := form(t, s, "sendPhoto", url.Values{"chat_id": {"@news"}, "photo": {"https://example.org/a.jpg"}}); status != 200 {
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/a.png":
+			_, _ = w.Write(png)
+		case "/page.html":
+			_, _ = w.Write([]byte("<!doctype html><title>not an image</title>"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer site.Close()
+	if status, a := form(t, s, "sendPhoto", url.Values{"chat_id": {"@news"}, "photo": {site.URL + "/a.png"}}); status != 200 {
 		t.Errorf("photo by URL: %d %+v", status, a)
+	}
+	for path, want := range map[string]string{
+		"/page.html": "Bad Request: wrong type of the web page content",
+		"/missing":   "Bad Request: failed to get HTTP URL content",
+	} {
+		if _, a := form(t, s, "sendPhoto", url.Values{"chat_id": {"@news"}, "photo": {site.URL + path}}); a.Description != want {
+			t.Errorf("photo %s: %+v, want %q", path, a, want)
+		}
 	}
 	if status, a := form(t, s, "editMessageCaption", url.Values{"chat_id": {"@news"}, "message_id": {"1"}, "caption": {"new"}}); status != 200 {
 		t.Errorf("editMessageCaption: %d %+v", status, a)
 	}
+	if _, a := form(t, s, "editMessageCaption", url.Values{"chat_id": {"@news"}, "message_id": {"1"}, "caption": {"new"}}); !strings.HasPrefix(a.Description, "Bad Request: message is not modified") {
+		t.Errorf("same caption: %+v", a)
+	}
+	if _, a := form(t, s, "editMessageCaption", url.Values{"chat_id": {"@news"}, "message_id": {"1"}, "caption": {strings.Repeat("é", 1025)}}); a.Description != "Bad Request: message caption is too long" {
+		t.Errorf("long caption edit: %+v", a)
+	}
+	if _, a := form(t, s, "editMessageText", url.Values{"chat_id": {"@news"}, "message_id": {"1"}, "text": {"x"}}); a.Description != "Bad Request: there is no text in the message to edit" {
+		t.Errorf("editMessageText of a photo: %+v", a)
+	}
 	msgs := s.Messages()
-	if len(msgs) != 2 || !bytes.Equal(msgs[0].PhotoUpload, png) || msgs[0].Plain != "new" || msgs[1].Photo != "https://example.org/a.jpg" {
+	if len(msgs) != 2 || !bytes.Equal(msgs[0].PhotoUpload, png) || msgs[0].Plain != "new" || msgs[1].Photo != site.URL+"/a.png" ||
+		!bytes.Equal(msgs[1].PhotoFetched, png) {
 		t.Errorf("messages %+v", msgs)
+	}
+}
+
+func TestReplies(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	if status, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"first"}}); status != 200 {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if status, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"reply"}, "reply_parameters": {`{"message_id":1}`}}); status != 200 ||
+		!strings.Contains(string(a.Result), `"reply_to_message":{`) {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if status, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"old style"}, "reply_to_message_id": {"2"}}); status != 200 {
+		t.Fatalf("%d %+v", status, a)
+	}
+	if _, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}, "reply_parameters": {`{"message_id":99}`}}); a.Description != "Bad Request: message to be replied not found" {
+		t.Errorf("reply to a missing message: %+v", a)
+	}
+	if status, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}, "reply_parameters": {`{"message_id":99,"allow_sending_without_reply":true}`}}); status != 200 {
+		t.Errorf("allowed without reply: %d %+v", status, a)
+	}
+	if _, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}, "reply_parameters": {`[1]`}}); a.Description != "Bad Request: can't parse reply parameters JSON object" {
+		t.Errorf("bad reply_parameters: %+v", a)
+	}
+	msgs := s.Messages()
+	if len(msgs) != 4 || msgs[1].ReplyTo != 1 || msgs[2].ReplyTo != 2 || msgs[3].ReplyTo != 0 {
+		t.Errorf("messages %+v", msgs)
+	}
+}
+
+func TestMigrateChat(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("-4001234")
+	to := s.MigrateChat("-4001234")
+	resp, err := http.PostForm(s.URL()+"/bot"+token+"/sendMessage", url.Values{"chat_id": {"-4001234"}, "text": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Description string `json:"description"`
+		Parameters  struct {
+			MigrateToChatID int64 `json:"migrate_to_chat_id"`
+		} `json:"parameters"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&a)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || a.Description != "Bad Request: group chat was upgraded to a supergroup chat" || a.Parameters.MigrateToChatID != to {
+		t.Errorf("%d %+v", resp.StatusCode, a)
+	}
+	if status, a := form(t, s, "sendMessage", url.Values{"chat_id": {itoa(to)}, "text": {"x"}}); status != 200 {
+		t.Errorf("new chat: %d %+v", status, a)
+	}
+}
+
+func TestFloodWait(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	s.FloodWait(1, 7)
+	resp, err := http.PostForm(s.URL()+"/bot"+token+"/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || string(b) != `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}` {
+		t.Errorf("%d %s", resp.StatusCode, b)
 	}
 }
 
@@ -222,6 +319,22 @@ func TestBotRights(t *testing.T) {
 		if code, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}}); code != tt.code || a.Description != tt.desc {
 			t.Errorf("%s: %d %q", tt.status, code, a.Description)
 		}
+	}
+	s.SetBotStatus("@news", "administrator")
+	s.SetCanPost("@news", false)
+	if code, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}}); code != 400 || a.Description != "Bad Request: not enough rights to send text messages to the chat" {
+		t.Errorf("administrator without the right to post: %d %q", code, a.Description)
+	}
+	if _, a := form(t, s, "getChatMember", url.Values{"chat_id": {"@news"}, "user_id": {"42"}}); !strings.Contains(string(a.Result), `"can_post_messages":false`) {
+		t.Errorf("getChatMember: %s", a.Result)
+	}
+	s.AddChat("-4001")
+	s.SetCanPost("-4001", false)
+	if code, a := form(t, s, "sendPhoto", url.Values{"chat_id": {"-4001"}, "photo": {"x"}}); code != 400 || a.Description != "Bad Request: not enough rights to send photos to the chat" {
+		t.Errorf("restricted member: %d %q", code, a.Description)
+	}
+	if _, a := form(t, s, "getChatMember", url.Values{"chat_id": {"-4001"}, "user_id": {"42"}}); !strings.Contains(string(a.Result), `"status":"restricted"`) {
+		t.Errorf("getChatMember: %s", a.Result)
 	}
 }
 
