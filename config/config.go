@@ -36,6 +36,9 @@ type Config struct {
 	Feeds      []Feed
 	Channels   []Channel
 
+	// Subscribe is the subscribe: block, the public form's rate limits.
+	Subscribe Subscribe
+
 	// Warnings are notes that do not stop the daemon, such as a secret left
 	// empty under Options.MissingSecretsOK.
 	Warnings []string
@@ -99,15 +102,38 @@ type Mastodon struct {
 	Visibility    string // public, unlisted or private
 	MaxCharacters int    // 0: ask the instance
 	MaxHashtags   int
+	// Hashtags renames categories (keys, compared without regard to case)
+	// before they become hashtags; an empty value drops the category.
+	Hashtags map[string]string
+	// ContentWarnings maps categories (compared without regard to case) to
+	// the content warning (spoiler_text) of their posts.
+	ContentWarnings map[string]string
+	Image           bool     // attach the featured image
+	MaxImageBytes   int64    // largest featured image downloaded
+	MediaTimeout    Duration // longest wait for an uploaded image to be processed
+	// RateLimits are the account's limits per Mastodon rate-limit window,
+	// which the channel paces its calls under; 0 is no limit.
+	RateLimits struct {
+		RequestsPer5m int
+		MediaPer30m   int
+		StatusesPer3h int
+	}
 }
 
 // Telegram holds the keys of a telegram channel.
 type Telegram struct {
-	APIURL          string
-	BotToken        Secret
-	Chat            string // "@name" or a numeric id such as "-1001234567890"
-	Silent          bool
-	Photo           string // auto, url or upload
+	APIURL         string
+	BotToken       Secret
+	Chat           string // "@name" or a numeric id such as "-1001234567890"
+	Silent         bool
+	ProtectContent bool
+	Mode           string // photo, preview or text
+	Photo          string // auto, url or upload
+	Button         string // the inline button's text; "" by language, "off" none
+	MaxHashtags    int
+	// Hashtags maps categories (compared without regard to case) to their
+	// hashtag; an empty value makes none.
+	Hashtags        map[string]string
 	Pacing          Pacing
 	MessageThreadID int64 // 0: none
 }
@@ -124,16 +150,31 @@ type Email struct {
 	Schedule string // cron spec, see ParseSchedule
 	From     string
 	Subject  string // text/template source
+	// Language of the digest's own words and dates ("en", "es"); "" means
+	// the list's name when it is a language, else the routed feeds' one.
+	Language string
 	SMTP     SMTP
+	DKIM     *DKIM // nil: messages are not signed
 }
 
 // SMTP is how an email channel reaches its mail server.
 type SMTP struct {
-	Host     string
-	Port     int
-	TLS      string // starttls, tls or none
-	Username string
-	Password Secret
+	Host        string
+	Port        int
+	TLS         string // starttls, tls or none
+	Username    string
+	Password    Secret
+	Connections int // SMTP connections used side by side
+	Rate        int // messages per second over all connections; 0: no cap
+}
+
+// DKIM signs an email channel's messages.
+type DKIM struct {
+	Domain   string
+	Selector string
+	// KeyFile is the path of the private key in PEM: RSA (PKCS#1 or
+	// PKCS#8) or Ed25519 (PKCS#8); it is read when the channel is built.
+	KeyFile string
 }
 
 // Options tunes how a configuration is read.

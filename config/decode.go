@@ -617,6 +617,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		}
 	}
 	d.str(o, "user_agent", &c.UserAgent)
+	c.Subscribe = d.subscribe(o)
 	d.list(o, "feeds", func(path string, n *yaml.Node) {
 		c.Feeds = append(c.Feeds, d.feed(path, n))
 	})
@@ -666,11 +667,13 @@ func (d *decoder) feed(path string, n *yaml.Node) Feed {
 func channelKeys(typ string) []string {
 	switch typ {
 	case TypeMastodon:
-		return []string{"server", "access_token", "access_token_file", "visibility", "max_characters", "max_hashtags"}
+		return []string{"server", "access_token", "access_token_file", "visibility", "max_characters", "max_hashtags",
+			"hashtags", "content_warnings", "image", "max_image_bytes", "media_timeout", "rate_limits"}
 	case TypeTelegram:
-		return []string{"api_url", "bot_token", "bot_token_file", "chat", "silent", "photo", "pacing", "message_thread_id"}
+		return []string{"api_url", "bot_token", "bot_token_file", "chat", "silent", "photo", "pacing", "message_thread_id",
+			"mode", "button", "protect_content", "max_hashtags", "hashtags"}
 	case TypeEmail:
-		return []string{"list", "schedule", "from", "subject", "smtp"}
+		return []string{"list", "schedule", "from", "subject", "smtp", "language", "dkim"}
 	}
 	return nil
 }
@@ -732,26 +735,45 @@ func (d *decoder) channel(path string, n *yaml.Node) Channel {
 }
 
 func (d *decoder) mastodon(o *object) *Mastodon {
-	m := &Mastodon{Visibility: "public", MaxHashtags: 4}
+	m := &Mastodon{Visibility: "public", MaxHashtags: 4, Image: true, MaxImageBytes: 10 << 20, MediaTimeout: Duration(time.Minute)}
+	m.RateLimits.RequestsPer5m, m.RateLimits.MediaPer30m, m.RateLimits.StatusesPer3h = 300, 30, 300
 	d.baseURL(o, "server", &m.Server)
 	d.secret(o, "access_token", &m.AccessToken)
 	d.str(o, "visibility", &m.Visibility)
 	d.int(o, "max_characters", &m.MaxCharacters)
 	d.int(o, "max_hashtags", &m.MaxHashtags)
+	d.strMap(o, "hashtags", &m.Hashtags, nil)
+	d.strMap(o, "content_warnings", &m.ContentWarnings, nil)
+	d.bool(o, "image", &m.Image)
+	d.int64(o, "max_image_bytes", &m.MaxImageBytes)
+	d.duration(o, "media_timeout", &m.MediaTimeout)
+	if ro := d.sub(o, "rate_limits"); ro != nil {
+		d.int(ro, "requests_per_5m", &m.RateLimits.RequestsPer5m)
+		d.int(ro, "media_per_30m", &m.RateLimits.MediaPer30m)
+		d.int(ro, "statuses_per_3h", &m.RateLimits.StatusesPer3h)
+		d.unknownKeys(ro, nil)
+	}
 	return m
 }
 
 func (d *decoder) telegram(o *object) *Telegram {
 	t := &Telegram{
-		APIURL: "https://api.telegram.org",
-		Photo:  "auto",
-		Pacing: Pacing{PerMinute: 20, MinInterval: Duration(time.Second)},
+		APIURL:      "https://api.telegram.org",
+		Mode:        "photo",
+		Photo:       "auto",
+		MaxHashtags: 4,
+		Pacing:      Pacing{PerMinute: 20, MinInterval: Duration(time.Second)},
 	}
 	d.baseURL(o, "api_url", &t.APIURL)
 	d.secret(o, "bot_token", &t.BotToken)
 	d.str(o, "chat", &t.Chat)
 	d.bool(o, "silent", &t.Silent)
+	d.bool(o, "protect_content", &t.ProtectContent)
+	d.str(o, "mode", &t.Mode)
 	d.str(o, "photo", &t.Photo)
+	d.str(o, "button", &t.Button)
+	d.int(o, "max_hashtags", &t.MaxHashtags)
+	d.strMap(o, "hashtags", &t.Hashtags, nil)
 	if po := d.sub(o, "pacing"); po != nil {
 		d.int(po, "per_minute", &t.Pacing.PerMinute)
 		d.duration(po, "min_interval", &t.Pacing.MinInterval)
@@ -762,17 +784,27 @@ func (d *decoder) telegram(o *object) *Telegram {
 }
 
 func (d *decoder) email(o *object) *Email {
-	e := &Email{Subject: "{{.Title}} — digest"}
+	e := &Email{Subject: "{{.Title}} — digest", SMTP: SMTP{Connections: 4}}
 	d.str(o, "list", &e.List)
 	d.str(o, "schedule", &e.Schedule)
 	d.str(o, "from", &e.From)
 	d.str(o, "subject", &e.Subject)
+	d.str(o, "language", &e.Language)
+	if do := d.sub(o, "dkim"); do != nil {
+		e.DKIM = &DKIM{}
+		d.str(do, "domain", &e.DKIM.Domain)
+		d.str(do, "selector", &e.DKIM.Selector)
+		d.str(do, "key_file", &e.DKIM.KeyFile)
+		d.unknownKeys(do, nil)
+	}
 	if so := d.sub(o, "smtp"); so != nil {
 		d.str(so, "host", &e.SMTP.Host)
 		d.int(so, "port", &e.SMTP.Port)
 		d.str(so, "tls", &e.SMTP.TLS)
 		d.str(so, "username", &e.SMTP.Username)
 		d.secret(so, "password", &e.SMTP.Password)
+		d.int(so, "connections", &e.SMTP.Connections)
+		d.int(so, "rate", &e.SMTP.Rate)
 		d.unknownKeys(so, nil)
 		if e.SMTP.TLS == "none" && e.SMTP.Password != "" && !isLoopback(e.SMTP.Host) {
 			d.warn(so.path+".tls", "none: the password goes to %s unencrypted", e.SMTP.Host)

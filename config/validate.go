@@ -48,6 +48,7 @@ func (c *Config) validate() []Problem {
 	if hasControl(c.UserAgent) {
 		v.add("user_agent", "must not hold control characters")
 	}
+	v.subscribe(c.Subscribe)
 
 	channels := map[string]*Channel{}
 	for i := range c.Channels {
@@ -274,6 +275,25 @@ func (v *checker) channel(ch *Channel, p string, loc *time.Location, seen map[st
 		v.oneOf(p+".visibility", m.Visibility, "public", "unlisted", "private")
 		v.atLeast(p+".max_characters", int64(m.MaxCharacters), 0)
 		v.atLeast(p+".max_hashtags", int64(m.MaxHashtags), 0)
+		// Problems are sorted in file order, whatever the maps' order. A
+		// value that makes no hashtag is refused by the channel itself.
+		for category := range m.Hashtags {
+			if strings.TrimSpace(category) == "" {
+				v.add(p+".hashtags", "a category name is empty")
+			}
+		}
+		for category, warning := range m.ContentWarnings {
+			if strings.TrimSpace(category) == "" {
+				v.add(p+".content_warnings", "a category name is empty")
+			} else {
+				v.required(p+".content_warnings."+category, strings.TrimSpace(warning))
+			}
+		}
+		v.atLeast(p+".max_image_bytes", m.MaxImageBytes, 1)
+		v.positive(p+".media_timeout", m.MediaTimeout)
+		v.atLeast(p+".rate_limits.requests_per_5m", int64(m.RateLimits.RequestsPer5m), 0)
+		v.atLeast(p+".rate_limits.media_per_30m", int64(m.RateLimits.MediaPer30m), 0)
+		v.atLeast(p+".rate_limits.statuses_per_3h", int64(m.RateLimits.StatusesPer3h), 0)
 	case TypeTelegram:
 		t := ch.Telegram
 		if v.required(p+".api_url", t.APIURL) {
@@ -283,7 +303,24 @@ func (v *checker) channel(ch *Channel, p string, loc *time.Location, seen map[st
 		if v.required(p+".chat", t.Chat) && !isChat(t.Chat) {
 			v.add(p+".chat", "must be @name (5 to 32 letters, digits or _) or a numeric chat id (got %q)", t.Chat)
 		}
+		if t.Mode != "" { // "" is the default, photo
+			v.oneOf(p+".mode", t.Mode, "photo", "preview", "text")
+		}
 		v.oneOf(p+".photo", t.Photo, "auto", "url", "upload")
+		if hasControl(t.Button) {
+			v.add(p+".button", "must be one line of text, or off")
+		}
+		v.atLeast(p+".max_hashtags", int64(t.MaxHashtags), 0)
+		// A name becomes a hashtag only with a letter; "" makes none.
+		letter := regexp.MustCompile(`\p{L}`)
+		for category, name := range t.Hashtags {
+			switch {
+			case strings.TrimSpace(category) == "":
+				v.add(p+".hashtags", "a category name is empty")
+			case name != "" && !letter.MatchString(name):
+				v.add(p+".hashtags."+category, "%q makes no hashtag: it must hold a letter (or be empty, for none)", name)
+			}
+		}
 		v.atLeast(p+".pacing.per_minute", int64(t.Pacing.PerMinute), 0)
 		v.atLeast(p+".message_thread_id", t.MessageThreadID, 0)
 	case TypeEmail:
@@ -317,6 +354,18 @@ func (v *checker) channel(ch *Channel, p string, loc *time.Location, seen map[st
 			v.add(sp+".password", "required when username is set")
 		case e.SMTP.Username == "" && e.SMTP.Password != "":
 			v.add(sp+".username", "required when password is set")
+		}
+		if e.SMTP.Connections < 1 || e.SMTP.Connections > 64 {
+			v.add(sp+".connections", "must be from 1 to 64 (got %d)", e.SMTP.Connections)
+		}
+		v.atLeast(sp+".rate", int64(e.SMTP.Rate), 0)
+		if e.Language != "" && !regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`).MatchString(e.Language) {
+			v.add(p+".language", "must be a language code such as en or es (got %q)", e.Language)
+		}
+		if k := e.DKIM; k != nil {
+			v.required(p+".dkim.domain", k.Domain)
+			v.required(p+".dkim.selector", k.Selector)
+			v.required(p+".dkim.key_file", k.KeyFile)
 		}
 	}
 }

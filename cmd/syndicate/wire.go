@@ -105,8 +105,8 @@ func (r feedReader) Read(ctx context.Context, src syndicate.FeedSource, v syndic
 	return r.reader.ReadWith(ctx, src, v, r.limits[src.ID])
 }
 
-// buildFeeds turns the config's feeds into the pipeline's, routed only to
-// the channels that deliver article by article.
+// buildFeeds turns the config's feeds into the pipeline's, routed to the
+// channels that deliver article by article and to the email digests.
 func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]syndicate.Feed, error) {
 	loc := cfg.Location()
 	var feeds []syndicate.Feed
@@ -117,7 +117,7 @@ func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]synd
 		}
 		var to []string
 		for _, ch := range f.To {
-			if _, ok := targets[ch]; ok {
+			if _, ok := targets[ch]; ok || isEmailChannel(cfg, ch) {
 				to = append(to, ch)
 			}
 		}
@@ -147,17 +147,37 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 		var err error
 		switch ch.Type {
 		case config.TypeMastodon:
+			// Channels on one account share its rate limits.
+			var peers []*mastodon.Channel
+			for _, t := range targets {
+				if m, ok := t.Channel.(*mastodon.Channel); ok {
+					peers = append(peers, m)
+				}
+			}
+			m := ch.Mastodon
 			channel, err = mastodon.New(mastodon.Config{
-				ID:            ch.ID,
-				Server:        ch.Mastodon.Server,
-				AccessToken:   ch.Mastodon.AccessToken.Value(),
-				Visibility:    ch.Mastodon.Visibility,
-				Template:      ch.Template,
-				MaxCharacters: ch.Mastodon.MaxCharacters,
-				MaxHashtags:   ch.Mastodon.MaxHashtags,
-				Timeout:       ch.Timeout.Std(),
-				UserAgent:     ua,
-				Now:           c.env.Now,
+				ID:              ch.ID,
+				Server:          m.Server,
+				AccessToken:     m.AccessToken.Value(),
+				Visibility:      m.Visibility,
+				Template:        ch.Template,
+				MaxCharacters:   m.MaxCharacters,
+				MaxHashtags:     m.MaxHashtags,
+				Hashtags:        m.Hashtags,
+				ContentWarnings: m.ContentWarnings,
+				NoImage:         !m.Image,
+				MaxImageBytes:   m.MaxImageBytes,
+				MediaTimeout:    m.MediaTimeout.Std(),
+				Pacing: mastodon.Pacing{
+					RequestsPer5m: noLimitIfZero(m.RateLimits.RequestsPer5m),
+					MediaPer30m:   noLimitIfZero(m.RateLimits.MediaPer30m),
+					StatusesPer3h: noLimitIfZero(m.RateLimits.StatusesPer3h),
+				},
+				Peers:     peers,
+				Timeout:   ch.Timeout.Std(),
+				UserAgent: ua,
+				Now:       c.env.Now,
+				Logger:    c.log,
 			})
 		case config.TypeTelegram:
 			channel, err = telegram.New(telegram.Config{
@@ -166,16 +186,22 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 				BotToken:        ch.Telegram.BotToken.Value(),
 				Chat:            ch.Telegram.Chat,
 				Silent:          ch.Telegram.Silent,
+				ProtectContent:  ch.Telegram.ProtectContent,
 				MessageThreadID: int(ch.Telegram.MessageThreadID),
+				Mode:            ch.Telegram.Mode,
+				Photo:           ch.Telegram.Photo,
+				Button:          ch.Telegram.Button,
+				MaxHashtags:     ch.Telegram.MaxHashtags,
+				Hashtags:        ch.Telegram.Hashtags,
 				Template:        ch.Template,
 				Timeout:         ch.Timeout.Std(),
 				PerMinute:       noLimitIfZero(ch.Telegram.Pacing.PerMinute),
 				MinInterval:     noLimitIfZero(ch.Telegram.Pacing.MinInterval.Std()),
+				Log:             c.log,
 				Now:             c.env.Now,
 			})
 		case config.TypeEmail:
-			c.log.Warn("email digests are not part of this version: the channel sends nothing", "channel", ch.ID)
-			continue
+			continue // a digest, not a delivery target: see buildDigests
 		default:
 			return nil, configError{fmt.Errorf("channels[%d].type: unknown type %q", i, ch.Type)}
 		}
@@ -197,7 +223,7 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 }
 
 // engineFor wires a pipeline over an open store.
-func (c *cli) engineFor(cfg *config.Config, store syndicate.Store, dryRun bool, out io.Writer, obs syndicate.Observer) (*syndicate.Engine, error) {
+func (c *cli) engineFor(ctx context.Context, cfg *config.Config, store syndicate.Store, dryRun bool, out io.Writer, obs syndicate.Observer) (*syndicate.Engine, error) {
 	targets, err := buildTargets(cfg, c)
 	if err != nil {
 		return nil, err
@@ -206,11 +232,16 @@ func (c *cli) engineFor(cfg *config.Config, store syndicate.Store, dryRun bool, 
 	if err != nil {
 		return nil, err
 	}
+	digests, err := c.buildDigests(ctx, cfg, store, dryRun)
+	if err != nil {
+		return nil, err
+	}
 	return &syndicate.Engine{
 		Store:     store,
 		Reader:    newReader(cfg, c),
 		Feeds:     feeds,
 		Targets:   targets,
+		Digests:   digests,
 		Log:       c.log,
 		Observer:  obs,
 		Now:       c.env.Now,
