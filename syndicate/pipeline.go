@@ -119,11 +119,20 @@ type Engine struct {
 	// outcome is recorded); default 2 minutes.
 	SendTimeout time.Duration
 
+	// Digests are the email channels: the planner creates their
+	// deliveries like any channel's, but no delivery worker sends them;
+	// they go out gathered in digests (see CheckDigests).
+	Digests map[string]DigestTarget
+	// DigestInterval is how often Run checks whether a digest is due;
+	// default DefaultDigestInterval.
+	DigestInterval time.Duration
+
 	polling   sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
 	ready     atomic.Bool
 	pingQueue atomic.Pointer[chan string]
 	printMu   sync.Mutex
 	runStats  runStats
+	digests   digestState
 }
 
 func (e *Engine) now() time.Time {

@@ -19,12 +19,22 @@ type Report struct {
 	Uncertain  int              // deliveries that ended uncertain in this run
 	Held       int              // deliveries held in the ledger, waiting for an editor
 	Waiting    int              // deliveries whose next retry falls after max-wait
+	// DigestErrors are the email channels whose digest could not be made
+	// or sent (the mail server unreachable, say).
+	DigestErrors map[string]error
+	// Recipients counts the digest messages of this run by outcome;
+	// uncertain ones include those a crash left in flight.
+	Recipients map[RecipientState]int
 }
 
-// OK reports whether every feed was read and no delivery ended failed or
-// uncertain; held and still-scheduled deliveries are reported, not failures.
+// OK reports whether every feed was read, no delivery ended failed or
+// uncertain, every digest due went out and no digest message is uncertain;
+// held and still-scheduled deliveries, and digest messages refused by the
+// server for one address (failed) or for now (deferred), are reported, not
+// failures.
 func (r Report) OK() bool {
-	return len(r.FeedErrors) == 0 && r.Failed == 0 && r.Uncertain == 0
+	return len(r.FeedErrors) == 0 && r.Failed == 0 && r.Uncertain == 0 &&
+		len(r.DigestErrors) == 0 && r.Recipients[RecipientUncertain] == 0
 }
 
 // maxConcurrentPolls bounds the feeds fetched at once by Once.
@@ -64,6 +74,7 @@ func (e *Engine) Once(ctx context.Context, maxWait time.Duration) (Report, error
 	if err := errors.Join(all...); err != nil {
 		return Report{}, err
 	}
+	_ = e.CheckDigests(ctx, true) // failures are in the report
 	return e.report(ctx)
 }
 
@@ -112,6 +123,10 @@ func (e *Engine) report(ctx context.Context) (Report, error) {
 		r.Held += counts[id][StateHeld]
 		r.Waiting += counts[id][StatePending]
 	}
+	for id := range e.Digests {
+		r.Held += counts[id][StateHeld]
+	}
+	e.digestReport(&r)
 	return r, nil
 }
 
@@ -182,6 +197,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for _, f := range e.Feeds {
 		workers.Go(func() { e.pollAndWake(ctx, d, f.Source.ID, true) })
 	}
+	workers.Go(func() { e.digestLoop(ctx) })
 	for {
 		select {
 		case id := <-d.polls:

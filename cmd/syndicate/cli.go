@@ -69,6 +69,11 @@ type options struct {
 	channel string
 	limit   int
 	states  string
+
+	list      string // subscribers
+	confirmed bool
+	html      string // digest
+	now       bool
 }
 
 // cli is one invocation.
@@ -106,6 +111,17 @@ func commands() []command {
 				fs.StringVar(&o.states, "state", "", "only these `states` (comma-separated)")
 				fs.IntVar(&o.limit, "limit", 0, "at most `n` deliveries, newest (0: all)")
 			}, run: cmdStatus},
+		{name: "subscribers", args: "add|remove|list|import|export [ADDRESS…|FILE|-]", summary: "manage the subscribers of an email list",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.list, "list", "", "the subscriber `list`")
+				fs.BoolVar(&o.confirmed, "confirmed", false, "add or import as confirmed, sending no confirmation")
+			}, run: cmdSubscribers},
+		{name: "digest", summary: "show the next digest of an email channel, or send it now",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.channel, "channel", "", "the email channel `id`")
+				fs.StringVar(&o.html, "html", "", "also write the HTML part to this `file`")
+				fs.BoolVar(&o.now, "now", false, "send it now, if it has articles")
+			}, run: cmdDigest},
 		{name: "retry", args: "DELIVERY…", summary: "send again failed, held or uncertain deliveries", run: decide(syndicate.DecideRetry)},
 		{name: "skip", args: "DELIVERY…", summary: "never send these deliveries", run: decide(syndicate.DecideSkip)},
 		{name: "mark-sent", args: "DELIVERY…", summary: "record uncertain deliveries as sent", run: decide(syndicate.DecideMarkSent)},

@@ -34,11 +34,15 @@ func cmdRun(ctx context.Context, c *cli) error {
 	defer store.Close()
 
 	reg := prometheus.NewRegistry()
-	engine, err := c.engineFor(cfg, store, c.opts.dryRun, c.env.Stdout, metrics.New(reg, store))
+	engine, err := c.engineFor(ctx, cfg, store, c.opts.dryRun, c.env.Stdout, metrics.New(reg, store))
 	if err != nil {
 		return err
 	}
 
+	pages, _, err := c.subscriptionPages(ctx, cfg, store, c.opts.dryRun)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -50,7 +54,7 @@ func cmdRun(ctx context.Context, c *cli) error {
 	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{
-			Daemon: engine, Gatherer: reg, AdminToken: cfg.AdminToken.Value(), WebSub: hubs, Log: c.log,
+			Daemon: engine, Gatherer: reg, AdminToken: cfg.AdminToken.Value(), WebSub: hubs, Subscribe: pages, Log: c.log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
@@ -82,7 +86,7 @@ func cmdOnce(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer store.Close()
-	engine, err := c.engineFor(cfg, store, c.opts.dryRun, c.env.Stdout, nil)
+	engine, err := c.engineFor(ctx, cfg, store, c.opts.dryRun, c.env.Stdout, nil)
 	if err != nil {
 		return err
 	}
@@ -102,6 +106,7 @@ func cmdOnce(ctx context.Context, c *cli) error {
 	if report.Failed > 0 || report.Uncertain > 0 {
 		fmt.Fprintf(c.env.Stderr, "%d deliveries failed and %d are uncertain in this run: see `syndicate status`\n", report.Failed, report.Uncertain)
 	}
+	printDigestReport(c, report)
 	if !report.OK() {
 		return failedError{"once: not everything went through"}
 	}
@@ -118,6 +123,11 @@ func cmdCheck(ctx context.Context, c *cli) error {
 		return err
 	}
 	if _, err := buildFeeds(cfg, targets); err != nil {
+		return err
+	}
+	// Email channels are built to be checked; with --online, each connects
+	// to its SMTP server and authenticates.
+	if _, err := c.checkEmailChannels(ctx, cfg, false); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.env.Stdout, "%s: configuration ok (%d feeds, %d channels)\n", c.opts.config, len(cfg.Feeds), len(cfg.Channels))
@@ -138,8 +148,7 @@ func cmdCheck(ctx context.Context, c *cli) error {
 	for _, ch := range cfg.Channels {
 		t, ok := targets[ch.ID]
 		if !ok {
-			fmt.Fprintf(c.env.Stdout, "channel %s: not checked (email digests are not part of this version)\n", ch.ID)
-			continue
+			continue // email channels: below
 		}
 		chk, ok := t.Channel.(checker)
 		if !ok {
@@ -153,6 +162,11 @@ func cmdCheck(ctx context.Context, c *cli) error {
 		}
 		fmt.Fprintf(c.env.Stdout, "channel %s: ok, %s\n", ch.ID, msg)
 	}
+	emailFailed, err := c.checkEmailChannels(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	failed += emailFailed
 	if failed > 0 {
 		return failedError{fmt.Sprintf("%d checks failed", failed)}
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	AdminToken string
 	WebSub     WebSub // nil: no WebSub callback
 	Log        *slog.Logger
+	// Subscribe serves the subscription pages (/subscribe, /confirm/…,
+	// /unsubscribe/…); nil: none.
+	Subscribe *SubscribePages
 }
 
 // maxDeliveryBytes caps a WebSub content delivery, as the feed size cap does.
@@ -66,6 +69,9 @@ func Handler(o Options) http.Handler {
 	if o.WebSub != nil {
 		mux.HandleFunc("GET /websub/{feed}", o.websubVerify)
 		mux.HandleFunc("POST /websub/{feed}", o.websubDeliver)
+	}
+	if o.Subscribe != nil {
+		o.Subscribe.register(mux, o.Log)
 	}
 	return mux
 }

@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) syndicate.Store) {
 		{"ListDeliveries", listTests},
 		{"Subscription", subscriptionTests},
 		{"EnsureMeta", metaTests},
+		{"Subscribers", subscriberTests},
+		{"Digests", digestTests},
 		{"Concurrency", concurrencyTests},
 	}
 	for _, g := range groups {

@@ -1,0 +1,539 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"net/mail"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+	"golang.org/x/time/rate"
+
+	"github.com/syndicate-daemon/syndicate/channels"
+	"github.com/syndicate-daemon/syndicate/syndicate"
+)
+
+// maxPerConnection is how many messages one connection carries before it
+// is closed and another opened: some servers refuse more (Exim's default
+// is 1000), and a fresh connection costs little.
+const maxPerConnection = 500
+
+// Channel mails the digests of one list. It is safe for concurrent use.
+type Channel struct {
+	cfg        Config
+	client     *gomail.Client // dials, upgrades to TLS and authenticates connections
+	r          *renderer
+	limiter    *rate.Limiter // nil: no cap
+	lang       string
+	senderName string
+	fromHeader string
+	envelope   string // MAIL FROM address
+	domain     string // of the sender: Message-IDs, the mailto
+	mailto     string
+	listID     string
+}
+
+var _ syndicate.Mailer = (*Channel)(nil)
+
+// New returns the channel. It makes no connection.
+func New(cfg Config) (*Channel, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRenderer(cfg.Subject)
+	if err != nil {
+		return nil, fmt.Errorf("email channel %q: %w", cfg.ID, err)
+	}
+	from, _ := mail.ParseAddress(cfg.From) // checked by withDefaults
+	_, domain, _ := strings.Cut(from.Address, "@")
+	domain = strings.ToLower(domain)
+	c := &Channel{
+		cfg:        cfg,
+		r:          r,
+		senderName: from.Name,
+		fromHeader: addressHeader(from.Name, from.Address),
+		envelope:   from.Address,
+		domain:     domain,
+		mailto:     cfg.UnsubscribeMailto,
+	}
+	c.lang, _ = wordsFor(cfg.Language)
+	if c.senderName == "" {
+		c.senderName = from.Address
+	}
+	if c.mailto == "" {
+		c.mailto = "unsubscribe@" + domain
+	}
+	c.listID = listID(cfg.List, from.Name, cfg.PublicURL, domain)
+	if cfg.Rate > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, min(cfg.Connections, int(cfg.Rate))))
+	}
+	if c.client, err = gomail.NewClient(cfg.Host, clientOptions(cfg)...); err != nil {
+		return nil, fmt.Errorf("email channel %q: %w", cfg.ID, err)
+	}
+	// Render once with no articles, so a subject template that names a
+	// missing field fails now rather than at the first digest.
+	if _, err := c.render(syndicate.Digest{CreatedAt: cfg.Now()}, nil); err != nil {
+		return nil, fmt.Errorf("email channel %q: %w", cfg.ID, err)
+	}
+	return c, nil
+}
+
+// clientOptions set the port and TLS policy explicitly (go-mail's
+// defaults are port 25 with STARTTLS mandatory), no NOOP before each
+// message, and AUTH only with a user name.
+func clientOptions(cfg Config) []gomail.Option {
+	opts := []gomail.Option{
+		gomail.WithPort(cfg.Port),
+		gomail.WithTimeout(cfg.Timeout),
+		gomail.WithoutNoop(),
+	}
+	tlsConfig := cfg.TLSConfig
+	if tlsConfig == nil {
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	} else {
+		tlsConfig = tlsConfig.Clone()
+	}
+	if tlsConfig.ServerName == "" {
+		tlsConfig.ServerName = cfg.Host
+	}
+	opts = append(opts, gomail.WithTLSConfig(tlsConfig))
+	switch cfg.TLS {
+	case TLSStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case TLSImplicit:
+		opts = append(opts, gomail.WithSSL(), gomail.WithTLSPolicy(gomail.NoTLS))
+	case TLSNone:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
+	}
+	if cfg.HELO != "" {
+		opts = append(opts, gomail.WithHELO(cfg.HELO))
+	}
+	if cfg.Username != "" {
+		auth := gomail.SMTPAuthAutoDiscover // the strongest the server offers
+		if cfg.TLS == TLSNone {
+			// go-mail will not pick PLAIN on a plain connection by itself;
+			// tls: none was chosen (for a relay on this machine).
+			auth = gomail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
+	}
+	return opts
+}
+
+// listID is the List-Id header: the sender's name and <list.host>.
+func listID(list, name, publicURL, domain string) string {
+	host := domain
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		host = strings.ToLower(u.Hostname())
+	}
+	id := "<" + list + "." + host + ">"
+	if name == "" {
+		return id
+	}
+	return phrase(name) + " " + id
+}
+
+// phrase quotes or encodes a display name for a header.
+func phrase(s string) string {
+	s = oneLine(s)
+	for _, r := range s {
+		if r >= 0x80 {
+			return mime.QEncoding.Encode("UTF-8", s)
+		}
+	}
+	return strconv.Quote(s)
+}
+
+// Prepare renders and encodes the digest once.
+func (c *Channel) Prepare(ctx context.Context, d syndicate.Digest, articles []syndicate.Article) (syndicate.Mailing, error) {
+	if c.cfg.UnsubscribeURL == nil {
+		return nil, fmt.Errorf("email channel %q: no unsubscribe links", c.cfg.ID)
+	}
+	r, err := c.render(d, articles)
+	if err != nil {
+		return nil, err
+	}
+	f, err := c.newFrame(d, r)
+	if err != nil {
+		return nil, err
+	}
+	c.cfg.Log.Info("digest rendered", "channel", c.cfg.ID, "digest", d.ID, "subject", r.Subject,
+		"articles", len(articles), "bytes", f.size)
+	return &mailing{c: c, f: f}, nil
+}
+
+// Preview renders the digest as a subscriber of the list would get it,
+// with the link of an example subscriber.
+func (c *Channel) Preview(d syndicate.Digest, articles []syndicate.Article) (Rendered, error) {
+	r, err := c.render(d, articles)
+	if err != nil {
+		return Rendered{}, err
+	}
+	link := "https://unsubscribe.example/"
+	if c.cfg.UnsubscribeURL != nil {
+		link = c.cfg.UnsubscribeURL(syndicate.Subscriber{List: c.cfg.List, Email: "subscriber@example.org", State: syndicate.SubscriberConfirmed})
+	}
+	r.Text = strings.ReplaceAll(r.Text, unsubscribeMarker, link)
+	r.HTML = strings.ReplaceAll(r.HTML, unsubscribeMarker, htmlEscape(link))
+	return r, nil
+}
+
+// mailing is a digest on its way: a worker per connection, started at the
+// first batch, each carrying many messages.
+type mailing struct {
+	c     *Channel
+	f     *frame
+	jobs  chan job
+	start sync.Once
+	wg    sync.WaitGroup
+}
+
+type job struct {
+	sub   syndicate.Subscriber
+	res   *syndicate.MailResult
+	batch *batch
+}
+
+// batch is one call of Send.
+type batch struct {
+	ctx   context.Context
+	done  sync.WaitGroup
+	fatal atomic.Pointer[error] // the server cannot take this batch
+}
+
+func (b *batch) stop(err error) { b.fatal.CompareAndSwap(nil, &err) }
+
+func (b *batch) stopped() error {
+	if p := b.fatal.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Send mails each subscriber once; see syndicate.Mailing.
+func (m *mailing) Send(ctx context.Context, subs []syndicate.Subscriber) ([]syndicate.MailResult, error) {
+	m.start.Do(func() {
+		m.jobs = make(chan job)
+		for range m.c.cfg.Connections {
+			w := &worker{m: m}
+			m.wg.Go(w.run)
+		}
+	})
+	results := make([]syndicate.MailResult, len(subs))
+	b := &batch{ctx: ctx}
+	b.done.Add(len(subs))
+	for i, s := range subs {
+		m.jobs <- job{sub: s, res: &results[i], batch: b}
+	}
+	b.done.Wait()
+	return results, b.stopped()
+}
+
+// Close ends the connections politely (QUIT).
+func (m *mailing) Close() error {
+	m.start.Do(func() {}) // no worker will start now
+	if m.jobs != nil {
+		close(m.jobs)
+		m.wg.Wait()
+	}
+	return nil
+}
+
+// worker owns one SMTP connection.
+type worker struct {
+	m      *mailing
+	conn   *smtp.Client
+	sent   int // messages on this connection
+	buf    bytes.Buffer
+	signer *gomail.DKIMSigner
+}
+
+func (w *worker) run() {
+	c := w.m.c
+	if d := c.cfg.DKIM; d != nil {
+		// One signer per connection: go-mail's signer is not safe for
+		// concurrent use.
+		w.signer = gomail.NewDKIMSigner(d.Domain, d.Selector, d.Key)
+		w.signer.SignHeaders("From", "To", "Subject", "Date", "Message-ID", "List-Id",
+			"List-Unsubscribe", "List-Unsubscribe-Post", "MIME-Version", "Content-Type", "Content-Language")
+		w.signer.NowFunc = c.cfg.Now
+	}
+	for j := range w.m.jobs {
+		*j.res = w.deliver(j.batch, j.sub)
+		j.batch.done.Done()
+	}
+	if w.conn != nil {
+		if err := w.conn.Quit(); err != nil {
+			w.conn.Close()
+		}
+	}
+}
+
+// deliver sends one message, or says why not.
+func (w *worker) deliver(b *batch, s syndicate.Subscriber) syndicate.MailResult {
+	c := w.m.c
+	if err := b.stopped(); err != nil {
+		return deferred(err)
+	}
+	if strings.ContainsAny(s.Email, "\r\n<>") || !strings.Contains(s.Email, "@") {
+		return syndicate.MailResult{State: syndicate.RecipientFailed, Err: fmt.Errorf("invalid address %q", s.Email)}
+	}
+	if c.limiter != nil {
+		if err := c.limiter.Wait(b.ctx); err != nil {
+			return deferred(err)
+		}
+	}
+	res, retry := w.attempt(b, s)
+	if retry {
+		// The connection was lost or closed before the server took
+		// anything of this message: once more, on a new one.
+		res, _ = w.attempt(b, s)
+	}
+	return res
+}
+
+// attempt makes one try; retry says the message never reached the server
+// because the connection had gone, so another may be made at once.
+func (w *worker) attempt(b *batch, s syndicate.Subscriber) (res syndicate.MailResult, retry bool) {
+	c := w.m.c
+	if w.conn == nil {
+		conn, err := c.client.DialToSMTPClientWithContext(b.ctx)
+		if err != nil {
+			err = fmt.Errorf("connect to %s: %w", c.client.ServerAddr(), channels.RedactError(err, c.cfg.Password))
+			b.stop(err)
+			return deferred(err), false
+		}
+		w.conn, w.sent = conn, 0
+	}
+	conn := w.conn
+	if err := conn.UpdateDeadline(c.cfg.Timeout); err != nil {
+		w.drop()
+		return deferred(err), w.sent > 0
+	}
+	fresh := w.sent == 0
+
+	if err := conn.Mail("<" + c.envelope + ">"); err != nil {
+		code := replyCode(err)
+		switch {
+		case (code == 0 || code == 421) && !fresh:
+			// A connection the server closed meanwhile.
+			w.drop()
+			return deferred(fmt.Errorf("MAIL FROM: %w", err)), true
+		case code == 0 || code == 421:
+			w.drop()
+			err = fmt.Errorf("MAIL FROM on a new connection: %w", err)
+			b.stop(err)
+			return deferred(err), false
+		default:
+			// The sender refused: every message would be.
+			w.reset()
+			err = fmt.Errorf("the server refused the sender %s: %w", c.envelope, err)
+			b.stop(err)
+			return deferred(err), false
+		}
+	}
+	if err := conn.Rcpt("<" + s.Email + ">"); err != nil {
+		return w.refused("RCPT TO", err, false), false
+	}
+	data, err := conn.Data()
+	if err != nil {
+		return w.refused("DATA", err, false), false
+	}
+	w.writeMessage(s)
+	if _, err := data.Write(w.buf.Bytes()); err != nil {
+		// The end of the data was not sent: the server cannot have
+		// taken the message.
+		w.drop()
+		return deferred(fmt.Errorf("writing the message: %w", err)), false
+	}
+	if err := data.Close(); err != nil {
+		return w.refused("end of data", err, true), false
+	}
+	w.sent++
+	if w.sent >= maxPerConnection {
+		if err := w.conn.Quit(); err != nil {
+			w.conn.Close()
+		}
+		w.conn = nil
+	}
+	return syndicate.MailResult{State: syndicate.RecipientSent}, false
+}
+
+// refused classifies the server's answer to a command: 4xx deferred, 5xx
+// failed; no answer at all deferred, or uncertain when it was awaited for
+// the message itself (afterData).
+func (w *worker) refused(stage string, err error, afterData bool) syndicate.MailResult {
+	err = fmt.Errorf("%s: %w", stage, err)
+	switch code := replyCode(err); {
+	case code >= 500:
+		w.reset()
+		return syndicate.MailResult{State: syndicate.RecipientFailed, Err: err}
+	case code == 421:
+		w.drop()
+		return deferred(err)
+	case code >= 400:
+		w.reset()
+		return deferred(err)
+	case code > 0:
+		w.reset()
+		return deferred(err)
+	}
+	w.drop()
+	if afterData {
+		return syndicate.MailResult{State: syndicate.RecipientUncertain,
+			Err: fmt.Errorf("no answer after the message was sent: %w", err)}
+	}
+	return deferred(err)
+}
+
+// reset ends a refused transaction; a connection that cannot is dropped.
+func (w *worker) reset() {
+	if w.conn != nil && w.conn.Reset() != nil {
+		w.drop()
+	}
+}
+
+func (w *worker) drop() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// writeMessage builds the message for s in w.buf, signed when DKIM is on.
+func (w *worker) writeMessage(s syndicate.Subscriber) {
+	c := w.m.c
+	f := w.m.f
+	f.writeMessage(&w.buf, addressHeader(s.Name, s.Email), c.messageID(f.digestID, s),
+		c.cfg.Now().Format(time.RFC1123Z), c.cfg.UnsubscribeURL(s), c.mailto)
+	if w.signer == nil {
+		return
+	}
+	msg := w.buf.Bytes()
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	sig, err := w.signer.Sign(msg[:end+2], msg[end+4:])
+	if err != nil {
+		c.cfg.Log.Error("DKIM signing failed: the message goes out unsigned", "channel", c.cfg.ID, "error", err)
+		return
+	}
+	sig = refoldDKIM(sig)
+	signed := make([]byte, 0, len(sig)+len(msg))
+	signed = append(append(signed, sig...), msg...)
+	w.buf.Reset()
+	w.buf.Write(signed)
+}
+
+// refoldDKIM folds go-mail's DKIM-Signature field between tags only.
+// go-mail v0.8.1 also folds inside a long tag value (the h= list of more
+// headers than its default), and relaxed canonicalization turns that fold
+// into a space the signature did not cover: verifiers then reject it.
+// Unfolded, the field is what was signed; a fold after "; " canonicalizes
+// back to the "; " that was.
+func refoldDKIM(field string) string {
+	field = strings.TrimSuffix(strings.ReplaceAll(field, "\r\n ", ""), "\r\n")
+	return strings.ReplaceAll(field, "; ", ";\r\n\t") + "\r\n"
+}
+
+// messageID is the same for a subscriber's copy of a digest whenever it
+// is built, so a copy sent again after an editor's decision is recognised
+// by the clients that de-duplicate.
+func (c *Channel) messageID(digestID int64, s syndicate.Subscriber) string {
+	sum := sha256.Sum256([]byte(c.cfg.ID + "\x00" + strconv.FormatInt(digestID, 10) + "\x00" + strconv.FormatInt(s.ID, 10) + "\x00" + s.Email))
+	return "<digest." + strconv.FormatInt(digestID, 10) + "." + hex.EncodeToString(sum[:12]) + "@" + c.domain + ">"
+}
+
+func deferred(err error) syndicate.MailResult {
+	return syndicate.MailResult{State: syndicate.RecipientDeferred, Err: err}
+}
+
+// replyCode is the SMTP reply code in err, or 0 when the server gave none.
+func replyCode(err error) int {
+	var tp *textproto.Error
+	if errors.As(err, &tp) {
+		return tp.Code
+	}
+	return 0
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
+}
+
+// Check connects to the server, upgrades to TLS and authenticates as the
+// daemon would, then quits: check --online.
+func (c *Channel) Check(ctx context.Context) (string, error) {
+	conn, err := c.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return "", fmt.Errorf("SMTP %s: %w", c.client.ServerAddr(), channels.RedactError(err, c.cfg.Password))
+	}
+	defer conn.Close()
+	if err := conn.Quit(); err != nil {
+		return "", fmt.Errorf("SMTP %s: QUIT: %w", c.client.ServerAddr(), err)
+	}
+	msg := fmt.Sprintf("SMTP %s, tls %s", c.client.ServerAddr(), c.cfg.TLS)
+	if c.cfg.Username != "" {
+		msg += ", authenticated as " + c.cfg.Username
+	}
+	return msg, nil
+}
+
+// SendConfirmation mails the short, bilingual message with the link that
+// confirms a subscription (subscribe.ConfirmationSender).
+func (c *Channel) SendConfirmation(ctx context.Context, s syndicate.Subscriber, confirmURL string) error {
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	if err := msg.From(c.cfg.From); err != nil {
+		return channels.Permanent(fmt.Errorf("from: %w", err))
+	}
+	if err := msg.AddToFormat(oneLine(s.Name), s.Email); err != nil {
+		return channels.Permanent(fmt.Errorf("to %q: %w", s.Email, err))
+	}
+	subject, body := confirmation(c.lang, c.senderName, s.List, confirmURL)
+	msg.Subject(subject)
+	msg.SetDateWithValue(c.cfg.Now())
+	sum := sha256.Sum256([]byte(s.List + "\x00" + s.Email))
+	msg.SetMessageIDWithValue("confirm." + strconv.FormatInt(c.cfg.Now().UnixMicro(), 36) + "." +
+		hex.EncodeToString(sum[:6]) + "@" + c.domain)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetBodyString(gomail.TypeTextPlain, body)
+	if c.cfg.DKIM != nil {
+		signer := gomail.NewDKIMSigner(c.cfg.DKIM.Domain, c.cfg.DKIM.Selector, c.cfg.DKIM.Key)
+		msg.SetDKIM(signer)
+	}
+	err := c.client.DialAndSendWithContext(ctx, msg)
+	if err == nil {
+		return nil
+	}
+	err = channels.RedactError(err, c.cfg.Password)
+	var se *gomail.SendError
+	if errors.As(err, &se) && se.ErrorCode() >= 500 {
+		return channels.Permanent(fmt.Errorf("confirmation to %s: %w", s.Email, err))
+	}
+	return &syndicate.SendError{Kind: syndicate.Retryable, Err: fmt.Errorf("confirmation to %s: %w", s.Email, err)}
+}
+
+// confirmation is the subject and text of the confirmation message: the
+// list's language first, then the other.
+func confirmation(lang, sender, list, link string) (subject, body string) {
+	en := fmt.Sprintf("Please confirm your subscription to the “%s” list of %s by opening this link:\n\n%s\n\n"+
+		"The link works for 48 hours. If you did not ask for this, ignore this message: you will get nothing more.", list, sender, link)
+	es := fmt.Sprintf("Confirma tu suscripción a la lista «%s» de %s abriendo este enlace:\n\n%s\n\n"+
+		"El enlace sirve durante 48 horas. Si no lo pediste, ignora este mensaje: no recibirás nada más.", list, sender, link)
+	if lang == "es" {
+		return "Confirma tu suscripción · Confirm your subscription", es + "\n\n— English —\n\n" + en + "\n"
+	}
+	return "Confirm your subscription · Confirma tu suscripción", en + "\n\n— Español —\n\n" + es + "\n"
+}

@@ -1,0 +1,108 @@
+package syndicate
+
+import (
+	"context"
+	"time"
+)
+
+// A digest channel (type: email) takes its articles from the delivery
+// ledger like any channel — so first sight, backfill, filters, the flood
+// guard and the editor's decisions apply — but instead of sending each one
+// it gathers the pending ones into one digest per period and mails that
+// to every confirmed subscriber of its list.
+//
+// Exactly once per recipient: a digest is made in one transaction that
+// moves its deliveries from pending to sent ("digest:<id>"), and then each
+// subscriber of the list has one record of the digest. A batch of
+// recipients is claimed (recorded "sending") before it is handed to the
+// mail server and its outcomes recorded after; a process that stops in
+// between leaves the claimed ones "sending", which the next start turns
+// into "uncertain" — never re-sent without an editor. Anyone without a
+// record, or with a "deferred" one (a 4xx), is still to be mailed.
+
+// Digest is one issue of a digest channel.
+type Digest struct {
+	ID        int64
+	ChannelID string
+	// Period is the schedule's firing this digest belongs to, as wall-clock
+	// time in the schedule's zone ("2026-10-25T01:30"), so a schedule that
+	// fires twice in the same wall-clock minute (daylight saving fall-back)
+	// makes one digest; an @every schedule's is the instant in UTC
+	// ("2026-10-25T00:30:00Z"); see PeriodOf. A digest sent on request
+	// (digest --now) has a period of its own, "now:" and the instant in UTC.
+	Period     string
+	Articles   []int64 // article IDs, oldest first
+	CreatedAt  time.Time
+	FinishedAt time.Time // zero while recipients remain
+}
+
+// RecipientState is where one message of a digest stands.
+type RecipientState string
+
+const (
+	RecipientSending   RecipientState = "sending"   // handed to the SMTP server, no answer recorded yet
+	RecipientSent      RecipientState = "sent"      // accepted by the server
+	RecipientDeferred  RecipientState = "deferred"  // 4xx: tried again later
+	RecipientFailed    RecipientState = "failed"    // 5xx: never tried again for this digest
+	RecipientUncertain RecipientState = "uncertain" // interrupted in flight: never re-sent silently
+)
+
+// RecipientStates lists every state, in the order reports show them.
+var RecipientStates = []RecipientState{RecipientSending, RecipientSent, RecipientDeferred, RecipientFailed, RecipientUncertain}
+
+// Recipient is the record of one message of a digest.
+type Recipient struct {
+	DigestID     int64
+	SubscriberID int64
+	State        RecipientState
+	Attempts     int
+	LastError    string
+	UpdatedAt    time.Time
+}
+
+// DigestStore keeps the digests and their per-recipient records. Every
+// method is safe for concurrent use, also by several processes.
+type DigestStore interface {
+	// DigestClock returns when the channel's schedule was last honoured
+	// (a digest made, or nothing to send), and the last period made;
+	// ok is false for a channel never seen, which then starts its first
+	// period at now.
+	DigestClock(ctx context.Context, channelID string) (last time.Time, period string, ok bool, err error)
+	SetDigestClock(ctx context.Context, channelID string, last time.Time, period string) error
+	// CreateDigest records a digest of the channel's pending deliveries
+	// (d.Articles) and, in the same transaction, marks those deliveries
+	// sent with RemoteID "digest:<id>". Articles whose delivery is no
+	// longer pending (an editor skipped it meanwhile) are left out of the
+	// stored digest; when none is left, it returns ErrConflict and records
+	// nothing. A digest for the same channel and period that already
+	// exists is returned instead (created false), and nothing changes.
+	// A zero CreatedAt takes the store's clock.
+	CreateDigest(ctx context.Context, d Digest) (stored Digest, created bool, err error)
+	// Digest returns the digest with that ID, or ErrNotFound.
+	Digest(ctx context.Context, id int64) (Digest, error)
+	// OpenDigests returns the channel's digests not yet finished, oldest
+	// first.
+	OpenDigests(ctx context.Context, channelID string) ([]Digest, error)
+	FinishDigest(ctx context.Context, digestID int64, at time.Time) error
+	// Unsent pages through the confirmed subscribers of list that have no
+	// record for the digest, or a deferred one, in ID order after afterID.
+	// It reads the subscribers' current state: an address unsubscribed a
+	// moment ago is not returned.
+	Unsent(ctx context.Context, digestID int64, list string, afterID int64, limit int) ([]Subscriber, error)
+	// ClaimRecipients records "sending", in one transaction, for each of
+	// the subscribers that is still confirmed and has no record for the
+	// digest or a deferred one, adding one to its attempts; it returns the
+	// records it wrote. Only those may be mailed: two processes resuming
+	// the same digest never claim the same subscriber.
+	ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, at time.Time) ([]Recipient, error)
+	// RecordRecipients writes a batch of records in one transaction
+	// (upsert by digest and subscriber).
+	RecordRecipients(ctx context.Context, rs []Recipient) error
+	// Recipient returns the record of one message, or ErrNotFound.
+	Recipient(ctx context.Context, digestID, subscriberID int64) (Recipient, error)
+	// SettleInFlight turns the digest's records left "sending" by a crash
+	// into "uncertain", and returns how many there were.
+	SettleInFlight(ctx context.Context, digestID int64) (int, error)
+	// RecipientCounts counts a digest's records by state.
+	RecipientCounts(ctx context.Context, digestID int64) (map[RecipientState]int, error)
+}

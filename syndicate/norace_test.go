@@ -1,0 +1,5 @@
+//go:build !race
+
+package syndicate_test
+
+const raceEnabled = false

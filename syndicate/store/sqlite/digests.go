@@ -1,0 +1,443 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
+)
+
+var _ syndicate.DigestStore = (*Store)(nil)
+
+const digestCols = `id, channel_id, period, articles, created_at, finished_at`
+
+func scanDigest(row scanner) (syndicate.Digest, error) {
+	var d syndicate.Digest
+	var articles string
+	var created, finished int64
+	if err := row.Scan(&d.ID, &d.ChannelID, &d.Period, &articles, &created, &finished); err != nil {
+		return syndicate.Digest{}, err
+	}
+	if err := json.Unmarshal([]byte(articles), &d.Articles); err != nil {
+		return syndicate.Digest{}, fmt.Errorf("articles of digest %d: %w", d.ID, err)
+	}
+	if len(d.Articles) == 0 {
+		d.Articles = nil
+	}
+	d.CreatedAt, d.FinishedAt = goTime(created), goTime(finished)
+	return d, nil
+}
+
+// DigestClock returns the channel's digest clock; ok is false for a
+// channel never seen.
+func (s *Store) DigestClock(ctx context.Context, channelID string) (time.Time, string, bool, error) {
+	var last int64
+	var period string
+	err := s.r.QueryRowContext(ctx, `SELECT last_at, period FROM digest_clocks WHERE channel_id = ?`, channelID).
+		Scan(&last, &period)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, "", false, nil
+	}
+	if err != nil {
+		return time.Time{}, "", false, fmt.Errorf("read digest clock of channel %q: %w", channelID, err)
+	}
+	return goTime(last), period, true, nil
+}
+
+// SetDigestClock sets the channel's digest clock.
+func (s *Store) SetDigestClock(ctx context.Context, channelID string, last time.Time, period string) error {
+	_, err := s.w.ExecContext(ctx, `
+		INSERT INTO digest_clocks (channel_id, last_at, period) VALUES (?, ?, ?)
+		ON CONFLICT (channel_id) DO UPDATE SET last_at = excluded.last_at, period = excluded.period`,
+		channelID, dbTime(last), period)
+	if err != nil {
+		return fmt.Errorf("set digest clock of channel %q: %w", channelID, err)
+	}
+	return nil
+}
+
+// CreateDigest records a digest and moves its deliveries from pending to
+// sent in one transaction; see syndicate.DigestStore.
+func (s *Store) CreateDigest(ctx context.Context, d syndicate.Digest) (syndicate.Digest, bool, error) {
+	if d.ChannelID == "" || d.Period == "" {
+		return syndicate.Digest{}, false, errors.New("create digest: empty channel or period")
+	}
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = s.now()
+	}
+	var (
+		stored  syndicate.Digest
+		created bool
+	)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		existing, err := scanDigest(tx.QueryRowContext(ctx,
+			`SELECT `+digestCols+` FROM digests WHERE channel_id = ? AND period = ?`, d.ChannelID, d.Period))
+		if err == nil {
+			stored = existing
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+
+		pending := map[int64]bool{}
+		for _, chunk := range int64Chunks(d.Articles) {
+			args := append([]any{d.ChannelID}, int64Args(chunk)...)
+			rows, err := tx.QueryContext(ctx, `SELECT article_id FROM deliveries
+				WHERE channel_id = ? AND state = 'pending' AND article_id IN (`+placeholders(len(chunk))+`)`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				pending[id] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		var kept []int64
+		for _, id := range d.Articles {
+			if pending[id] {
+				kept = append(kept, id)
+				delete(pending, id) // an article named twice is kept once
+			}
+		}
+		if len(kept) == 0 {
+			return syndicate.ErrConflict
+		}
+		d.Articles = kept
+		list, err := json.Marshal(kept)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO digests (channel_id, period, articles, created_at, finished_at) VALUES (?, ?, ?, ?, ?)`,
+			d.ChannelID, d.Period, string(list), dbTime(d.CreatedAt), dbTime(time.Time{}))
+		if err != nil {
+			return err
+		}
+		if d.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		d.FinishedAt = time.Time{}
+		for _, chunk := range int64Chunks(kept) {
+			args := append([]any{"digest:" + strconv.FormatInt(d.ID, 10), dbTime(s.now()), d.ChannelID}, int64Args(chunk)...)
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries
+				SET state = 'sent', remote_id = ?, remote_url = '', last_error = '', updated_at = ?
+				WHERE channel_id = ? AND state = 'pending' AND article_id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+				return err
+			}
+		}
+		stored, created = d, true
+		return nil
+	})
+	if err != nil {
+		return syndicate.Digest{}, false, fmt.Errorf("create digest of channel %q for %s: %w", d.ChannelID, d.Period, err)
+	}
+	return stored, created, nil
+}
+
+// Digest returns the digest with that ID, or ErrNotFound.
+func (s *Store) Digest(ctx context.Context, id int64) (syndicate.Digest, error) {
+	d, err := scanDigest(s.r.QueryRowContext(ctx, `SELECT `+digestCols+` FROM digests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = syndicate.ErrNotFound
+	}
+	if err != nil {
+		return syndicate.Digest{}, fmt.Errorf("read digest %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// OpenDigests returns the channel's unfinished digests, oldest first.
+func (s *Store) OpenDigests(ctx context.Context, channelID string) ([]syndicate.Digest, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+digestCols+` FROM digests
+		WHERE channel_id = ? AND finished_at = ? ORDER BY id`, channelID, dbTime(time.Time{}))
+	if err != nil {
+		return nil, fmt.Errorf("open digests of channel %q: %w", channelID, err)
+	}
+	defer rows.Close()
+	var out []syndicate.Digest
+	for rows.Next() {
+		d, err := scanDigest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("open digests of channel %q: %w", channelID, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("open digests of channel %q: %w", channelID, err)
+	}
+	return out, nil
+}
+
+// FinishDigest marks the digest finished at the given time.
+func (s *Store) FinishDigest(ctx context.Context, digestID int64, at time.Time) error {
+	if at.IsZero() {
+		at = s.now()
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE digests SET finished_at = ? WHERE id = ?`, dbTime(at), digestID)
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			err = syndicate.ErrNotFound
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("finish digest %d: %w", digestID, err)
+	}
+	return nil
+}
+
+// Unsent pages through the confirmed subscribers of list not yet mailed
+// the digest (no record, or a deferred one), in ID order after afterID.
+// A limit of zero or less means no limit.
+func (s *Store) Unsent(ctx context.Context, digestID int64, list string, afterID int64, limit int) ([]syndicate.Subscriber, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	// The walk follows subscribers_list_state in id order and looks each
+	// one up in digest_recipients by its primary key.
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT `+subscriberColsAs("s")+`
+		FROM subscribers s
+		LEFT JOIN digest_recipients r ON r.digest_id = ? AND r.subscriber_id = s.id
+		WHERE s.list = ? AND s.state = 'confirmed' AND s.id > ?
+			AND (r.state IS NULL OR r.state = 'deferred')
+		ORDER BY s.id
+		LIMIT ?`, digestID, list, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("unsent recipients of digest %d: %w", digestID, err)
+	}
+	defer rows.Close()
+	var out []syndicate.Subscriber
+	for rows.Next() {
+		sub, err := scanSubscriber(rows)
+		if err != nil {
+			return nil, fmt.Errorf("unsent recipients of digest %d: %w", digestID, err)
+		}
+		out = append(out, sub)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("unsent recipients of digest %d: %w", digestID, err)
+	}
+	return out, nil
+}
+
+const recipientCols = `digest_id, subscriber_id, state, attempts, last_error, updated_at`
+
+func scanRecipient(row scanner) (syndicate.Recipient, error) {
+	var r syndicate.Recipient
+	var state string
+	var updated int64
+	if err := row.Scan(&r.DigestID, &r.SubscriberID, &state, &r.Attempts, &r.LastError, &updated); err != nil {
+		return syndicate.Recipient{}, err
+	}
+	r.State, r.UpdatedAt = syndicate.RecipientState(state), goTime(updated)
+	return r, nil
+}
+
+// ClaimRecipients records "sending" for those of the subscribers still
+// confirmed that have no record of the digest or a deferred one, and
+// returns the records written, in subscriber order.
+func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, at time.Time) ([]syndicate.Recipient, error) {
+	if at.IsZero() {
+		at = s.now()
+	}
+	var out []syndicate.Recipient
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		for _, chunk := range int64Chunks(subscriberIDs) {
+			// The SELECT has a WHERE, which keeps SQLite from reading
+			// ON CONFLICT as a join constraint.
+			args := append([]any{digestID, dbTime(at)}, int64Args(chunk)...)
+			rows, err := tx.QueryContext(ctx, `
+				INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
+				SELECT ?1, s.id, 'sending', 1, '', ?2 FROM subscribers s
+				WHERE s.state = 'confirmed' AND s.id IN (`+numbered(3, len(chunk))+`)
+				ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
+					state = 'sending', attempts = digest_recipients.attempts + 1, updated_at = excluded.updated_at
+				WHERE digest_recipients.state = 'deferred'
+				RETURNING `+recipientCols, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				r, err := scanRecipient(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				out = append(out, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim recipients of digest %d: %w", digestID, err)
+	}
+	sortRecipients(out)
+	return out, nil
+}
+
+// RecordRecipients writes the records in one transaction. A zero
+// UpdatedAt takes the store's clock.
+func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `
+			INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
+				state = excluded.state, attempts = excluded.attempts,
+				last_error = excluded.last_error, updated_at = excluded.updated_at`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		now := s.now()
+		for _, r := range rs {
+			if !validRecipientState(r.State) {
+				return fmt.Errorf("subscriber %d: unknown state %q", r.SubscriberID, r.State)
+			}
+			updated := r.UpdatedAt
+			if updated.IsZero() {
+				updated = now
+			}
+			if _, err := stmt.ExecContext(ctx, r.DigestID, r.SubscriberID, string(r.State), r.Attempts,
+				r.LastError, dbTime(updated)); err != nil {
+				return fmt.Errorf("digest %d, subscriber %d: %w", r.DigestID, r.SubscriberID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record digest recipients: %w", err)
+	}
+	return nil
+}
+
+func validRecipientState(st syndicate.RecipientState) bool {
+	switch st {
+	case syndicate.RecipientSending, syndicate.RecipientSent, syndicate.RecipientDeferred,
+		syndicate.RecipientFailed, syndicate.RecipientUncertain:
+		return true
+	}
+	return false
+}
+
+// settledError is the last error of a message a crash left in flight.
+const settledError = "interrupted while the message was with the mail server; not sent again"
+
+// SettleInFlight turns the digest's "sending" records into "uncertain".
+func (s *Store) SettleInFlight(ctx context.Context, digestID int64) (int, error) {
+	res, err := s.w.ExecContext(ctx, `
+		UPDATE digest_recipients SET state = 'uncertain', last_error = ?, updated_at = ?
+		WHERE digest_id = ? AND state = 'sending'`, settledError, dbTime(s.now()), digestID)
+	if err != nil {
+		return 0, fmt.Errorf("settle digest %d: %w", digestID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("settle digest %d: %w", digestID, err)
+	}
+	return int(n), nil
+}
+
+// RecipientCounts counts the digest's records by state.
+func (s *Store) RecipientCounts(ctx context.Context, digestID int64) (map[syndicate.RecipientState]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM digest_recipients
+		WHERE digest_id = ? GROUP BY state`, digestID)
+	if err != nil {
+		return nil, fmt.Errorf("count recipients of digest %d: %w", digestID, err)
+	}
+	defer rows.Close()
+	counts := map[syndicate.RecipientState]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count recipients of digest %d: %w", digestID, err)
+		}
+		counts[syndicate.RecipientState(state)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count recipients of digest %d: %w", digestID, err)
+	}
+	return counts, nil
+}
+
+// Recipient returns the record of one message, or ErrNotFound.
+func (s *Store) Recipient(ctx context.Context, digestID, subscriberID int64) (syndicate.Recipient, error) {
+	r, err := scanRecipient(s.r.QueryRowContext(ctx, `SELECT `+recipientCols+` FROM digest_recipients
+		WHERE digest_id = ? AND subscriber_id = ?`, digestID, subscriberID))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = syndicate.ErrNotFound
+	}
+	if err != nil {
+		return syndicate.Recipient{}, fmt.Errorf("recipient %d of digest %d: %w", subscriberID, digestID, err)
+	}
+	return r, nil
+}
+
+// sortRecipients puts records in subscriber order (RETURNING gives none).
+func sortRecipients(rs []syndicate.Recipient) {
+	slices.SortFunc(rs, func(a, b syndicate.Recipient) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
+}
+
+// subscriberColsAs is subscriberColumns qualified with a table alias.
+func subscriberColsAs(alias string) string {
+	return alias + "." + strings.ReplaceAll(subscriberColumns, ", ", ", "+alias+".")
+}
+
+// int64Chunks splits ids into slices of at most maxInList.
+func int64Chunks(ids []int64) [][]int64 {
+	var out [][]int64
+	for len(ids) > maxInList {
+		out = append(out, ids[:maxInList])
+		ids = ids[maxInList:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+func int64Args(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// numbered returns "?3, ?4, …" for n parameters numbered from first.
+func numbered(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("?" + strconv.Itoa(first+i))
+	}
+	return b.String()
+}
