@@ -68,6 +68,7 @@ channels:
     server: "%s"
     access_token: "${MASTODON_TOKEN}"
     retry: { max_attempts: 4, min_backoff: 10ms, max_backoff: 50ms }
+    rate_limits: { requests_per_5m: 0, media_per_30m: 0, statuses_per_3h: 0 }
   - id: telegram-en
     type: telegram
     api_url: "%s"
