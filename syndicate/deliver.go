@@ -50,9 +50,12 @@ func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, 
 				e.printRendering(channelID, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(channelID, a)})
 				continue
 			}
-			after, err := e.attempt(ctx, t, d)
+			after, attempted, err := e.attempt(ctx, t, d)
 			if err != nil {
 				return res, err
+			}
+			if !attempted {
+				continue
 			}
 			res.Attempted++
 			if after.State == StatePending {
@@ -69,24 +72,26 @@ func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, 
 
 // attempt makes one send of d and records its outcome. The row moves to
 // sending before the request and to its outcome after it, so a crash in
-// between leaves a trace that Recover resolves.
-func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (Delivery, error) {
+// between leaves a trace that Recover resolves. attempted is false when no
+// send was made: the row was taken by someone else, or an earlier attempt
+// turned out to have gone through.
+func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (after Delivery, attempted bool, err error) {
 	a, err := e.Store.Article(ctx, d.ArticleID)
 	if err != nil {
-		return d, fmt.Errorf("delivery %d: load article: %w", d.ID, err)
+		return d, false, fmt.Errorf("delivery %d: load article: %w", d.ID, err)
 	}
 	log := e.log().With("channel", t.ID, "delivery", d.ID, "feed", a.FeedID, "article", a.Key)
 	if found, err := e.alreadyPosted(ctx, t, d, a); err != nil || found {
-		return d, err
+		return d, false, err
 	}
 
 	sending := d
 	sending.State, sending.Attempts, sending.SendingSince, sending.UpdatedAt = StateSending, d.Attempts+1, e.now(), e.now()
 	if err := e.Store.UpdateDelivery(ctx, sending, StatePending); err != nil {
 		if errors.Is(err, ErrConflict) {
-			return d, nil // an editor or another worker took it
+			return d, false, nil // an editor or another worker took it
 		}
-		return d, fmt.Errorf("delivery %d: mark sending: %w", d.ID, err)
+		return d, false, fmt.Errorf("delivery %d: mark sending: %w", d.ID, err)
 	}
 
 	// Neither the send nor its record is cut by shutdown.
@@ -98,7 +103,7 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (Delivery, e
 
 	done := e.outcome(t, sending, receipt, sendErr)
 	if err := e.Store.UpdateDelivery(sendCtx, done, StateSending); err != nil {
-		return done, fmt.Errorf("delivery %d: record %s: %w", d.ID, done.State, err)
+		return done, true, fmt.Errorf("delivery %d: record %s: %w", d.ID, done.State, err)
 	}
 	e.observer().Attempted(t.ID, done.State, took)
 	e.runStats.deliveryEnded(done.State)
@@ -114,7 +119,7 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (Delivery, e
 	default:
 		log.Error("send failed", "state", done.State, "attempt", done.Attempts, slog.String("error", done.LastError))
 	}
-	return done, nil
+	return done, true, nil
 }
 
 // alreadyPosted guards a retry that comes after the platform forgot the

@@ -87,9 +87,7 @@ func (e *Engine) pollOnce(ctx context.Context, f Feed, scheduled bool) (PollResu
 	start := e.now()
 	res, result, err := e.poll(ctx, f, start, scheduled)
 	e.observer().Polled(f.Source.ID, result, e.now().Sub(start))
-	if !errors.Is(err, ErrPollDeferred) {
-		e.runStats.feedResult(f.Source.ID, err)
-	}
+	e.runStats.feedResult(f.Source.ID, err) // deferred too: the feed was not read
 	return res, err
 }
 

@@ -109,12 +109,12 @@ func (e *Engine) report(ctx context.Context) (Report, error) {
 		}
 	}
 	r.Failed, r.Uncertain = e.runStats.failed, e.runStats.uncertain
-	e.runStats.mu.Unlock()
 	for _, f := range e.Feeds {
-		if _, polled := e.runStats.feedErrs[f.Source.ID]; !polled && r.FeedErrors[f.Source.ID] == nil {
+		if _, polled := e.runStats.feedErrs[f.Source.ID]; !polled {
 			r.FeedErrors[f.Source.ID] = fmt.Errorf("feed %q was not polled", f.Source.ID)
 		}
 	}
+	e.runStats.mu.Unlock()
 	counts, err := e.Store.CountDeliveries(ctx)
 	if err != nil {
 		return r, fmt.Errorf("count deliveries: %w", err)
