@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -419,5 +420,25 @@ func TestFeedErrorFailsOnceButNotTheOtherFeed(t *testing.T) {
 		if (f.ID == "broken") != (f.LastError != "") {
 			t.Fatalf("feed %+v", f)
 		}
+	}
+}
+
+// A 429 is obeyed: Telegram's retry_after and Mastodon's X-RateLimit-Reset
+// set the next attempt, made within once's --max-wait.
+func TestRateLimitedChannelsRetryWhenTold(t *testing.T) {
+	s := newSite(t, siteOptions{})
+	s.mustOnce()
+	reset := time.Now().Add(time.Second).UTC().Format("2006-01-02T15:04:05.000Z")
+	s.mastodon.FailNext(1, 429, http.Header{"X-Ratelimit-Limit": {"300"}, "X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {reset}}, `{"error":"Too many requests"}`)
+	s.telegram.FailNext(1, 429, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 1","parameters":{"retry_after":1}}`)
+	s.feeds.publish("strike", "Strike", "Mon, 23 Nov 2026 10:00:00 +0100")
+	s.mustOnce()
+	for _, ch := range []string{"mastodon-en", "telegram-en"} {
+		if d := s.delivery(ch, "Strike"); d.State != "sent" || d.Attempts != 2 {
+			t.Fatalf("%s: %+v", ch, d)
+		}
+	}
+	if len(s.mastodon.Statuses()) != 1 || len(s.telegram.Messages()) != 1 {
+		t.Fatal("not exactly one post each")
 	}
 }
