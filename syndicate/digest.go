@@ -80,6 +80,9 @@ type DigestStore interface {
 	CreateDigest(ctx context.Context, d Digest) (stored Digest, created bool, err error)
 	// Digest returns the digest with that ID, or ErrNotFound.
 	Digest(ctx context.Context, id int64) (Digest, error)
+	// Digests returns the channel's digests, finished or not, newest
+	// first: at most limit of them, or all when limit is zero or less.
+	Digests(ctx context.Context, channelID string, limit int) ([]Digest, error)
 	// OpenDigests returns the channel's digests not yet finished, oldest
 	// first.
 	OpenDigests(ctx context.Context, channelID string) ([]Digest, error)
@@ -106,3 +109,39 @@ type DigestStore interface {
 	// RecipientCounts counts a digest's records by state.
 	RecipientCounts(ctx context.Context, digestID int64) (map[RecipientState]int, error)
 }
+
+// DigestResult is what became of a digest, as DigestObserver counts it.
+type DigestResult string
+
+const (
+	// DigestSent: a digest finished, every recipient having its final
+	// record (sent, failed or uncertain); counted once per digest, by
+	// the pass that finishes it.
+	DigestSent DigestResult = "sent"
+	// DigestEmpty: a digest was due (or asked for now) with no new
+	// articles, so none was made.
+	DigestEmpty DigestResult = "empty"
+	// DigestError: a pass over the channel's digests stopped on an error
+	// (the mail server could not be reached, the store failed); what is
+	// left is tried again later.
+	DigestError DigestResult = "error"
+)
+
+// DigestObserver receives what the digest runs do, for metrics. The
+// Engine tells its Observer when that implements DigestObserver too.
+type DigestObserver interface {
+	// DigestMessages is called as messages of a digest of the channel
+	// are recorded: n of them reached state (sent, deferred, failed, or
+	// uncertain — also those a crash left in flight, settled at the next
+	// start). A deferred message tried again is counted again.
+	DigestMessages(channelID string, state RecipientState, n int)
+	// Digested is called once per digest finished (DigestSent), per
+	// digest due with nothing to send (DigestEmpty), and per pass over
+	// the channel's digests that failed (DigestError).
+	Digested(channelID string, result DigestResult)
+}
+
+type nopDigestObserver struct{}
+
+func (nopDigestObserver) DigestMessages(string, RecipientState, int) {}
+func (nopDigestObserver) Digested(string, DigestResult)              {}

@@ -192,7 +192,7 @@ func (e *Engine) CheckDigests(ctx context.Context, ignoreBackoff bool) error {
 // checkDigest makes the digest due, if one is, and sends the channel's
 // open digests: the new one, and those left unfinished by an earlier pass
 // or process.
-func (e *Engine) checkDigest(ctx context.Context, t DigestTarget, ignoreBackoff bool) ([]DigestRun, error) {
+func (e *Engine) checkDigest(ctx context.Context, t DigestTarget, ignoreBackoff bool) (_ []DigestRun, err error) {
 	if e.DryRun {
 		return nil, e.dryRunDigest(ctx, t)
 	}
@@ -200,6 +200,7 @@ func (e *Engine) checkDigest(ctx context.Context, t DigestTarget, ignoreBackoff 
 		return nil, nil
 	}
 	defer e.unlockDigest(t.ID)
+	defer e.observeError(t.ID, &err)
 	ds, err := e.digestStore()
 	if err != nil {
 		return nil, err
@@ -337,6 +338,7 @@ func (e *Engine) createDigest(ctx context.Context, ds DigestStore, t DigestTarge
 	}
 	if len(due) == 0 {
 		e.log().Info("digest due, but no new articles: nothing sent", "channel", t.ID, "period", period)
+		e.digestObserver().Digested(t.ID, DigestEmpty)
 		return Digest{}, false, nil
 	}
 	d = Digest{ChannelID: t.ID, Period: period, CreatedAt: e.now()}
@@ -346,6 +348,7 @@ func (e *Engine) createDigest(ctx context.Context, ds DigestStore, t DigestTarge
 	stored, created, err := ds.CreateDigest(ctx, d)
 	if errors.Is(err, ErrConflict) {
 		e.log().Info("digest: its articles were taken meanwhile; nothing sent", "channel", t.ID, "period", period)
+		e.digestObserver().Digested(t.ID, DigestEmpty)
 		return Digest{}, false, nil
 	}
 	if err != nil {
@@ -370,6 +373,7 @@ func (e *Engine) SendDigestNow(ctx context.Context, channelID string) (run Diges
 		return DigestRun{}, false, fmt.Errorf("digest %q: already being sent", t.ID)
 	}
 	defer e.unlockDigest(t.ID)
+	defer e.observeError(t.ID, &err)
 	ds, err := e.digestStore()
 	if err != nil {
 		return DigestRun{}, false, err
@@ -420,7 +424,7 @@ func (e *Engine) sendDigest(ctx context.Context, ds DigestStore, t DigestTarget,
 		e.markSettled(d.ID)
 		if n > 0 {
 			run.Settled = n
-			e.recipientsEnded(RecipientUncertain, n)
+			e.recipientsEnded(t.ID, RecipientUncertain, n)
 			log.Warn("digest: messages interrupted in flight are now uncertain; they are not sent again", "uncertain", n)
 		}
 	}
@@ -491,6 +495,7 @@ func (e *Engine) sendDigest(ctx context.Context, ds DigestStore, t DigestTarget,
 		return run, fmt.Errorf("digest %d: finish: %w", d.ID, err)
 	}
 	e.forgetRounds(d.ID)
+	e.digestObserver().Digested(t.ID, DigestSent)
 	run.Finished = true
 	run.Digest.FinishedAt = e.now()
 	logPass("digest finished", "total_sent", counts[RecipientSent], "total_failed", counts[RecipientFailed],
@@ -568,9 +573,15 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 	if err := ds.RecordRecipients(sendCtx, records); err != nil {
 		return nil, fmt.Errorf("digest %d: record recipients: %w", d.ID, err)
 	}
+	ended := map[RecipientState]int{}
 	for _, r := range records {
 		counts[r.State]++
-		e.recipientsEnded(r.State, 1)
+		ended[r.State]++
+	}
+	for _, st := range RecipientStates {
+		if ended[st] > 0 {
+			e.recipientsEnded(d.ChannelID, st, ended[st])
+		}
 	}
 	return stop, nil
 }
@@ -584,10 +595,29 @@ func cmpErr(errs ...error) error {
 	return nil
 }
 
-func (e *Engine) recipientsEnded(st RecipientState, n int) {
+// recipientsEnded counts n messages of the channel's digests recorded
+// in state st, for the report and the observer.
+func (e *Engine) recipientsEnded(channelID string, st RecipientState, n int) {
+	e.digestObserver().DigestMessages(channelID, st, n)
 	s, unlock := e.digestState()
 	defer unlock()
 	s.ended[st] += n
+}
+
+// digestObserver is the Observer, when it observes digests too.
+func (e *Engine) digestObserver() DigestObserver {
+	if o, ok := e.Observer.(DigestObserver); ok {
+		return o
+	}
+	return nopDigestObserver{}
+}
+
+// observeError counts a pass over the channel's digests that ended in
+// *err (deferred, so it reads the result).
+func (e *Engine) observeError(channelID string, err *error) {
+	if *err != nil {
+		e.digestObserver().Digested(channelID, DigestError)
+	}
 }
 
 func (e *Engine) needsSettling(id int64) bool {

@@ -735,3 +735,146 @@ func TestPeriodIsTheWallClockOfTheSchedulesZone(t *testing.T) {
 		t.Errorf("PeriodOf of a spec with seconds = %q", got)
 	}
 }
+
+// digestObserver records what the digest runs tell an Observer that
+// observes digests too.
+type digestObserver struct {
+	mu       sync.Mutex
+	messages map[syndicate.RecipientState]int
+	results  []syndicate.DigestResult
+}
+
+func newDigestObserver() *digestObserver {
+	return &digestObserver{messages: map[syndicate.RecipientState]int{}}
+}
+
+func (o *digestObserver) Polled(string, string, time.Duration)             {}
+func (o *digestObserver) Attempted(string, syndicate.State, time.Duration) {}
+
+func (o *digestObserver) DigestMessages(channelID string, st syndicate.RecipientState, n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if channelID != digestID {
+		panic("messages of channel " + channelID)
+	}
+	o.messages[st] += n
+}
+
+func (o *digestObserver) Digested(channelID string, r syndicate.DigestResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if channelID != digestID {
+		panic("digest of channel " + channelID)
+	}
+	o.results = append(o.results, r)
+}
+
+func (o *digestObserver) check(t *testing.T, when string, messages map[syndicate.RecipientState]int, results ...syndicate.DigestResult) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if fmt.Sprint(o.messages) != fmt.Sprint(messages) || !slices.Equal(o.results, results) {
+		t.Errorf("%s: observed messages %v and digests %v, want %v and %v", when, o.messages, o.results, messages, results)
+	}
+}
+
+func TestDigestObserverCountsMessagesAndDigests(t *testing.T) {
+	f := newDigestFixture(t, "")
+	obs := newDigestObserver()
+	f.engine.Observer = obs
+	f.subscribe("en", "ana@example.org", syndicate.SubscriberConfirmed)
+	f.subscribe("en", "greylisted@example.org", syndicate.SubscriberConfirmed)
+	f.subscribe("en", "gone@example.org", syndicate.SubscriberConfirmed)
+	greylist := 1
+	f.mail.outcome = func(s syndicate.Subscriber) syndicate.MailResult {
+		switch s.Email {
+		case "greylisted@example.org":
+			if greylist > 0 {
+				greylist--
+				return syndicate.MailResult{State: syndicate.RecipientDeferred, Err: errors.New("451 4.7.1 greylisted")}
+			}
+		case "gone@example.org":
+			return syndicate.MailResult{State: syndicate.RecipientFailed, Err: errors.New("550 5.1.1 no such user")}
+		}
+		return syndicate.MailResult{State: syndicate.RecipientSent}
+	}
+	type counts = map[syndicate.RecipientState]int
+	const (
+		sent, deferred, failed = syndicate.RecipientSent, syndicate.RecipientDeferred, syndicate.RecipientFailed
+	)
+	f.publish(1)
+	f.once() // first sight
+	obs.check(t, "first sight", counts{})
+	f.clock.Add(22 * time.Hour) // Fri 08:00: due, nothing new
+	f.once()
+	obs.check(t, "a digest due with nothing new", counts{}, syndicate.DigestEmpty)
+
+	f.publish(2)
+	f.once()
+	f.clock.Add(24 * time.Hour) // Sat 08:00
+	f.check()
+	obs.check(t, "the first round", counts{sent: 1, deferred: 1, failed: 1}, syndicate.DigestEmpty)
+	f.clock.Add(2 * time.Minute)
+	f.check() // the greylisted address goes through: the digest is finished
+	obs.check(t, "the second round", counts{sent: 2, deferred: 1, failed: 1}, syndicate.DigestEmpty, syndicate.DigestSent)
+
+	// The server cannot be reached: the whole batch is deferred, the pass
+	// fails; the next run finishes the digest.
+	f.publish(3)
+	f.once()
+	f.clock.Add(24 * time.Hour) // Sun 08:00
+	f.mail.refuse = errors.New("dial tcp 127.0.0.1:25: connection refused")
+	f.check()
+	obs.check(t, "a refused round", counts{sent: 2, deferred: 4, failed: 1},
+		syndicate.DigestEmpty, syndicate.DigestSent, syndicate.DigestError)
+	f.mail.refuse = nil
+	f.once()
+	obs.check(t, "the round after", counts{sent: 4, deferred: 4, failed: 2},
+		syndicate.DigestEmpty, syndicate.DigestSent, syndicate.DigestError, syndicate.DigestSent)
+
+	// digest --now with nothing new, and with something.
+	if _, made, err := f.engine.SendDigestNow(context.Background(), digestID); made || err != nil {
+		t.Fatalf("SendDigestNow: made %v, %v", made, err)
+	}
+	f.publish(4)
+	f.once()
+	if _, made, err := f.engine.SendDigestNow(context.Background(), digestID); !made || err != nil {
+		t.Fatalf("SendDigestNow: made %v, %v", made, err)
+	}
+	obs.check(t, "digest --now", counts{sent: 6, deferred: 4, failed: 3},
+		syndicate.DigestEmpty, syndicate.DigestSent, syndicate.DigestError, syndicate.DigestSent,
+		syndicate.DigestEmpty, syndicate.DigestSent)
+}
+
+// The messages a crash left in flight are counted uncertain by the
+// process that settles them.
+func TestDigestObserverCountsMessagesSettledAfterACrash(t *testing.T) {
+	f := newDigestFixture(t, "")
+	f.setTarget(func(dt *syndicate.DigestTarget) { dt.BatchSize = 2 })
+	for _, name := range []string{"ana", "bob", "cy", "dolores", "eve"} {
+		f.subscribe("en", name+"@example.org", syndicate.SubscriberConfirmed)
+	}
+	f.publish(1)
+	f.once()
+	f.publish(2)
+	f.once()
+	f.clock.Add(22 * time.Hour)
+	before := newDigestObserver()
+	f.engine.Observer = before
+	f.mail.crashAt = 4 // dies as the second message of the second batch goes out
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.engine.CheckDigests(context.Background(), false)
+	}()
+	<-done
+	before.check(t, "before the crash", map[syndicate.RecipientState]int{syndicate.RecipientSent: 2})
+
+	f.mail.crashAt = 0
+	f.engine = f.newEngine()
+	after := newDigestObserver()
+	f.engine.Observer = after
+	f.once()
+	after.check(t, "after the crash",
+		map[syndicate.RecipientState]int{syndicate.RecipientUncertain: 2, syndicate.RecipientSent: 1}, syndicate.DigestSent)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/syndicate-daemon/syndicate/config"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/metrics"
 	"github.com/syndicate-daemon/syndicate/syndicate/web"
@@ -239,11 +241,19 @@ func cmdPreview(ctx context.Context, c *cli) error {
 	return nil
 }
 
-// statusJSON is the shape of `status --json`, a contract with scripts.
+// statusJSON is the shape of `status --json`, a contract with scripts:
+// fields are added, never changed or removed.
 type statusJSON struct {
 	Feeds      []feedJSON     `json:"feeds"`
 	Deliveries []deliveryJSON `json:"deliveries"`
+	Digests    []digestJSON   `json:"digests"`
+
+	emailChannels []emailChannelStatus // for the text output
 }
+
+// emailChannelStatus names an email channel shown, with or without
+// digests.
+type emailChannelStatus struct{ id, list string }
 
 type feedJSON struct {
 	ID         string     `json:"id"`
@@ -269,6 +279,34 @@ type deliveryJSON struct {
 	RemoteURL   string     `json:"remote_url,omitempty"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 }
+
+// digestJSON is one digest of an email channel, with its messages
+// counted by state.
+type digestJSON struct {
+	ID         int64          `json:"id"`
+	Channel    string         `json:"channel"`
+	List       string         `json:"list"`
+	Period     string         `json:"period"`
+	Articles   int            `json:"articles"`
+	CreatedAt  time.Time      `json:"created_at"`
+	Finished   bool           `json:"finished"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	Recipients recipientsJSON `json:"recipients"`
+}
+
+// recipientsJSON counts a digest's messages by state; every state is
+// always present.
+type recipientsJSON struct {
+	Sent      int `json:"sent"`
+	Deferred  int `json:"deferred"`
+	Failed    int `json:"failed"`
+	Uncertain int `json:"uncertain"`
+	Sending   int `json:"sending"`
+}
+
+// statusDigests is how many of its newest digests status shows per email
+// channel.
+const statusDigests = 10
 
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -324,12 +362,63 @@ func cmdStatus(ctx context.Context, c *cli) error {
 			NextAttempt: optTime(v.NextAttempt), LastError: v.LastError, RemoteID: v.RemoteID, RemoteURL: v.RemoteURL, UpdatedAt: v.UpdatedAt,
 		})
 	}
+	if out.emailChannels, out.Digests, err = digestStatus(ctx, c, cfg, store); err != nil {
+		return err
+	}
 	if c.opts.json {
 		enc := json.NewEncoder(c.env.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
 	return printStatus(c, out)
+}
+
+// digestStatus returns the email channels that status shows (only the one
+// of --channel; with --feed, those the feed goes to) and their newest
+// digests, newest first, with their messages counted by state.
+func digestStatus(ctx context.Context, c *cli, cfg *config.Config, store syndicate.Store) ([]emailChannelStatus, []digestJSON, error) {
+	digests := []digestJSON{}
+	var routed []string
+	if c.opts.feed != "" {
+		for _, f := range cfg.Feeds {
+			if f.ID == c.opts.feed {
+				routed = f.To
+			}
+		}
+	}
+	var channels []emailChannelStatus
+	for _, ch := range cfg.Channels {
+		if !isEmailChannel(cfg, ch.ID) || (c.opts.channel != "" && ch.ID != c.opts.channel) ||
+			(c.opts.feed != "" && !slices.Contains(routed, ch.ID)) {
+			continue
+		}
+		channels = append(channels, emailChannelStatus{id: ch.ID, list: ch.Email.List})
+	}
+	ds, ok := store.(syndicate.DigestStore)
+	if !ok || len(channels) == 0 {
+		return channels, digests, nil
+	}
+	for _, ch := range channels {
+		list, err := ds.Digests(ctx, ch.id, statusDigests)
+		if err != nil {
+			return nil, nil, fmt.Errorf("digests of %s: %w", ch.id, err)
+		}
+		for _, d := range list {
+			n, err := ds.RecipientCounts(ctx, d.ID)
+			if err != nil {
+				return nil, nil, fmt.Errorf("digest %d of %s: %w", d.ID, ch.id, err)
+			}
+			digests = append(digests, digestJSON{
+				ID: d.ID, Channel: ch.id, List: ch.list, Period: d.Period, Articles: len(d.Articles),
+				CreatedAt: d.CreatedAt, Finished: !d.FinishedAt.IsZero(), FinishedAt: optTime(d.FinishedAt),
+				Recipients: recipientsJSON{
+					Sent: n[syndicate.RecipientSent], Deferred: n[syndicate.RecipientDeferred], Failed: n[syndicate.RecipientFailed],
+					Uncertain: n[syndicate.RecipientUncertain], Sending: n[syndicate.RecipientSending],
+				},
+			})
+		}
+	}
+	return channels, digests, nil
 }
 
 func printStatus(c *cli, out statusJSON) error {
@@ -352,12 +441,62 @@ func printStatus(c *cli, out statusJSON) error {
 		switch {
 		case d.LastError != "":
 			detail = d.LastError
+		case detail == "" && strings.HasPrefix(d.RemoteID, "digest:"):
+			detail = "in digest " + strings.TrimPrefix(d.RemoteID, "digest:")
 		case d.State == string(syndicate.StatePending) && d.NextAttempt != nil:
 			detail = "next attempt " + d.NextAttempt.Local().Format("2006-01-02 15:04:05")
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.State, d.Channel, d.Feed, clip(d.Title, 50), detail)
 	}
+	if len(out.emailChannels) > 0 {
+		printDigests(w, out)
+	}
 	return w.Flush()
+}
+
+// printDigests prints each email channel's newest digests, one line each
+// with its messages summed up, or that it has none yet.
+func printDigests(w io.Writer, out statusJSON) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "DIGEST\tCHANNEL\tLIST\tPERIOD\tARTICLES\tCREATED\tFINISHED\tMESSAGES")
+	for _, ch := range out.emailChannels {
+		shown := false
+		for _, d := range out.Digests {
+			if d.Channel != ch.id {
+				continue
+			}
+			shown = true
+			finished := "no"
+			if d.FinishedAt != nil {
+				finished = d.FinishedAt.Local().Format("2006-01-02 15:04:05")
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.Channel, d.List, d.Period, d.Articles,
+				d.CreatedAt.Local().Format("2006-01-02 15:04:05"), finished, d.Recipients.summary())
+		}
+		if !shown {
+			fmt.Fprintf(w, "—\t%s\t%s\tno digest yet\n", ch.id, ch.list)
+		}
+	}
+}
+
+// summary is "2 sent, 1 deferred", or "none yet".
+func (r recipientsJSON) summary() string {
+	var parts []string
+	for _, n := range []struct {
+		n     int
+		state syndicate.RecipientState
+	}{
+		{r.Sent, syndicate.RecipientSent}, {r.Deferred, syndicate.RecipientDeferred}, {r.Failed, syndicate.RecipientFailed},
+		{r.Uncertain, syndicate.RecipientUncertain}, {r.Sending, syndicate.RecipientSending},
+	} {
+		if n.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n.n, n.state))
+		}
+	}
+	if len(parts) == 0 {
+		return "none yet"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func clip(s string, n int) string {

@@ -12,22 +12,38 @@ import (
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
-// Metrics implements syndicate.Observer.
+// Metrics implements syndicate.Observer and syndicate.DigestObserver.
 type Metrics struct {
-	polls        *prometheus.CounterVec
-	pollDuration *prometheus.HistogramVec
-	attempts     *prometheus.CounterVec
-	sendDuration *prometheus.HistogramVec
+	polls          *prometheus.CounterVec
+	pollDuration   *prometheus.HistogramVec
+	attempts       *prometheus.CounterVec
+	sendDuration   *prometheus.HistogramVec
+	digestMessages *prometheus.CounterVec
+	digests        *prometheus.CounterVec
 }
+
+var (
+	_ syndicate.Observer       = (*Metrics)(nil)
+	_ syndicate.DigestObserver = (*Metrics)(nil)
+)
 
 // Counter is the part of the store the ledger gauge reads at scrape time.
 type Counter interface {
 	CountDeliveries(ctx context.Context) (map[string]map[syndicate.State]int, error)
 }
 
-// New registers the metrics on reg: counters fed by the pipeline, and a
-// gauge of deliveries by channel and state read from the ledger itself, so
-// it is right even across restarts.
+// DigestLister is the part of the store the digest gauges read at scrape
+// time (syndicate.DigestStore has it).
+type DigestLister interface {
+	Digests(ctx context.Context, channelID string, limit int) ([]syndicate.Digest, error)
+	OpenDigests(ctx context.Context, channelID string) ([]syndicate.Digest, error)
+}
+
+// New registers the metrics on reg: counters fed by the pipeline and the
+// digest runs, and gauges read from the store itself, so they are right
+// even across restarts: deliveries by channel and state, and, when the
+// ledger is also a DigestLister, each digest channel's unfinished digests
+// and the time of its newest.
 func New(reg prometheus.Registerer, ledger Counter) *Metrics {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,8 +64,16 @@ func New(reg prometheus.Registerer, ledger Counter) *Metrics {
 			Help:    "Time of one send to a channel.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"channel"}),
+		digestMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "syndicate_digest_messages_total",
+			Help: "Digest messages recorded, by email channel and state (sent, deferred, failed, uncertain); a deferred message tried again counts again.",
+		}, []string{"channel", "state"}),
+		digests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "syndicate_digests_total",
+			Help: "Digests by email channel and result: sent (finished), empty (due with nothing new), error (a pass that failed).",
+		}, []string{"channel", "result"}),
 	}
-	reg.MustRegister(m.polls, m.pollDuration, m.attempts, m.sendDuration,
+	reg.MustRegister(m.polls, m.pollDuration, m.attempts, m.sendDuration, m.digestMessages, m.digests,
 		newLedgerCollector(ledger),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -65,17 +89,43 @@ func (m *Metrics) Attempted(channelID string, outcome syndicate.State, took time
 	m.sendDuration.WithLabelValues(channelID).Observe(took.Seconds())
 }
 
+func (m *Metrics) DigestMessages(channelID string, state syndicate.RecipientState, n int) {
+	m.digestMessages.WithLabelValues(channelID, string(state)).Add(float64(n))
+}
+
+func (m *Metrics) Digested(channelID string, result syndicate.DigestResult) {
+	m.digests.WithLabelValues(channelID, string(result)).Inc()
+}
+
 type ledgerCollector struct {
 	ledger Counter
 	desc   *prometheus.Desc
+	// digests is nil when the ledger keeps none.
+	digests              DigestLister
+	openDesc, latestDesc *prometheus.Desc
 }
 
 func newLedgerCollector(ledger Counter) ledgerCollector {
-	return ledgerCollector{ledger: ledger, desc: prometheus.NewDesc("syndicate_deliveries",
+	c := ledgerCollector{ledger: ledger, desc: prometheus.NewDesc("syndicate_deliveries",
 		"Deliveries in the ledger by channel and state.", []string{"channel", "state"}, nil)}
+	if dl, ok := ledger.(DigestLister); ok {
+		c.digests = dl
+		c.openDesc = prometheus.NewDesc("syndicate_digests_open",
+			"Digests of the email channel not finished yet: deferred recipients wait for a later round, or a pass was interrupted.",
+			[]string{"channel"}, nil)
+		c.latestDesc = prometheus.NewDesc("syndicate_digest_last_created_timestamp_seconds",
+			"When the email channel's newest digest was made, as a Unix time.", []string{"channel"}, nil)
+	}
+	return c
 }
 
-func (c ledgerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.desc
+	if c.digests != nil {
+		ch <- c.openDesc
+		ch <- c.latestDesc
+	}
+}
 
 func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -90,4 +140,32 @@ func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(states[st]), channel, string(st))
 		}
 	}
+	if c.digests == nil {
+		return
+	}
+	// Every digest takes its articles from the channel's deliveries, so
+	// the channels of the ledger are all those that can have digests: two
+	// small queries each, on the digests of that channel alone.
+	for channel := range counts {
+		c.collectDigests(ctx, ch, channel)
+	}
+}
+
+func (c ledgerCollector) collectDigests(ctx context.Context, ch chan<- prometheus.Metric, channel string) {
+	latest, err := c.digests.Digests(ctx, channel, 1)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.latestDesc, err)
+		return
+	}
+	if len(latest) == 0 { // not an email channel, or none made yet
+		return
+	}
+	open, err := c.digests.OpenDigests(ctx, channel)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.openDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.latestDesc, prometheus.GaugeValue,
+		float64(latest[0].CreatedAt.UnixMicro())/1e6, channel)
+	ch <- prometheus.MustNewConstMetric(c.openDesc, prometheus.GaugeValue, float64(len(open)), channel)
 }

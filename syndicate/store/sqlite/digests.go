@@ -163,6 +163,33 @@ func (s *Store) Digest(ctx context.Context, id int64) (syndicate.Digest, error) 
 	return d, nil
 }
 
+// Digests returns the channel's digests, newest first; at most limit of
+// them, or all when limit is zero or less.
+func (s *Store) Digests(ctx context.Context, channelID string, limit int) ([]syndicate.Digest, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	// Ids grow with time (AUTOINCREMENT): the newest has the largest.
+	rows, err := s.r.QueryContext(ctx, `SELECT `+digestCols+` FROM digests
+		WHERE channel_id = ? ORDER BY id DESC LIMIT ?`, channelID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("digests of channel %q: %w", channelID, err)
+	}
+	defer rows.Close()
+	var out []syndicate.Digest
+	for rows.Next() {
+		d, err := scanDigest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("digests of channel %q: %w", channelID, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("digests of channel %q: %w", channelID, err)
+	}
+	return out, nil
+}
+
 // OpenDigests returns the channel's unfinished digests, oldest first.
 func (s *Store) OpenDigests(ctx context.Context, channelID string) ([]syndicate.Digest, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+digestCols+` FROM digests

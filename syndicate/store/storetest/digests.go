@@ -24,6 +24,7 @@ var digestTests = []subtest{
 	{"CreateLeavesOutWhatIsNotPending", testDigestNotPending},
 	{"CreateRefusesBadInput", testDigestBadInput},
 	{"OpenAndFinish", testDigestOpenFinish},
+	{"ListNewestFirst", testDigestList},
 	{"UnsentPaging", testDigestUnsent},
 	{"Claim", testDigestClaim},
 	{"ClaimReadsCurrentState", testDigestClaimCurrentState},
@@ -352,6 +353,74 @@ func testDigestOpenFinish(t *testing.T, st syndicate.Store) {
 	}
 	if ds, err := ds.OpenDigests(ctx, "digest-es"); err != nil || len(ds) != 0 {
 		t.Errorf("OpenDigests of another channel: %v, %v", ds, err)
+	}
+}
+
+func testDigestList(t *testing.T, st syndicate.Store) {
+	ds := digestStore(t, st)
+	ctx := t.Context()
+	list := func(channel string, limit int) []syndicate.Digest {
+		t.Helper()
+		got, err := ds.Digests(ctx, channel, limit)
+		if err != nil {
+			t.Fatalf("Digests(%q, %d): %v", channel, limit, err)
+		}
+		return got
+	}
+	digestIDs := func(ds []syndicate.Digest) []int64 {
+		out := make([]int64, len(ds))
+		for i, d := range ds {
+			out[i] = d.ID
+		}
+		return out
+	}
+	if got := list(digestChannel, 0); len(got) != 0 {
+		t.Errorf("Digests of a channel without any: %v", got)
+	}
+	ids := digestFixture(t, st, 4)
+	a, _ := createDigest(t, ds, newDigest("a", ids[0]))
+	b, _ := createDigest(t, ds, newDigest("b", ids[1], ids[2]))
+	other := newDigest("a", ids[0], ids[1])
+	other.ChannelID = "other"
+	o, _ := createDigest(t, ds, other)
+	c, _ := createDigest(t, ds, newDigest("c", ids[3]))
+	finished := at(300).Add(7 * time.Microsecond)
+	if err := ds.FinishDigest(ctx, b.ID, finished); err != nil {
+		t.Fatal(err)
+	}
+	b.FinishedAt = finished
+
+	// Finished or not, newest first, every field as stored.
+	got := list(digestChannel, 0)
+	want := []syndicate.Digest{c, b, a}
+	if !slices.Equal(digestIDs(got), digestIDs(want)) {
+		t.Fatalf("Digests = %v, want %v newest first", digestIDs(got), digestIDs(want))
+	}
+	for i := range want {
+		checkDigest(t, got[i], want[i])
+	}
+	for _, tc := range []struct {
+		limit int
+		want  []int64
+	}{
+		{1, []int64{c.ID}},
+		{2, []int64{c.ID, b.ID}},
+		{3, []int64{c.ID, b.ID, a.ID}},
+		{10, []int64{c.ID, b.ID, a.ID}},
+		{-1, []int64{c.ID, b.ID, a.ID}},
+	} {
+		if got := digestIDs(list(digestChannel, tc.limit)); !slices.Equal(got, tc.want) {
+			t.Errorf("Digests(limit %d) = %v, want %v", tc.limit, got, tc.want)
+		}
+	}
+	// Channels are apart.
+	if got := list("other", 0); len(got) != 1 {
+		t.Errorf("Digests of the other channel = %v, want [%d]", digestIDs(got), o.ID)
+	} else {
+		checkDigest(t, got[0], o)
+	}
+	if got := list("digest-es", 0); len(got) != 0 {
+		t.Errorf("Digests of a channel without any: %v", digestIDs(got))
 	}
 }
 
