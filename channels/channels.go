@@ -1,7 +1,8 @@
 // Package channels holds what every channel shares: classifying errors into
 // retryable, permanent and uncertain; tracking whether a request left;
-// cutting text at a word by grapheme clusters; and keeping secrets out of
-// error texts. Each platform lives in its own subpackage.
+// cutting text at a word by grapheme clusters; making hashtags of an
+// article's categories; downloading its featured image; and keeping secrets
+// out of error texts. Each platform lives in its own subpackage.
 package channels
 
 import (
@@ -76,6 +77,18 @@ func (w *WriteTracker) Track(ctx context.Context) context.Context {
 
 // Written reports whether any tracked request was fully written.
 func (w *WriteTracker) Written() bool { return w.written.Load() }
+
+// Sleep waits d, or until ctx ends, and then returns ctx's error.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // IsContextError reports whether err comes from a cancelled or expired context.
 func IsContextError(err error) bool {

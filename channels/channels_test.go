@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -50,5 +51,17 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := ParseRetryAfter(bad, now); !got.IsZero() {
 			t.Errorf("%q: %v", bad, got)
 		}
+	}
+}
+
+func TestSleep(t *testing.T) {
+	if err := Sleep(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("Sleep: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) || time.Since(start) > time.Minute {
+		t.Errorf("Sleep in a cancelled context: %v after %v", err, time.Since(start))
 	}
 }

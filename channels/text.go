@@ -11,6 +11,19 @@ import (
 // Ellipsis ends a text that was cut.
 const Ellipsis = "…"
 
+// LanguageCode reduces a language tag to its ISO 639 code, lower-case
+// ("en-US" → "en", "pt_BR" → "pt"), or returns "" when it holds none.
+func LanguageCode(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	if len(tag) < 2 || len(tag) > 3 || strings.ContainsFunc(tag, func(r rune) bool { return r < 'a' || r > 'z' }) {
+		return ""
+	}
+	return tag
+}
+
 // Graphemes counts user-perceived characters, as Mastodon counts them.
 func Graphemes(s string) int { return uniseg.GraphemeClusterCount(s) }
 

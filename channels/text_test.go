@@ -79,3 +79,14 @@ func TestRedactError(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestLanguageCode(t *testing.T) {
+	for tag, want := range map[string]string{
+		"es": "es", "es-AR": "es", "ES_es": "es", " pt-BR ": "pt", "ast": "ast", "en-US-x-twain": "en",
+		"": "", "e": "", "english": "", "zh-Hant": "zh", "1a": "", "é": "",
+	} {
+		if got := LanguageCode(tag); got != want {
+			t.Errorf("LanguageCode(%q) = %q, want %q", tag, got, want)
+		}
+	}
+}

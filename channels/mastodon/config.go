@@ -10,7 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/syndicate-daemon/syndicate/channels"
 )
 
 // Defaults used when the configuration leaves a field empty.
@@ -115,7 +116,7 @@ func (c Config) withDefaults() (Config, error) {
 	for _, category := range sortedKeys(c.Hashtags) {
 		if strings.TrimSpace(category) == "" {
 			errs = append(errs, errors.New("hashtags: a category name is empty"))
-		} else if tag := c.Hashtags[category]; strings.TrimSpace(tag) != "" && hashtag(tag) == "" {
+		} else if tag := c.Hashtags[category]; strings.TrimSpace(tag) != "" && channels.Hashtag(tag) == "" {
 			errs = append(errs, fmt.Errorf("hashtags[%q]: %q makes no hashtag (it needs a letter); use \"\" to drop the category", category, tag))
 		}
 	}
@@ -158,21 +159,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.sleep == nil {
-		c.sleep = sleep
+		c.sleep = channels.Sleep
 	}
 	return c, errors.Join(errs...)
-}
-
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // foldKeys returns m with its keys trimmed and lower-cased, for lookups
@@ -180,13 +169,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 func foldKeys(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for _, k := range sortedKeys(m) {
-		out[foldCategory(k)] = strings.TrimSpace(m[k])
+		out[channels.FoldCategory(k)] = strings.TrimSpace(m[k])
 	}
 	return out
-}
-
-func foldCategory(s string) string {
-	return strings.ToLower(strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " "))
 }
 
 func sortedKeys(m map[string]string) []string {

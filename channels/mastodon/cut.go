@@ -122,7 +122,7 @@ func atomicSpans(s string) [][2]int {
 			end := i + 1
 			for end < len(s) {
 				r, size := utf8.DecodeRuneInString(s[end:])
-				if !isTagRune(r) && r != '.' && r != '-' {
+				if !channels.IsHashtagRune(r) && r != '.' && r != '-' {
 					break
 				}
 				end += size

@@ -31,7 +31,7 @@ import (
 type Channel struct {
 	cfg        Config
 	client     *mastodon.Client
-	images     *http.Client // fetches featured images, without credentials
+	images     channels.ImageFetcher // fetches featured images, without credentials
 	renderer   *renderer
 	pacer      *pacer // shared by the channels of one account
 	mediaCache mediaCache
@@ -62,7 +62,7 @@ func New(cfg Config) (*Channel, error) {
 	client := mastodon.NewClient(&mastodon.Config{Server: cfg.Server, AccessToken: cfg.AccessToken})
 	client.Client = http.Client{Transport: &transport{base: cfg.Transport, now: cfg.Now}}
 	client.UserAgent = cfg.UserAgent
-	c := &Channel{cfg: cfg, client: client, images: &http.Client{Transport: cfg.Transport}, renderer: r}
+	c := &Channel{cfg: cfg, client: client, images: channels.ImageFetcher{Client: &http.Client{Transport: cfg.Transport}, UserAgent: cfg.UserAgent}, renderer: r}
 	for _, peer := range cfg.Peers {
 		if peer != nil && peer.cfg.Server == cfg.Server && peer.cfg.AccessToken == cfg.AccessToken && cfg.AccessToken != "" {
 			c.pacer = peer.pacer
@@ -116,7 +116,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	if err != nil {
 		return syndicate.Receipt{}, err
 	}
-	lang := language(post.Article.Language)
+	lang := channels.LanguageCode(post.Article.Language)
 	posted, written, err := c.postStatus(ctx, post.IdempotencyKey, st, ids, lang)
 	if tooLong(err) && !fullURLs {
 		// Some servers (GoToSocial) count URLs at their full length: fit
@@ -211,7 +211,7 @@ func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.
 		return receipt, nil
 	}
 	ids := mediaIDs(current)
-	lang := language(post.Article.Language)
+	lang := channels.LanguageCode(post.Article.Language)
 	edited, err := c.putStatus(ctx, id, st, ids, lang)
 	if tooLong(err) && !fullURLs {
 		if again, rerr := c.renderer.render(post.Article, lim, true); rerr == nil && again.Text != st.Text {
@@ -400,19 +400,6 @@ func (c *Channel) sendError(doing string, err error, written, idempotent bool) e
 		e := fmt.Errorf("mastodon: %s: %w", doing, channels.RedactError(err, c.cfg.AccessToken))
 		return channels.TransportError(e, written, idempotent)
 	}
-}
-
-// language reduces a language tag to the ISO 639 code Mastodon expects
-// ("en-US" → "en"), or "" when it holds none.
-func language(tag string) string {
-	tag = strings.ToLower(strings.TrimSpace(tag))
-	if i := strings.IndexAny(tag, "-_"); i >= 0 {
-		tag = tag[:i]
-	}
-	if len(tag) < 2 || len(tag) > 3 || strings.ContainsFunc(tag, func(r rune) bool { return r < 'a' || r > 'z' }) {
-		return ""
-	}
-	return tag
 }
 
 func firstNonEmpty(values ...string) string {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sync"
@@ -97,12 +96,12 @@ func (c *Channel) media(ctx context.Context, key string, st status, lim Limits) 
 	e, cached := c.mediaCache.get(key, st.Image, c.cfg.Now())
 	if !cached {
 		e = mediaEntry{image: st.Image, at: c.cfg.Now()}
-		data, err := c.download(ctx, st.Image, lim)
-		var bad *badImage
+		img, err := c.download(ctx, st.Image, lim)
+		var bad *channels.ImageError
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, "", channels.TransportError(fmt.Errorf("mastodon: fetching the image: %w", ctx.Err()), false, true)
-		case errors.As(err, &bad):
+		case errors.As(err, &bad) && bad.Lasting:
 			// It would be the same next time.
 			e.warning = c.withoutImage(st.Image, err)
 			c.mediaCache.put(key, e)
@@ -110,7 +109,7 @@ func (c *Channel) media(ctx context.Context, key string, st status, lim Limits) 
 		case err != nil:
 			return nil, c.withoutImage(st.Image, err), nil
 		}
-		att, err := c.upload(ctx, data, cutText(st.Caption, lim.DescriptionLimit, utf8.RuneCountInString))
+		att, err := c.upload(ctx, img.Data, cutText(st.Caption, lim.DescriptionLimit, utf8.RuneCountInString))
 		if refused(err) {
 			e.warning = c.withoutImage(st.Image, err)
 			c.mediaCache.put(key, e)
@@ -151,11 +150,10 @@ func (c *Channel) media(ctx context.Context, key string, st status, lim Limits) 
 // withoutImage logs and returns the warning of a post that goes out
 // without its image.
 func (c *Channel) withoutImage(image string, err error) string {
-	reason := err.Error()
 	if api := (*mastodon.APIError)(nil); errors.As(err, &api) {
-		reason = fmt.Sprintf("the instance refused it: %d %s", api.StatusCode, api.Message)
+		err = fmt.Errorf("the instance refused it: %d %s", api.StatusCode, api.Message)
 	}
-	w := channels.Redact(fmt.Sprintf("posted without its image %s: %s", image, reason), c.cfg.AccessToken)
+	w := channels.Redact(channels.WithoutImage(image, err), c.cfg.AccessToken)
 	c.cfg.Logger.Warn("mastodon: "+w, "channel", c.cfg.ID)
 	return w
 }
@@ -176,74 +174,18 @@ func refused(err error) bool {
 	}
 }
 
-// badImage is an image that can never be posted: not an image, too large,
-// not on the web.
-type badImage struct{ msg string }
-
-func (e *badImage) Error() string { return e.msg }
-
-func badImagef(format string, args ...any) error { return &badImage{fmt.Sprintf(format, args...)} }
-
 // download fetches the image, at most MaxImageBytes (and the instance's
-// image_size_limit), and checks by its first bytes that it is a JPEG,
-// PNG, GIF or WebP image. It sends no credentials: the image is on the
-// publisher's site, not on the instance.
-func (c *Channel) download(ctx context.Context, image string, lim Limits) ([]byte, error) {
+// image_size_limit), checked by its content to be a JPEG, PNG, GIF or
+// WebP image. It sends no credentials: the image is on the publisher's
+// site, not on the instance.
+func (c *Channel) download(ctx context.Context, image string, lim Limits) (channels.Image, error) {
 	maxBytes := c.cfg.MaxImageBytes
 	if lim.ImageSizeLimit > 0 {
 		maxBytes = min(maxBytes, lim.ImageSizeLimit)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, image, nil)
-	if err != nil {
-		return nil, badImagef("%v", err)
-	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return nil, badImagef("not an http(s) URL")
-	}
-	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	req.Header.Set("Accept", "image/jpeg, image/png, image/gif, image/webp")
-	resp, err := c.images.Do(req)
-	if err != nil {
-		if ue, ok := err.(*url.Error); ok {
-			err = ue.Err // the warning names the URL already
-		}
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-	}
-	if resp.ContentLength > maxBytes {
-		return nil, badImagef("%d bytes, over the limit of %d", resp.ContentLength, maxBytes)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading it: %w", err)
-	}
-	if int64(len(data)) > maxBytes {
-		return nil, badImagef("over the limit of %d bytes", maxBytes)
-	}
-	if imageType(data) == "" {
-		return nil, badImagef("not a JPEG, PNG, GIF or WebP image (%s)", http.DetectContentType(data))
-	}
-	return data, nil
-}
-
-// imageType names the image format by its magic number, or returns "".
-func imageType(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte("\xff\xd8\xff")):
-		return "image/jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "image/gif"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "image/webp"
-	}
-	return ""
+	return c.images.Fetch(ctx, image, maxBytes)
 }
 
 // upload posts the image to /api/v2/media with its description.

@@ -353,23 +353,6 @@ func TestNoImage(t *testing.T) {
 	}
 }
 
-func TestImageType(t *testing.T) {
-	for data, want := range map[string]string{
-		"\xff\xd8\xff\xe0\x00\x10JFIF":              "image/jpeg",
-		"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR":       "image/png",
-		"GIF89a\x01\x00":                            "image/gif",
-		"GIF87a\x01\x00":                            "image/gif",
-		"RIFF\x24\x00\x00\x00WEBPVP8 ":              "image/webp",
-		"RIFF\x24\x00\x00\x00WAVEfmt ":              "",
-		"<svg xmlns='http://www.w3.org/2000/svg'/>": "",
-		"": "",
-	} {
-		if got := imageType([]byte(data)); got != want {
-			t.Errorf("imageType(%q) = %q, want %q", data, got, want)
-		}
-	}
-}
-
 func mustGet(t *testing.T, url string) []byte {
 	t.Helper()
 	resp, err := http.Get(url)

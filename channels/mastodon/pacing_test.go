@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/channels/mastodon/mastodontest"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
@@ -122,7 +123,7 @@ func TestPacingWaitHonoursCancellation(t *testing.T) {
 	srv := mastodontest.NewServer(t, token)
 	ch := newChannel(t, srv.URL(), func(c *Config) {
 		c.Pacing = Pacing{StatusesPer3h: 2}
-		c.sleep = sleep // a real wait, which only the cancellation ends
+		c.sleep = channels.Sleep // a real wait, which only the cancellation ends
 	})
 	if _, err := ch.Send(t.Context(), postOf(kazakhstan(), "k1")); err != nil {
 		t.Fatal(err)

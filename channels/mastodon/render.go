@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
@@ -47,7 +48,7 @@ var errNothingToPost = errors.New("nothing to post: the template produced an emp
 type renderer struct {
 	tmpl        *template.Template
 	maxHashtags int
-	renames     map[string]string // folded category → hashtag name, "" drops
+	renames     map[string]string // category → hashtag name, "" drops (see channels.Hashtags)
 	warnings    map[string]string // folded category → content warning
 	noImage     bool
 }
@@ -66,7 +67,7 @@ func newRenderer(name string, cfg Config) (*renderer, error) {
 	}
 	r := &renderer{
 		tmpl: t, maxHashtags: cfg.MaxHashtags, noImage: cfg.NoImage,
-		renames: foldKeys(cfg.Hashtags), warnings: foldKeys(cfg.ContentWarnings),
+		renames: cfg.Hashtags, warnings: foldKeys(cfg.ContentWarnings),
 	}
 	// Execute once now, so a misspelt field fails at start and not at the
 	// first send.
@@ -127,7 +128,7 @@ func (r *renderer) render(a syndicate.Article, lim Limits, fullURLs bool) (statu
 		Title:      strings.Join(strings.Fields(truncateBytes(a.Title, maxBytes)), " "),
 		Summary:    strings.TrimSpace(truncateBytes(a.Summary, maxBytes)),
 		Link:       strings.TrimSpace(a.Link),
-		Hashtags:   hashtags(a.Categories, r.renames, r.maxHashtags),
+		Hashtags:   channels.Hashtags(a.Categories, r.renames, r.maxHashtags),
 		Related:    a.Related,
 		Categories: a.Categories,
 		Language:   a.Language,
@@ -223,7 +224,7 @@ func contentWarning(categories []string, warnings map[string]string) string {
 	var out []string
 	seen := map[string]bool{}
 	for _, c := range categories {
-		w := warnings[foldCategory(c)]
+		w := warnings[channels.FoldCategory(c)]
 		if w == "" || seen[strings.ToLower(w)] {
 			continue
 		}

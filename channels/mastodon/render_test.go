@@ -198,33 +198,6 @@ func TestRenderFits(t *testing.T) {
 	}
 }
 
-func TestHashtags(t *testing.T) {
-	tests := []struct {
-		categories []string
-		renames    map[string]string
-		n          int
-		want       []string
-	}{
-		{[]string{"Kazakhstan", "Mass strike", "Central Asia"}, nil, 4, []string{"#Kazakhstan", "#MassStrike", "#CentralAsia"}},
-		{[]string{"Kazajistán", "Huelga de masas", "Asia Central"}, nil, 2, []string{"#Kazajistán", "#HuelgaDeMasas"}},
-		{[]string{"self-organization", "C++", "Year 2022", "2022", "mass strike", "Mass Strike"}, nil, 9, []string{"#SelfOrganization", "#C", "#Year2022", "#MassStrike"}},
-		{[]string{"Технологии", "日本", "…", "", "١٢٣", "Col·lectiu", "½"}, nil, 9, []string{"#Технологии", "#日本", "#Col·lectiu"}},
-		{[]string{"Kazajista\u0301n", "Ǆungla"}, nil, 9, []string{"#Kazajista\u0301n", "#ǅungla"}},
-		{[]string{"Technology"}, nil, 0, nil},
-		{
-			[]string{"Statements", "Mass strike", "Central Asia", "Kazakhstan"},
-			map[string]string{"statements": "", "mass  STRIKE": "General strike", "Central Asia": "#Kazakhstan"}, 9,
-			[]string{"#GeneralStrike", "#Kazakhstan"},
-		},
-	}
-	for _, tt := range tests {
-		got := hashtags(tt.categories, foldKeys(tt.renames), tt.n)
-		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
-			t.Errorf("hashtags(%q, %d) = %q, want %q", tt.categories, tt.n, got, tt.want)
-		}
-	}
-}
-
 func TestRenderGolden(t *testing.T) {
 	spanish := syndicate.Article{
 		Link:       "https://communia.blog/protestas-en-kazajistan-5-claves",

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/syndicate-daemon/syndicate/channels"
 )
 
 // DefaultAPIURL is where the Bot API lives when Config.APIURL is empty.
@@ -176,7 +178,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("max_hashtags %d: must not be negative", cfg.MaxHashtags))
 	}
 	for _, cat := range slices.Sorted(maps.Keys(cfg.Hashtags)) {
-		if name := cfg.Hashtags[cat]; name != "" && !strings.ContainsFunc(camelCase(name), unicode.IsLetter) {
+		if name := cfg.Hashtags[cat]; name != "" && channels.Hashtag(name) == "" {
 			errs = append(errs, fmt.Errorf("hashtags: %q: %q makes no hashtag: a name must hold a letter (or be empty, for none)", cat, name))
 		}
 	}

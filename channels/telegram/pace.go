@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/syndicate-daemon/syndicate/channels"
 )
 
 // pacer spaces the posts to one chat, and holds them all back after a 429
@@ -24,7 +26,7 @@ func newPacer(interval time.Duration, now func() time.Time) *pacer {
 	if interval > 0 {
 		limit = rate.Every(interval)
 	}
-	return &pacer{lim: rate.NewLimiter(limit, 1), now: now, sleep: sleepContext}
+	return &pacer{lim: rate.NewLimiter(limit, 1), now: now, sleep: channels.Sleep}
 }
 
 // tooSoonError says the chat cannot take a post before ctx's deadline.
@@ -76,17 +78,6 @@ func (p *pacer) block(t time.Time) {
 	defer p.mu.Unlock()
 	if t.After(p.until) {
 		p.until = t
-	}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

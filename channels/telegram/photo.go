@@ -2,9 +2,6 @@ package telegram
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -20,15 +17,6 @@ type photoSource struct {
 	file *tgbotapi.RequestFile
 }
 
-// imageTypes are the types Telegram takes as a photo, by the extension
-// given to the upload.
-var imageTypes = map[string]string{
-	"image/jpeg": "jpg",
-	"image/png":  "png",
-	"image/gif":  "gif",
-	"image/webp": "webp",
-}
-
 // photoFor decides how the image at rawURL travels: PhotoURL gives the URL,
 // PhotoUpload the bytes, PhotoAuto the URL when its host is public and the
 // bytes otherwise.
@@ -39,44 +27,14 @@ func (c *Channel) photoFor(ctx context.Context, rawURL string) (photoSource, err
 	return c.upload(ctx, rawURL)
 }
 
-// upload downloads the image, checks by its content that it is one, and
-// makes it a file to upload.
+// upload downloads the image (at most maxImageBytes, checked by its content
+// to be a JPEG, PNG, GIF or WebP image) and makes it a file to upload.
 func (c *Channel) upload(ctx context.Context, rawURL string) (photoSource, error) {
-	data, ext, err := c.download(ctx, rawURL)
+	img, err := c.images.Fetch(ctx, rawURL, c.maxImageBytes)
 	if err != nil {
 		return photoSource{}, err
 	}
-	return photoSource{file: &tgbotapi.RequestFile{Name: "photo", Data: tgbotapi.FileBytes{Name: "image." + ext, Bytes: data}}}, nil
-}
-
-func (c *Channel) download(ctx context.Context, rawURL string) ([]byte, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, "", fmt.Errorf("downloading the image: %w", err)
-	}
-	req.Header.Set("Accept", "image/jpeg, image/png, image/webp, image/gif;q=0.8")
-	req.Header.Set("User-Agent", "syndicate")
-	resp, err := c.images.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("downloading the image: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("downloading the image: HTTP %d", resp.StatusCode)
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxImageBytes+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("downloading the image: %w", err)
-	}
-	if int64(len(data)) > c.maxImageBytes {
-		return nil, "", fmt.Errorf("the image is over %d bytes", c.maxImageBytes)
-	}
-	kind := http.DetectContentType(data)
-	ext, ok := imageTypes[kind]
-	if !ok {
-		return nil, "", fmt.Errorf("%s is not a JPEG, PNG, WebP or GIF image (its content is %s)", rawURL, kind)
-	}
-	return data, ext, nil
+	return photoSource{file: &tgbotapi.RequestFile{Name: "photo", Data: tgbotapi.FileBytes{Name: img.Name, Bytes: img.Data}}}, nil
 }
 
 // isPublic reports whether Telegram's servers can be expected to fetch

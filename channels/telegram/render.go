@@ -170,7 +170,7 @@ func (c *Channel) data(a syndicate.Article, image string) TemplateData {
 		Summary:      paragraphs(headOf(a.Summary, maxField)),
 		Link:         link,
 		ReadAlso:     readAlso(a.Language),
-		Hashtags:     hashtags(a.Categories, c.maxHashtags, c.hashtagMap),
+		Hashtags:     channels.Hashtags(a.Categories, c.hashtagMap, c.maxHashtags),
 		Language:     a.Language,
 		Published:    a.Published,
 		Author:       oneLine(a.Author),
@@ -207,15 +207,10 @@ func (c *Channel) data(a syndicate.Article, image string) TemplateData {
 const maxField = MaxTextLength + 2
 
 func readAlso(language string) string {
-	if baseLanguage(language) == "es" {
+	if channels.LanguageCode(language) == "es" {
 		return "Lee también"
 	}
 	return "Read also"
-}
-
-func baseLanguage(language string) string {
-	base, _, _ := strings.Cut(strings.ToLower(strings.ReplaceAll(strings.TrimSpace(language), "_", "-")), "-")
-	return base
 }
 
 // message is a rendered text or caption.

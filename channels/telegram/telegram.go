@@ -68,7 +68,7 @@ type Channel struct {
 	token          string
 	bot            *tgbotapi.BotAPI // never used directly: call copies it
 	http           *http.Client
-	images         *http.Client
+	images         channels.ImageFetcher
 	lookupIP       func(ctx context.Context, network, host string) ([]net.IP, error)
 	// opaqueTransport: see callClient.opaque.
 	opaqueTransport bool
@@ -120,7 +120,7 @@ func New(cfg Config) (*Channel, error) {
 		token:           cfg.BotToken,
 		bot:             bot,
 		http:            newHTTPClient(cfg),
-		images:          &http.Client{Transport: cfg.ImageTransport, Timeout: cfg.Timeout},
+		images:          channels.ImageFetcher{Client: &http.Client{Transport: cfg.ImageTransport, Timeout: cfg.Timeout}},
 		lookupIP:        cfg.LookupIP,
 		opaqueTransport: !isStdTransport(cfg.Transport),
 		tmpl:            tmpl,
@@ -262,7 +262,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 			if ctx.Err() != nil {
 				return syndicate.Receipt{}, &syndicate.SendError{Kind: syndicate.Retryable, Err: fmt.Errorf("telegram: fetching the image: %w", err)}
 			}
-			warnings = append(warnings, withoutImage(p.image, err))
+			warnings = append(warnings, channels.WithoutImage(p.image, err))
 			if p, err = c.plan(a, false); err != nil {
 				return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, a.Title, err))
 			}
@@ -302,7 +302,7 @@ func (c *Channel) sendPhotoPost(ctx context.Context, a syndicate.Article, p plan
 	}
 	if se != nil && imageRefused(apiErr) {
 		// Nothing was posted: post without the photo.
-		warnings = append(warnings, withoutImage(p.image, se))
+		warnings = append(warnings, channels.WithoutImage(p.image, se))
 		np, err := c.plan(a, false)
 		if err != nil {
 			return syndicate.Receipt{}, nil, channels.Permanent(fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, a.Title, err))
@@ -348,10 +348,6 @@ func (c *Channel) sendReply(ctx context.Context, a syndicate.Article, text messa
 			return msg, se
 		}
 	}
-}
-
-func withoutImage(image string, err error) string {
-	return fmt.Sprintf("posted without its image %s: %v", image, err)
 }
 
 // imageRefused reports whether Telegram refused a sendPhoto for its photo
@@ -515,7 +511,7 @@ func isStdTransport(rt http.RoundTripper) bool {
 }
 
 func buttonLabel(language string) string {
-	if baseLanguage(language) == "es" {
+	if channels.LanguageCode(language) == "es" {
 		return "Leer el artículo"
 	}
 	return "Read the article"
