@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syndicate-daemon/syndicate/config"
 	"github.com/syndicate-daemon/syndicate/syndicate"
+	"github.com/syndicate-daemon/syndicate/syndicate/subscribe"
 )
 
 // Exit codes, a contract with scripts.
@@ -26,6 +28,9 @@ type Env struct {
 	Stdin          io.Reader
 	LookupEnv      func(string) (string, bool)
 	Now            func() time.Time
+	// ConfirmationSender builds what mails the confirmation links of one
+	// email channel's list; nil means the email channel itself.
+	ConfirmationSender func(cfg *config.Config, ch *config.Channel, log *slog.Logger) (subscribe.ConfirmationSender, error)
 }
 
 // usageError is a mistake on the command line (exit 2).
@@ -137,6 +142,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
+
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage(env.Stderr)
 		if len(args) == 0 {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -19,13 +18,6 @@ import (
 	"github.com/syndicate-daemon/syndicate/syndicate/subscribe"
 	"github.com/syndicate-daemon/syndicate/syndicate/web"
 )
-
-// newConfirmationSender builds what mails the confirmation links of the
-// lists of one email channel (its from, its SMTP server): the email
-// channel itself. It is a variable so that tests can put a fake in; nil
-// means confirmations cannot be mailed: `subscribers add` then needs
-// --confirmed, and the form answers that it cannot subscribe anyone now.
-var newConfirmationSender = emailConfirmationSender
 
 // subscriberPage is how many subscribers are read at a time.
 const subscriberPage = 1000
@@ -121,13 +113,8 @@ func (c *cli) addSubscribers(ctx context.Context, cfg *config.Config, st syndica
 	var sender subscribe.ConfirmationSender
 	if !c.opts.confirmed {
 		var err error
-		if sender, err = confirmationSender(cfg, c.log); err != nil {
+		if sender, err = c.confirmationSender(cfg); err != nil {
 			return err
-		}
-		if sender == nil {
-			fmt.Fprintln(c.env.Stderr, "syndicate subscribers add: this build cannot mail confirmation links yet; nothing was changed. "+
-				"Give --confirmed for addresses whose owners have already opted in.")
-			return failedError{"no confirmation sender"}
 		}
 	}
 	secret, err := subscribe.LinkSecret(ctx, cfg.Secret.Value(), st, nil)
@@ -443,11 +430,12 @@ func (l listSenders) SendConfirmation(ctx context.Context, s syndicate.Subscribe
 	return sender.SendConfirmation(ctx, s, confirmURL)
 }
 
-// confirmationSender builds the sender of confirmations for every list,
-// or returns nil when this build has none (newConfirmationSender unset).
-func confirmationSender(cfg *config.Config, log *slog.Logger) (subscribe.ConfirmationSender, error) {
-	if newConfirmationSender == nil {
-		return nil, nil
+// confirmationSender builds the sender of confirmations for every list
+// (Env.ConfirmationSender for each list's email channel).
+func (c *cli) confirmationSender(cfg *config.Config) (subscribe.ConfirmationSender, error) {
+	build := c.env.ConfirmationSender
+	if build == nil {
+		build = emailConfirmationSender
 	}
 	senders := listSenders{}
 	for i := range cfg.Channels {
@@ -458,7 +446,7 @@ func confirmationSender(cfg *config.Config, log *slog.Logger) (subscribe.Confirm
 		if _, ok := senders[ch.Email.List]; ok {
 			continue
 		}
-		s, err := newConfirmationSender(cfg, ch, log)
+		s, err := build(cfg, ch, c.log)
 		if err != nil {
 			return nil, configError{fmt.Errorf("channels[%d] (%s): %w", i, ch.ID, err)}
 		}
@@ -489,12 +477,9 @@ func (c *cli) subscriptionPages(ctx context.Context, cfg *config.Config, st synd
 	if err != nil {
 		return nil, nil, err
 	}
-	sender, err := confirmationSender(cfg, c.log)
+	sender, err := c.confirmationSender(cfg)
 	if err != nil {
 		return nil, nil, err
-	}
-	if sender == nil {
-		c.log.Warn("confirmation emails cannot be sent by this build: the subscription form answers that it cannot subscribe anyone now")
 	}
 	sc := cfg.Subscribe
 	svc, err := subscribe.New(subscribe.Options{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -28,6 +29,7 @@ type listSite struct {
 	dir    string
 	config string
 	now    time.Time
+	sender func(*config.Config, *config.Channel, *slog.Logger) (subscribe.ConfirmationSender, error)
 }
 
 func newListSite(t *testing.T) *listSite {
@@ -79,6 +81,7 @@ func (s *listSite) run(stdin string, args ...string) result {
 	defer cancel()
 	env := Env{
 		Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(stdin), Now: func() time.Time { return s.now },
+		ConfirmationSender: s.sender,
 		LookupEnv: func(k string) (string, bool) {
 			if k == "SMTP_PASSWORD" {
 				return "smtp-password-0123", true
@@ -139,16 +142,14 @@ type fakeMailer struct {
 	built []string
 }
 
-func (f *fakeMailer) install(t *testing.T) {
-	t.Helper()
-	old := newConfirmationSender
-	newConfirmationSender = func(cfg *config.Config, ch *config.Channel, _ *slog.Logger) (subscribe.ConfirmationSender, error) {
+// install makes the site's commands mail confirmations through f.
+func (f *fakeMailer) install(s *listSite) {
+	s.sender = func(cfg *config.Config, ch *config.Channel, _ *slog.Logger) (subscribe.ConfirmationSender, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.built = append(f.built, ch.ID+":"+ch.Email.SMTP.Password.Value())
 		return channelMailer{f, ch.ID}, nil
 	}
-	t.Cleanup(func() { newConfirmationSender = old })
 }
 
 type channelMailer struct {
@@ -248,12 +249,12 @@ func TestSubscribersAddRemoveList(t *testing.T) {
 func TestSubscribersAddSendsConfirmation(t *testing.T) {
 	s := newListSite(t)
 
-	// Without the email channel's sender, add needs --confirmed.
-	hook := newConfirmationSender
-	newConfirmationSender = nil
-	t.Cleanup(func() { newConfirmationSender = hook })
+	// When the email channel's sender cannot be built, add changes nothing.
+	s.sender = func(*config.Config, *config.Channel, *slog.Logger) (subscribe.ConfirmationSender, error) {
+		return nil, errors.New("no SMTP server here")
+	}
 	r := s.run("", "add", "--list", "en", "pending@example.org")
-	if r.code != 1 || !strings.Contains(r.stderr, "cannot mail confirmation links") {
+	if r.code != 2 || !strings.Contains(r.stderr, "no SMTP server here") {
 		t.Fatalf("add without a sender: exit %d\n%s", r.code, r.stderr)
 	}
 	if got := s.states("en"); len(got) != 0 {
@@ -261,7 +262,7 @@ func TestSubscribersAddSendsConfirmation(t *testing.T) {
 	}
 
 	mailer := &fakeMailer{}
-	mailer.install(t)
+	mailer.install(s)
 	r = s.mustRun("", "add", "--list", "es", "lectora@example.org")
 	if !strings.Contains(r.stdout, "lectora@example.org: added, pending; confirmation link sent") {
 		t.Errorf("add output:\n%s", r.stdout)
