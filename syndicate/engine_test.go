@@ -624,3 +624,15 @@ func TestLateRetryLooksForThePostFirst(t *testing.T) {
 		t.Fatalf("delivery %+v, checks %d, posts %d", d, f.a.checks, len(f.a.posts))
 	}
 }
+
+// The password of a feed URL with credentials stays out of errors.
+func TestFeedPasswordStaysOutOfErrors(t *testing.T) {
+	f := newFixture(t, syndicate.Feed{Source: syndicate.FeedSource{ID: "blog", URL: "https://editor:s3cret-pass@blog.example/feed"}})
+	f.feed.err = &syndicate.FetchError{Status: 410, Err: errors.New("feed is gone (410)")}
+	f.once()
+	f.feed.err = nil
+	r := f.once()
+	if err := r.FeedErrors["blog"]; err == nil || strings.Contains(err.Error(), "s3cret-pass") || !strings.Contains(err.Error(), "editor:xxxxx@blog.example") {
+		t.Fatalf("error: %v", err)
+	}
+}

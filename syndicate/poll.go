@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -108,7 +109,7 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 	}
 	if state.GoneURL != "" && state.GoneURL == f.Source.URL {
 		return PollResult{}, "gone", fmt.Errorf("feed %q: %s answered 410 Gone; it is not polled until its url changes in the config: %w",
-			id, f.Source.URL, ErrFeedGone)
+			id, redactURL(f.Source.URL), ErrFeedGone)
 	}
 	if now.Before(state.NextPollAt) {
 		return PollResult{}, "deferred", fmt.Errorf("feed %q: the server asked to wait until %s: %w",
@@ -148,7 +149,7 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 	if fetched.PermanentURL != "" && fetched.PermanentURL != src.URL {
 		state.MovedFrom, state.MovedTo = f.Source.URL, fetched.PermanentURL
 		e.log().Warn("feed moved permanently: polling the new address; update its url in the config",
-			"feed", id, "from", f.Source.URL, "to", fetched.PermanentURL)
+			"feed", id, "from", redactURL(f.Source.URL), "to", redactURL(fetched.PermanentURL))
 	}
 	if fetched.Truncated {
 		e.log().Warn("feed document is cut short: kept its complete items", "feed", id, "items", len(fetched.Articles))
@@ -358,4 +359,13 @@ func (e *Engine) dryRunf(format string, args ...any) {
 	e.printMu.Lock()
 	defer e.printMu.Unlock()
 	fmt.Fprintf(e.DryRunOut, format, args...)
+}
+
+// redactURL hides the password of a feed URL with credentials, for logs.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unreadable URL)"
+	}
+	return u.Redacted()
 }

@@ -41,9 +41,11 @@ func formatSize(n int64) string {
 // saying so when it is the fetch's own deadline that cut it (parent is the
 // caller's context, whose cancellation is reported as such).
 func networkError(parent context.Context, feedURL string, timeout time.Duration, err error) error {
+	feedURL = redactURL(feedURL)
 	prefix := "fetch " + feedURL
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
+		// net/http reports the URL with its password redacted, as here.
 		if urlErr.URL != feedURL {
 			prefix += " (redirected to " + urlErr.URL + ")"
 		}
@@ -57,6 +59,7 @@ func networkError(parent context.Context, feedURL string, timeout time.Duration,
 
 // statusError describes a non-2xx answer other than 304.
 func statusError(feedURL string, resp *http.Response, now time.Time) error {
+	feedURL = redactURL(feedURL)
 	e := &syndicate.FetchError{Status: resp.StatusCode}
 	switch resp.StatusCode {
 	case http.StatusGone:
@@ -102,4 +105,29 @@ func retryAfter(value string, now time.Time) time.Time {
 		return t.UTC()
 	}
 	return time.Time{}
+}
+
+// redactURL is a feed URL fit for a message: a password in it (a private
+// feed read with basic auth) shows as "***", as net/http shows it.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		return s
+	}
+	return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+}
+
+// withoutUserinfo is a document URL fit to resolve public links against:
+// the user name and password it was read with are not passed on to the
+// articles' links.
+func withoutUserinfo(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }

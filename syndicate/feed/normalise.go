@@ -50,7 +50,7 @@ func Normalise(feedID string, d *Document, fallbackLanguage string, now time.Tim
 		return nil
 	}
 	f := d.Feed
-	base := feedBase(f, d.URL)
+	base := feedBase(f, withoutUserinfo(d.URL))
 	language := firstNonEmpty(strings.TrimSpace(f.Language), strings.TrimSpace(fallbackLanguage))
 	keys := newKeyAssigner()
 	sanitiser := newSanitiser()

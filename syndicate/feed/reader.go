@@ -155,7 +155,8 @@ func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndi
 	// Closed unread on errors: draining a slow server would outlast the refusal.
 	defer resp.Body.Close()
 
-	hub, self := linkHeaderHubSelf(resp.Header, resp.Request.URL.String())
+	docURL := withoutUserinfo(resp.Request.URL.String())
+	hub, self := linkHeaderHubSelf(resp.Header, docURL)
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return syndicate.FetchResult{
@@ -173,10 +174,9 @@ func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndi
 	if err != nil {
 		return syndicate.FetchResult{}, networkError(ctx, src.URL, lim.Timeout, err)
 	}
-	docURL := resp.Request.URL.String()
 	doc, err := Parse(body, resp.Header.Get("Content-Type"), docURL)
 	if err != nil {
-		return syndicate.FetchResult{}, fmt.Errorf("fetch %s: %w", src.URL, err)
+		return syndicate.FetchResult{}, fmt.Errorf("fetch %s: %w", redactURL(src.URL), err)
 	}
 	return syndicate.FetchResult{
 		Validators:   validators(resp.Header, syndicate.Validators{}),

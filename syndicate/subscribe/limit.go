@@ -42,10 +42,9 @@ type window struct {
 	max, maxEvents int
 	period         time.Duration
 
-	mu     sync.Mutex
-	byKey  map[string][]time.Time
-	queue  []event // oldest first
-	events int
+	mu    sync.Mutex
+	byKey map[string][]time.Time
+	queue []event // oldest first: every event remembered
 }
 
 type event struct {
@@ -74,12 +73,11 @@ func (w *window) allow(key string, now time.Time) (ok bool, retryAfter time.Dura
 	if len(hits) >= w.max {
 		return false, hits[len(hits)-w.max].Add(w.period).Sub(now)
 	}
-	if w.events >= w.maxEvents {
+	if len(w.queue) >= w.maxEvents {
 		return false, w.queue[0].at.Add(w.period).Sub(now)
 	}
 	w.byKey[key] = append(hits, now)
 	w.queue = append(w.queue, event{key, now})
-	w.events++
 	return true, 0
 }
 
@@ -98,7 +96,6 @@ func (w *window) expire(now time.Time) {
 	if n == 0 {
 		return
 	}
-	w.events -= n
 	w.queue = w.queue[n:]
 	// Give the memory of a long queue back once most of it has gone.
 	if cap(w.queue) > 64 && len(w.queue) < cap(w.queue)/4 {
