@@ -1,6 +1,7 @@
 package syndicate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -551,15 +552,16 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 	}
 	if len(batch) > 0 {
 		results, sendErr := m.Send(sendCtx, batch)
+		now := e.now()
 		for i, r := range sending {
 			var res MailResult
 			if i < len(results) {
 				res = results[i]
 			}
 			if res.State == "" || res.State == RecipientSending {
-				res = MailResult{State: RecipientDeferred, Err: cmpErr(sendErr, errors.New("not sent"))}
+				res = MailResult{State: RecipientDeferred, Err: cmp.Or(sendErr, errNotSent)}
 			}
-			r.State, r.LastError, r.UpdatedAt = res.State, "", e.now()
+			r.State, r.LastError, r.UpdatedAt = res.State, "", now
 			if res.Err != nil {
 				r.LastError = res.Err.Error()
 			}
@@ -586,14 +588,8 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 	return stop, nil
 }
 
-func cmpErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// errNotSent marks a recipient the mailer returned no result for.
+var errNotSent = errors.New("not sent")
 
 // recipientsEnded counts n messages of the channel's digests recorded
 // in state st, for the report and the observer.

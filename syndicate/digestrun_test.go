@@ -878,3 +878,47 @@ func TestDigestObserverCountsMessagesSettledAfterACrash(t *testing.T) {
 	after.check(t, "after the crash",
 		map[syndicate.RecipientState]int{syndicate.RecipientUncertain: 2, syndicate.RecipientSent: 1}, syndicate.DigestSent)
 }
+
+// unrecordingStore fails to record a batch's outcomes, as a disk that
+// fills up between the send and its record would.
+type unrecordingStore struct{ *sqlite.Store }
+
+func (unrecordingStore) RecordRecipients(context.Context, []syndicate.Recipient) error {
+	return errors.New("disk full")
+}
+
+// A batch mailed but not recorded stays claimed: the next run settles it
+// as uncertain and mails nobody in it again.
+func TestDigestBatchNotRecordedIsUncertainNeverResent(t *testing.T) {
+	f := newDigestFixture(t, "")
+	f.subscribe("en", "ana@example.org", syndicate.SubscriberConfirmed)
+	f.subscribe("en", "bob@example.org", syndicate.SubscriberConfirmed)
+	f.publish(1)
+	f.once()
+	f.publish(2)
+	f.once()
+	f.clock.Add(22 * time.Hour)
+
+	f.engine.Store = unrecordingStore{f.store}
+	if err := f.engine.CheckDigests(context.Background(), false); err == nil {
+		t.Fatal("a failed record went unreported")
+	}
+	if n := len(f.mail.received()); n != 2 {
+		t.Fatalf("%d mailed before the record failed, want 2", n)
+	}
+
+	f.engine = f.newEngine()
+	r := f.once()
+	c := f.recipients(1)
+	if c[syndicate.RecipientUncertain] != 2 || c[syndicate.RecipientSent] != 0 {
+		t.Fatalf("records %v, want both uncertain", c)
+	}
+	for who, ds := range f.mail.received() {
+		if len(ds) != 1 {
+			t.Errorf("%s got %d digests", who, len(ds))
+		}
+	}
+	if r.OK() {
+		t.Error("uncertain messages must fail the run")
+	}
+}

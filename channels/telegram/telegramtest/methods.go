@@ -400,18 +400,28 @@ func checkSendOptions(r *request) *apiError {
 	return checkReplyMarkup(r)
 }
 
-func (s *Server) sendMessage(r *request) (any, *apiError) {
+// startSend does what every send checks first: the chat, the bot's right
+// to post what, the options, and the message replied to.
+func (s *Server) startSend(r *request, what string) (*chat, int, *apiError) {
 	c, err := s.findChat(r)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if err := c.mayPost("text messages"); err != nil {
-		return nil, err
+	if err := c.mayPost(what); err != nil {
+		return nil, 0, err
 	}
 	if err := checkSendOptions(r); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	replyTo, err := s.replyTo(c, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	return c, replyTo, nil
+}
+
+func (s *Server) sendMessage(r *request) (any, *apiError) {
+	c, replyTo, err := s.startSend(r, "text messages")
 	if err != nil {
 		return nil, err
 	}
@@ -431,17 +441,7 @@ func (s *Server) sendMessage(r *request) (any, *apiError) {
 }
 
 func (s *Server) sendPhoto(r *request) (any, *apiError) {
-	c, err := s.findChat(r)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.mayPost("photos"); err != nil {
-		return nil, err
-	}
-	if err := checkSendOptions(r); err != nil {
-		return nil, err
-	}
-	replyTo, err := s.replyTo(c, r)
+	c, replyTo, err := s.startSend(r, "photos")
 	if err != nil {
 		return nil, err
 	}
