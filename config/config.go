@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -33,8 +34,11 @@ type Config struct {
 	AdminToken Secret // empty: the admin endpoints are off
 	Secret     Secret // signs links in emails; empty: the daemon keeps a generated one
 	UserAgent  string // appended to the daemon's own User-Agent
-	Feeds      []Feed
-	Channels   []Channel
+	// Demo marks a demonstration configuration (deploy/demo.yaml): it only
+	// runs as a dry run, which prints its admin_token at start.
+	Demo     bool
+	Feeds    []Feed
+	Channels []Channel
 
 	// Subscribe is the subscribe: block, the public form's rate limits.
 	Subscribe Subscribe
@@ -185,6 +189,10 @@ type Options struct {
 	// MissingSecretsOK: dry-run and preview need no credentials: an unset ${VAR}
 	// or unreadable *_file leaves the secret empty and adds a Warning instead of a Problem.
 	MissingSecretsOK bool
+	// BaseDir is where a feed given as a relative file path is looked for:
+	// Load sets it to the directory of the configuration file; empty means
+	// the working directory.
+	BaseDir string
 }
 
 // meta is what decoding learnt about the file and validation needs.
@@ -200,6 +208,9 @@ func Load(path string, opt Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if opt.BaseDir == "" {
+		opt.BaseDir = filepath.Dir(path)
 	}
 	return Parse(data, opt)
 }
@@ -223,6 +234,7 @@ func Parse(data []byte, opt Options) (*Config, error) {
 		d.meta.suppress = append(d.meta.suppress, p.Path)
 	}
 	cfg.meta = d.meta
+	d.localFeeds(cfg)
 	if err := d.meta.finish(d.probs, cfg.validate()); err != nil {
 		return nil, err
 	}

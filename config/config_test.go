@@ -522,7 +522,7 @@ channels: [{id: toot, type: mastodon, server: "https://m.example", access_token:
 `,
 			want: strings.Join([]string{
 				`feeds[0].id: must match [a-z0-9][a-z0-9_-]* (got "Blog")`,
-				`feeds[0].url: must be an absolute http or https URL (got "ftp://example.org/feed")`,
+				`feeds[0].url: must be an absolute http or https URL, or a local file (a path or file:///…) (got "ftp://example.org/feed")`,
 				`feeds[0].language: must be a language tag such as en, es or pt-BR (got "english")`,
 				`feeds[0].backfill: must be at least 0 (got -1)`,
 				`feeds[0].flood_limit: must be at least 1 (got 0)`,
@@ -930,7 +930,7 @@ channels:
     smtp: {host: smtp.example.org, port: 25, tls: none, username: u, password: p}
 `
 	_, err := Parse([]byte(yml), Options{})
-	if want := `feeds[0].url: must be an absolute http or https URL (got "${FEED_URL}")`; err == nil || err.Error() != want {
+	if want := `feeds[0].url: must be an absolute http or https URL, or a local file (a path or file:///…) (got "${FEED_URL}")`; err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 	cfg, err := Parse([]byte(strings.Replace(yml, `"${FEED_URL}"`, "https://example.org/feed", 1)), Options{})

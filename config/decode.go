@@ -617,6 +617,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		}
 	}
 	d.str(o, "user_agent", &c.UserAgent)
+	d.bool(o, "demo", &c.Demo)
 	c.Subscribe = d.subscribe(o)
 	d.list(o, "feeds", func(path string, n *yaml.Node) {
 		c.Feeds = append(c.Feeds, d.feed(path, n))

@@ -135,6 +135,16 @@ func (v *checker) url(path, s string) {
 	}
 }
 
+// feedURL accepts what url does, and names the local file alternative.
+func (v *checker) feedURL(path, s string) {
+	u, err := url.Parse(s)
+	if err == nil && u.Scheme == "file" {
+		v.add(path, "must be an absolute http or https URL, or a local file (a path or file:///…; a file: URL names no other host) (got %q)", s)
+	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(path, "must be an absolute http or https URL, or a local file (a path or file:///…) (got %q)", s)
+	}
+}
+
 func (v *checker) id(path, s string) {
 	if v.required(path, s) && !isID(s) {
 		v.add(path, "must match [a-z0-9][a-z0-9_-]* (got %q)", s)
@@ -185,7 +195,9 @@ func (v *checker) feed(f *Feed, p string, loc *time.Location, channels map[strin
 		seen[f.ID] = i
 	}
 	if v.required(p+".url", f.URL) {
-		v.url(p+".url", f.URL)
+		if u, err := url.Parse(f.URL); err != nil || u.Scheme != "file" || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+			v.feedURL(p+".url", f.URL)
+		}
 	}
 	if f.Language != "" && !isLanguage(f.Language) {
 		v.add(p+".language", "must be a language tag such as en, es or pt-BR (got %q)", f.Language)

@@ -115,6 +115,12 @@ type Engine struct {
 	// what would be sent is printed to DryRunOut.
 	DryRun    bool
 	DryRunOut io.Writer
+	// DryRunPrint, when set, prints what a channel would send in a dry
+	// run, instead of the plain form written to DryRunOut.
+	DryRunPrint func(channelID string, a Article, r Rendering)
+	// AfterFirstPolls, when set, is called by Run once the poll of every
+	// feed made at start has ended.
+	AfterFirstPolls func(context.Context)
 	// SendTimeout bounds one send, which is not cut by shutdown (so its
 	// outcome is recorded); default 2 minutes.
 	SendTimeout time.Duration

@@ -349,6 +349,12 @@ func (e *Engine) printRendering(channelID string, post Post) {
 		e.log().Error("render failed", "channel", channelID, "article", post.Article.Key, slog.Any("error", err))
 		return
 	}
+	if e.DryRunPrint != nil {
+		e.printMu.Lock()
+		defer e.printMu.Unlock()
+		e.DryRunPrint(channelID, post.Article, r)
+		return
+	}
 	e.dryRunf("[dry-run] %s would send (%d/%d, %s):\n%s\n\n", channelID, r.Length, r.Limit, r.Format, r.Text)
 }
 

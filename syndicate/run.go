@@ -194,8 +194,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.ready.Store(true)
 	e.log().Info("daemon started", "feeds", len(e.Feeds), "channels", len(e.Targets), "dry_run", e.DryRun)
 
+	var firstPolls sync.WaitGroup
 	for _, f := range e.Feeds {
-		workers.Go(func() { e.pollAndWake(ctx, d, f.Source.ID, true) })
+		firstPolls.Add(1)
+		workers.Go(func() { defer firstPolls.Done(); e.pollAndWake(ctx, d, f.Source.ID, true) })
+	}
+	if e.AfterFirstPolls != nil {
+		workers.Go(func() {
+			firstPolls.Wait()
+			if ctx.Err() == nil {
+				e.AfterFirstPolls(ctx)
+			}
+		})
 	}
 	workers.Go(func() { e.digestLoop(ctx) })
 	for {

@@ -120,7 +120,7 @@ func TestPreviewRendersWithoutSendingOrWriting(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("preview exited %d: %s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "emancipation-en → telegram-en · html") || !strings.Contains(r.stdout, "<b>A new era in South America</b>") {
+	if !strings.Contains(r.stdout, "emancipation-en → telegram-en · Telegram message") || !strings.Contains(r.stdout, "<b>A new era in South America</b>") {
 		t.Fatalf("preview printed:\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout, "Who is afraid") {

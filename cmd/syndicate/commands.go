@@ -29,19 +29,31 @@ func cmdRun(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
+	if err := c.demoNeedsDryRun(cfg); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, c.opts.dryRun)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
+	// A rehearsal is built as a real run, over a throwaway store, and
+	// then its channels are made to print instead of sending.
+	rehearsing := isRehearsal(c.opts.dryRun, store)
+	dryRun := c.opts.dryRun && !rehearsing
 	reg := prometheus.NewRegistry()
-	engine, err := c.engineFor(ctx, cfg, store, c.opts.dryRun, c.env.Stdout, metrics.New(reg, store))
+	engine, err := c.engineFor(ctx, cfg, store, dryRun, c.env.Stdout, metrics.New(reg, store))
 	if err != nil {
 		return err
 	}
+	var rehearsal *rehearsal
+	if rehearsing {
+		rehearsal = c.rehearse(engine, cfg)
+		c.log.Info("dry run: nothing is sent; what would be is printed, and recorded in a temporary store removed at exit")
+	}
 
-	pages, _, err := c.subscriptionPages(ctx, cfg, store, c.opts.dryRun)
+	pages, _, err := c.subscriptionPages(ctx, cfg, store, dryRun, rehearsal)
 	if err != nil {
 		return err
 	}
@@ -50,7 +62,7 @@ func cmdRun(ctx context.Context, c *cli) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	var hubs web.WebSub
-	if cfg.PublicURL != "" && !c.opts.dryRun {
+	if cfg.PublicURL != "" && !c.opts.dryRun { // a rehearsal subscribes to no hub either
 		sub := &websub.Subscriber{Store: store, CallbackBase: cfg.PublicURL, Poll: engine.PollNow, Now: c.env.Now, Log: c.log}
 		engine.Hubs, hubs = sub, sub
 	}
@@ -64,6 +76,9 @@ func cmdRun(ctx context.Context, c *cli) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	c.log.Info("listening", "addr", ln.Addr().String())
+	if rehearsal != nil {
+		rehearsal.banner(cfg, ln.Addr().String(), pages != nil)
+	}
 
 	runErr := engine.Run(ctx)
 
@@ -83,18 +98,29 @@ func cmdOnce(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
+	if err := c.demoNeedsDryRun(cfg); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, c.opts.dryRun)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	engine, err := c.engineFor(ctx, cfg, store, c.opts.dryRun, c.env.Stdout, nil)
+	rehearsing := isRehearsal(c.opts.dryRun, store)
+	engine, err := c.engineFor(ctx, cfg, store, c.opts.dryRun && !rehearsing, c.env.Stdout, nil)
 	if err != nil {
 		return err
+	}
+	var rehearsal *rehearsal
+	if rehearsing {
+		rehearsal = c.rehearse(engine, cfg)
 	}
 	report, err := engine.Once(ctx, c.opts.maxWait)
 	if err != nil {
 		return err
+	}
+	if rehearsal != nil {
+		rehearsal.showDigests(ctx, engine, c.env.Now())
 	}
 	for _, err := range report.FeedErrorsSorted() {
 		fmt.Fprintf(c.env.Stderr, "feed error: %v\n", err)
@@ -191,9 +217,13 @@ func cmdPreview(ctx context.Context, c *cli) error {
 	if c.opts.limit < 1 {
 		return usagef("--limit must be at least 1")
 	}
+	renderers, err := c.previewRenderers(cfg, targets)
+	if err != nil {
+		return err
+	}
 	if c.opts.channel != "" {
-		if _, ok := targets[c.opts.channel]; !ok {
-			return usagef("--channel: no mastodon or telegram channel %q in %s", c.opts.channel, c.opts.config)
+		if _, ok := renderers[c.opts.channel]; !ok {
+			return usagef("--channel: no channel %q in %s", c.opts.channel, c.opts.config)
 		}
 	}
 	reader := newReader(cfg, c)
@@ -218,17 +248,17 @@ func cmdPreview(ctx context.Context, c *cli) error {
 				if !f.Filter.Allows(a) {
 					continue
 				}
-				r, err := targets[ch].Channel.Render(syndicate.Post{Article: a, IdempotencyKey: syndicate.IdempotencyKey(ch, a)})
+				pr, ok := renderers[ch]
+				if !ok {
+					continue // routed to a channel that is not configured: check says so
+				}
+				r, err := pr.render(syndicate.Post{Article: a, IdempotencyKey: syndicate.IdempotencyKey(ch, a)})
 				if err != nil {
 					failed++
 					fmt.Fprintf(c.env.Stderr, "%s → %s: %q: %v\n", f.Source.ID, ch, a.Title, err)
 					continue
 				}
-				fmt.Fprintf(c.env.Stdout, "── %s → %s · %s · %d/%d", f.Source.ID, ch, r.Format, r.Length, r.Limit)
-				if r.Image != "" {
-					fmt.Fprintf(c.env.Stdout, " · image %s", r.Image)
-				}
-				fmt.Fprintf(c.env.Stdout, "\n%s\n\n", r.Text)
+				fmt.Fprintf(c.env.Stdout, "%s\n", renderingBlock(f.Source.ID+" → "+ch, pr.kind, a, r))
 			}
 		}
 	}

@@ -368,7 +368,7 @@ func TestDryRunSendsAndWritesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.dir, "syndicate.db")); !os.IsNotExist(err) {
 		t.Fatalf("a dry run created the database: %v", err)
 	}
-	for _, want := range []string{"[dry-run] mastodon-en would send", "[dry-run] telegram-en would send", "A new era in South America"} {
+	for _, want := range []string{"── mastodon-en · Mastodon post · A new era in South America", "── telegram-en · Telegram message · A new era in South America"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("dry run output lacks %q:\n%s", want, r.stdout)
 		}

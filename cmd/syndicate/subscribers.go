@@ -460,12 +460,12 @@ func (c *cli) confirmationSender(cfg *config.Config) (subscribe.ConfirmationSend
 // Both are nil when no email channel is configured, and in a dry run,
 // which writes nothing (not even the generated link secret) and so serves
 // no form.
-func (c *cli) subscriptionPages(ctx context.Context, cfg *config.Config, st syndicate.Store, dryRun bool) (*web.SubscribePages, *subscribe.Service, error) {
+func (c *cli) subscriptionPages(ctx context.Context, cfg *config.Config, st syndicate.Store, dryRun bool, rehearsal *rehearsal) (*web.SubscribePages, *subscribe.Service, error) {
 	lists := subscriberLists(cfg)
 	if len(lists) == 0 {
 		return nil, nil, nil
 	}
-	if dryRun {
+	if dryRun && rehearsal == nil {
 		c.log.Info("dry run: the subscription pages are off")
 		return nil, nil, nil
 	}
@@ -477,9 +477,11 @@ func (c *cli) subscriptionPages(ctx context.Context, cfg *config.Config, st synd
 	if err != nil {
 		return nil, nil, err
 	}
-	sender, err := c.confirmationSender(cfg)
-	if err != nil {
-		return nil, nil, err
+	var sender subscribe.ConfirmationSender = rehearsal
+	if rehearsal == nil {
+		if sender, err = c.confirmationSender(cfg); err != nil {
+			return nil, nil, err
+		}
 	}
 	sc := cfg.Subscribe
 	svc, err := subscribe.New(subscribe.Options{

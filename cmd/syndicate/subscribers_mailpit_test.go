@@ -61,10 +61,10 @@ channels:
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if pages, _, err := c.subscriptionPages(ctx, cfg, store, true); pages != nil || err != nil {
+	if pages, _, err := c.subscriptionPages(ctx, cfg, store, true, nil); pages != nil || err != nil {
 		t.Errorf("subscriptionPages in a dry run = %v, %v; want none", pages, err)
 	}
-	pages, svc, err := c.subscriptionPages(ctx, cfg, store, false)
+	pages, svc, err := c.subscriptionPages(ctx, cfg, store, false, nil)
 	if err != nil || pages == nil || svc == nil {
 		t.Fatalf("subscriptionPages = %v, %v, %v", pages, svc, err)
 	}

@@ -71,9 +71,10 @@ func openTempStore(ctx context.Context) (syndicate.Store, error) {
 	return tempStore{Store: s, dir: dir}, nil
 }
 
-// tempStore is a store removed when closed.
+// tempStore is a store removed when closed. It embeds the SQLite store
+// itself, so it keeps everything the store can do (digests, subscribers).
 type tempStore struct {
-	syndicate.Store
+	*sqlite.Store
 	dir string
 }
 
@@ -248,7 +249,18 @@ func (c *cli) engineFor(ctx context.Context, cfg *config.Config, store syndicate
 		Jitter:    rand.Float64,
 		DryRun:    dryRun,
 		DryRunOut: out,
+		DryRunPrint: func(channelID string, a syndicate.Article, r syndicate.Rendering) {
+			fmt.Fprintf(out, "%s\n", renderingBlock(channelID, channelKind(typeOf(cfg, channelID)), a, r))
+		},
 	}, nil
+}
+
+// typeOf is the type: of a configured channel.
+func typeOf(cfg *config.Config, id string) string {
+	if ch, ok := cfg.Channel(id); ok {
+		return ch.Type
+	}
+	return ""
 }
 
 // noLimitIfZero maps the config's "0 means no limit" (its defaults are

@@ -145,6 +145,9 @@ func (r *Reader) Read(ctx context.Context, src syndicate.FeedSource, v syndicate
 // and the caller should log it).
 func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndicate.Validators, lim Limits) (syndicate.FetchResult, error) {
 	lim = r.limits.override(lim)
+	if IsFileURL(src.URL) {
+		return r.readFile(src, v, lim)
+	}
 	fetchCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 
