@@ -3,9 +3,9 @@ package mastodon
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/syndicate"
@@ -45,6 +45,7 @@ func (p Pacing) withDefaults() Pacing {
 
 // pacer holds an account's budgets; channels on one account share it.
 type pacer struct {
+	mu                        sync.Mutex
 	requests, media, statuses *budget // nil: no limit
 }
 
@@ -56,27 +57,60 @@ func newPacer(p Pacing) *pacer {
 	}
 }
 
-// budget is one of Mastodon's limits as a token bucket. With burst b and
-// rate r, no window of the limit's length sees more than b + r·window
-// calls, which is kept to pacingShare of the limit: a backfill never
-// trips it, however Mastodon aligns its windows.
+// budget is one of Mastodon's limits as a sliding window: it remembers when
+// its recent calls went out, and a call goes as soon as fewer than usable
+// (pacingShare of the limit) went in the window before it. No window of
+// the limit's length then sees more than usable calls, however Mastodon
+// aligns its windows, so a backfill never trips the limit, while a call
+// after a quiet spell goes at once.
 type budget struct {
 	what   string
 	limit  int
+	usable int
 	window time.Duration
-	lim    *rate.Limiter
+	calls  []time.Time // the calls of the last window, and those waiting to go, in order
 }
 
 func newBudget(what string, limit int, window time.Duration) *budget {
 	if limit <= 0 {
 		return nil
 	}
-	usable := max(1, int(float64(limit)*pacingShare))
-	burst := max(1, usable/10)
-	refill := max(1, usable-burst)
-	return &budget{
-		what: what, limit: limit, window: window,
-		lim: rate.NewLimiter(rate.Limit(float64(refill)/window.Seconds()), burst),
+	return &budget{what: what, limit: limit, usable: max(1, int(float64(limit)*pacingShare)), window: window}
+}
+
+// next is the earliest time, from at on, that the budget allows a call.
+func (b *budget) next(at time.Time) time.Time {
+	if n := len(b.calls); n >= b.usable {
+		if t := b.calls[n-b.usable].Add(b.window); t.After(at) {
+			return t
+		}
+	}
+	return at
+}
+
+// record counts a call that goes out at t, now being now.
+func (b *budget) record(t, now time.Time) {
+	// A call a window old bounds no call to come.
+	horizon := now.Add(-b.window)
+	old := 0
+	for old < len(b.calls) && !b.calls[old].After(horizon) {
+		old++
+	}
+	b.calls = slices.Delete(b.calls, 0, old)
+	i := len(b.calls)
+	for i > 0 && b.calls[i-1].After(t) {
+		i--
+	}
+	b.calls = slices.Insert(b.calls, i, t)
+}
+
+// forget gives back the call counted at t, which did not go out.
+func (b *budget) forget(t time.Time) {
+	for i := len(b.calls) - 1; i >= 0; i-- {
+		if b.calls[i].Equal(t) {
+			b.calls = slices.Delete(b.calls, i, i+1)
+			return
+		}
 	}
 }
 
@@ -100,44 +134,48 @@ func (c *Channel) pace(ctx context.Context, kind int) error {
 		budgets = append(budgets, c.pacer.statuses)
 	}
 	now := c.cfg.Now()
-	var (
-		reserved []*rate.Reservation
-		delay    time.Duration
-		slowest  *budget
-	)
+	c.pacer.mu.Lock()
+	at := now
+	var slowest *budget
 	for _, b := range budgets {
 		if b == nil {
 			continue
 		}
-		r := b.lim.ReserveN(now, 1)
-		reserved = append(reserved, r)
-		if d := r.DelayFrom(now); d > delay {
-			delay, slowest = d, b
+		if t := b.next(at); t.After(at) {
+			at, slowest = t, b
 		}
 	}
-	if delay <= 0 {
-		return nil
-	}
-	giveBack := func() {
-		at := c.cfg.Now()
-		for _, r := range reserved {
-			r.CancelAt(at)
-		}
-	}
-	if deadline, ok := ctx.Deadline(); ok {
+	delay := at.Sub(now)
+	if deadline, ok := ctx.Deadline(); ok && delay > 0 {
 		left := time.Until(deadline)
 		// Keep time for the call itself: a timeout's worth, or half of
 		// what is left.
 		if delay > left-min(c.cfg.Timeout, left/2) {
-			giveBack()
-			at := now.Add(delay)
+			c.pacer.mu.Unlock()
 			return &syndicate.SendError{Kind: syndicate.Retryable, RetryAfter: at, Err: fmt.Errorf(
 				"mastodon: pacing the account's %s (at most %d per %s): the next one is due at %s, past this attempt's deadline",
 				slowest.what, slowest.limit, formatWindow(slowest.window), at.UTC().Format(time.RFC3339))}
 		}
 	}
+	// The call's turn is taken now, so that the next call is counted after
+	// it even while this one waits.
+	for _, b := range budgets {
+		if b != nil {
+			b.record(at, now)
+		}
+	}
+	c.pacer.mu.Unlock()
+	if delay <= 0 {
+		return nil
+	}
 	if err := c.cfg.sleep(ctx, delay); err != nil {
-		giveBack()
+		c.pacer.mu.Lock()
+		for _, b := range budgets {
+			if b != nil {
+				b.forget(at)
+			}
+		}
+		c.pacer.mu.Unlock()
 		return channels.TransportError(fmt.Errorf("mastodon: waiting for the account's %s budget: %w", slowest.what, err), false, false)
 	}
 	return nil

@@ -97,10 +97,11 @@ type Config struct {
 	// Timeout bounds each HTTP request. Default 30s.
 	Timeout time.Duration
 	// PerMinute and MinInterval pace the posts to the chat: at most
-	// PerMinute in any minute and at least MinInterval apart, so at the
-	// defaults (20, 1s) one post every 3 s. Zero means the default; a
-	// negative value lifts that bound (for benchmarks against a local
-	// server).
+	// PerMinute in any minute and at least MinInterval apart. A post goes
+	// as soon as both allow: after a quiet spell at once, in a burst at
+	// the defaults (20, 1s) one a second until 20 have gone in the last
+	// minute. Zero means the default; a negative value lifts that bound
+	// (for benchmarks against a local server).
 	PerMinute   int
 	MinInterval time.Duration
 	// Transport carries the requests; nil means http.DefaultTransport.
@@ -224,16 +225,9 @@ func checkChat(chat string) error {
 	return nil
 }
 
-// interval is the least time between two posts that honours both bounds:
-// one token every interval, with a bucket of one, never allows more than
-// PerMinute in a minute.
-func (cfg Config) interval() time.Duration {
-	var d time.Duration
-	if cfg.PerMinute > 0 {
-		d = time.Minute / time.Duration(cfg.PerMinute)
-	}
-	if cfg.MinInterval > d {
-		d = cfg.MinInterval
-	}
-	return d
+// interval is the spacing of the posts to the chat: at most PerMinute in
+// any minute and at least MinInterval apart. A negative setting lifts its
+// bound.
+func (cfg Config) interval() spacing {
+	return spacing{perMinute: max(cfg.PerMinute, 0), minGap: max(cfg.MinInterval, 0)}
 }

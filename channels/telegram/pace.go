@@ -2,31 +2,39 @@ package telegram
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/syndicate-daemon/syndicate/channels"
 )
 
+// spacing is how the posts to one chat are paced: at most perMinute in any
+// minute and at least minGap apart. Zero lifts a bound.
+type spacing struct {
+	perMinute int
+	minGap    time.Duration
+}
+
 // pacer spaces the posts to one chat, and holds them all back after a 429
 // until Telegram's retry_after has passed.
+//
+// It remembers when the recent posts went out (a sliding window), so a post
+// goes as soon as both bounds allow it: the first one after a quiet spell
+// at once, the next one minGap after the last, and the one that would make
+// perMinute+1 in a minute when the oldest of them is a minute old.
 type pacer struct {
-	lim   *rate.Limiter
+	spacing
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 
 	mu    sync.Mutex
-	until time.Time // nothing goes out before (a 429's retry_after)
+	sent  []time.Time // the posts of the last minute, and those waiting to go out, in order
+	until time.Time   // nothing goes out before (a 429's retry_after)
 }
 
-func newPacer(interval time.Duration, now func() time.Time) *pacer {
-	limit := rate.Inf
-	if interval > 0 {
-		limit = rate.Every(interval)
-	}
-	return &pacer{lim: rate.NewLimiter(limit, 1), now: now, sleep: channels.Sleep}
+func newPacer(s spacing, now func() time.Time) *pacer {
+	return &pacer{spacing: s, now: now, sleep: channels.Sleep}
 }
 
 // tooSoonError says the chat cannot take a post before ctx's deadline.
@@ -43,31 +51,88 @@ func (p *pacer) wait(ctx context.Context) error {
 	for {
 		now := p.now()
 		p.mu.Lock()
-		at := now
-		if p.until.After(at) {
-			at = p.until
+		at := p.next(now)
+		delay := at.Sub(now)
+		if deadline, ok := ctx.Deadline(); ok && delay > 0 && delay > time.Until(deadline) {
+			p.mu.Unlock()
+			return &tooSoonError{until: at}
 		}
-		// Reserving at the end of a block keeps the spacing after it.
-		r := p.lim.ReserveN(at, 1)
-		delay := r.DelayFrom(now)
+		// The post's turn is taken now, so that the next one is spaced
+		// after it even while this one waits.
+		p.record(at)
 		p.mu.Unlock()
 		if delay <= 0 {
 			return nil
 		}
-		if deadline, ok := ctx.Deadline(); ok && delay > time.Until(deadline) {
-			r.CancelAt(now)
-			return &tooSoonError{until: now.Add(delay)}
-		}
 		if err := p.sleep(ctx, delay); err != nil {
-			r.CancelAt(p.now())
+			p.mu.Lock()
+			p.forget(at)
+			p.mu.Unlock()
 			return err
 		}
 		// A 429 may have come in for another post while this one slept.
 		p.mu.Lock()
 		blocked := p.until.After(p.now())
+		if blocked {
+			p.forget(at)
+		}
 		p.mu.Unlock()
 		if !blocked {
 			return nil
+		}
+	}
+}
+
+// next is the earliest time, from now on, that both bounds and a 429 allow
+// a post. Taking it at the end of a block keeps the spacing after it.
+// p.mu is held.
+func (p *pacer) next(now time.Time) time.Time {
+	at := now
+	if p.until.After(at) {
+		at = p.until
+	}
+	if n := len(p.sent); n > 0 {
+		if t := p.sent[n-1].Add(p.minGap); t.After(at) {
+			at = t
+		}
+		if p.perMinute > 0 && n >= p.perMinute {
+			// The post perMinute back must be a minute old, so that no
+			// minute holds more than perMinute.
+			if t := p.sent[n-p.perMinute].Add(time.Minute); t.After(at) {
+				at = t
+			}
+		}
+	}
+	return at
+}
+
+// record counts a post that goes out at t. p.mu is held.
+func (p *pacer) record(t time.Time) {
+	if p.perMinute <= 0 && p.minGap <= 0 {
+		return
+	}
+	// A post that went out a minute ago or more bounds no post to come
+	// but by the gap after it, which t now stands for.
+	horizon := p.now().Add(-time.Minute)
+	old := 0
+	for old < len(p.sent) && !p.sent[old].After(horizon) {
+		old++
+	}
+	p.sent = slices.Delete(p.sent, 0, old)
+	i := len(p.sent)
+	for i > 0 && p.sent[i-1].After(t) {
+		i--
+	}
+	p.sent = slices.Insert(p.sent, i, t)
+}
+
+// forget gives back the turn taken for a post at t that did not go out.
+// p.mu is held.
+func (p *pacer) forget(t time.Time) {
+	for i := len(p.sent) - 1; i >= 0; i-- {
+		if p.sent[i].Equal(t) {
+			p.sent = slices.Delete(p.sent, i, i+1)
+			return
 		}
 	}
 }
@@ -86,5 +151,5 @@ func (p *pacer) block(t time.Time) {
 func (p *pacer) take() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.lim.ReserveN(p.now(), 1)
+	p.record(p.now())
 }

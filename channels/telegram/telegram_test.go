@@ -453,13 +453,13 @@ func TestInterval(t *testing.T) {
 	tests := []struct {
 		perMinute   int
 		minInterval time.Duration
-		want        time.Duration
+		want        spacing
 	}{
-		{0, 0, 3 * time.Second}, // defaults: 20 a minute wins over 1 s
-		{120, 0, time.Second},
-		{6, time.Second, 10 * time.Second},
-		{-1, 5 * time.Second, 5 * time.Second},
-		{-1, -1, 0},
+		{0, 0, spacing{20, time.Second}}, // the defaults
+		{120, 0, spacing{120, time.Second}},
+		{6, 10 * time.Second, spacing{6, 10 * time.Second}},
+		{-1, 5 * time.Second, spacing{0, 5 * time.Second}},
+		{-1, -1, spacing{}},
 	}
 	for _, tt := range tests {
 		cfg, err := Config{BotToken: token, Chat: chat, PerMinute: tt.perMinute, MinInterval: tt.minInterval}.withDefaults()

@@ -4,20 +4,29 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
 // BenchmarkPingToPost measures, end to end on loopback, the time from the
 // site's ping to the post being accepted by the local Mastodon and Telegram
-// servers, over 100 articles published one after another (1 s apart by
-// default; SYNDICATE_BENCH_INTERVAL changes it). The channels' pacing is
-// off, as a site publishing at this rate would set it. Run with
+// servers, with the channels' default pacing, as a user gets it. Articles
+// are published one after another, each once the previous one has reached
+// both servers and the interval has passed since its ping.
+//
+//	SYNDICATE_BENCH_ARTICLES  how many articles (default 20)
+//	SYNDICATE_BENCH_INTERVAL  time from one ping to the next (default 1.5s)
+//	SYNDICATE_BENCH_PACING    "off" lifts the channels' pacing
+//
+// Run with
 //
 //	go test -run '^$' -bench PingToPost -benchtime 1x ./cmd/syndicate/
 func BenchmarkPingToPost(b *testing.B) {
-	interval := time.Second
+	interval := 1500 * time.Millisecond
 	if v := os.Getenv("SYNDICATE_BENCH_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -25,9 +34,27 @@ func BenchmarkPingToPost(b *testing.B) {
 		}
 		interval = d
 	}
-	const articles = 100
+	articles := 20
+	if v := os.Getenv("SYNDICATE_BENCH_ARTICLES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("SYNDICATE_BENCH_ARTICLES %q: want a positive number", v)
+		}
+		articles = n
+	}
+	var pacingOff bool
+	switch v := os.Getenv("SYNDICATE_BENCH_PACING"); v {
+	case "", "default":
+	case "off":
+		pacingOff = true
+	default:
+		b.Fatalf("SYNDICATE_BENCH_PACING %q: want default or off", v)
+	}
 	for range b.N {
 		s := newSite(b, siteOptions{})
+		if !pacingOff {
+			defaultPacing(b, s)
+		}
 		d := s.startDaemon()
 		waitFor(b, func() bool { return s.feeds.count(s.feeds.requests, "en.rss.xml") >= 1 })
 		var mastodon, telegram, both []time.Duration
@@ -62,6 +89,27 @@ func BenchmarkPingToPost(b *testing.B) {
 			b.ReportMetric(percentile(r.ds, 99).Seconds()*1000, r.name+"-p99-ms")
 		}
 	}
+}
+
+// defaultPacing takes out of the site's configuration the settings that
+// lift the channels' pacing, so that they pace with their defaults.
+func defaultPacing(b *testing.B, s *site) {
+	b.Helper()
+	raw, err := os.ReadFile(s.config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := string(raw)
+	for _, lifted := range []string{
+		"    rate_limits: { requests_per_5m: 0, media_per_30m: 0, statuses_per_3h: 0 }\n",
+		"    pacing: { per_minute: 0, min_interval: 0s }\n",
+	} {
+		if !strings.Contains(cfg, lifted) {
+			b.Fatalf("the site's configuration no longer holds %q: the benchmark would not measure the default pacing", strings.TrimSpace(lifted))
+		}
+		cfg = strings.Replace(cfg, lifted, "", 1)
+	}
+	s.writeFile(filepath.Base(s.config), cfg)
 }
 
 func percentile(ds []time.Duration, p int) time.Duration {
