@@ -16,5 +16,8 @@ WORKDIR /var/lib/syndicate
 VOLUME /var/lib/syndicate
 USER nonroot:nonroot
 EXPOSE 8080
+# distroless has no curl: the binary asks its own /readyz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/syndicate", "healthcheck", "--config", "/etc/syndicate/syndicate.yaml"]
 ENTRYPOINT ["/usr/local/bin/syndicate"]
 CMD ["run", "--config", "/etc/syndicate/syndicate.yaml", "--log-format", "json"]

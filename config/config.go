@@ -42,6 +42,8 @@ type Config struct {
 
 	// Subscribe is the subscribe: block, the public form's rate limits.
 	Subscribe Subscribe
+	// Dashboard is the dashboard: block.
+	Dashboard Dashboard
 
 	// Warnings are notes that do not stop the daemon, such as a secret left
 	// empty under Options.MissingSecretsOK.
@@ -62,6 +64,13 @@ type Feed struct {
 	Filter     Filter
 	Timeout    Duration // per fetch
 	MaxBytes   int64
+	Review     bool // new deliveries wait for an editor's approval
+}
+
+// Dashboard holds the editor's dashboard settings.
+type Dashboard struct {
+	// SessionLifetime is how long a sign-in lasts (default 12 h).
+	SessionLifetime Duration
 }
 
 // Filter selects which of a feed's articles are delivered.
@@ -86,6 +95,7 @@ type Channel struct {
 	OnUpdate string // OnUpdateIgnore or OnUpdateEdit
 	Timeout  Duration
 	Retry    Retry
+	Review   bool // new deliveries wait for an editor's approval
 
 	Mastodon *Mastodon
 	Telegram *Telegram

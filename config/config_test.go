@@ -59,6 +59,7 @@ func TestDesignExampleLoads(t *testing.T) {
 		Timezone:   "Europe/Madrid",
 		AdminToken: adminToken,
 		Subscribe:  defaultSubscribe(),
+		Dashboard:  Dashboard{SessionLifetime: Duration(12 * time.Hour)},
 		Feeds: []Feed{{
 			ID:         "emancipation-en",
 			URL:        "https://en.communia.blog/feed",

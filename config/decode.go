@@ -591,7 +591,8 @@ func pathErr(err error) error {
 }
 
 func (d *decoder) config(root *yaml.Node) *Config {
-	c := &Config{Store: "sqlite:syndicate.db", Listen: "127.0.0.1:8080", Timezone: "UTC"}
+	c := &Config{Store: "sqlite:syndicate.db", Listen: "127.0.0.1:8080", Timezone: "UTC",
+		Dashboard: Dashboard{SessionLifetime: Duration(12 * time.Hour)}}
 	root = d.resolve(root)
 	if root == nil || isNull(root) {
 		return c
@@ -619,6 +620,10 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	d.str(o, "user_agent", &c.UserAgent)
 	d.bool(o, "demo", &c.Demo)
 	c.Subscribe = d.subscribe(o)
+	if do := d.sub(o, "dashboard"); do != nil {
+		d.duration(do, "session_lifetime", &c.Dashboard.SessionLifetime)
+		d.unknownKeys(do, nil)
+	}
 	d.list(o, "feeds", func(path string, n *yaml.Node) {
 		c.Feeds = append(c.Feeds, d.feed(path, n))
 	})
@@ -660,6 +665,7 @@ func (d *decoder) feed(path string, n *yaml.Node) Feed {
 	}
 	d.duration(o, "timeout", &f.Timeout)
 	d.int64(o, "max_bytes", &f.MaxBytes)
+	d.bool(o, "review", &f.Review)
 	d.unknownKeys(o, nil)
 	return f
 }
@@ -700,6 +706,7 @@ func (d *decoder) channel(path string, n *yaml.Node) Channel {
 	d.str(o, "template", &ch.Template)
 	d.str(o, "on_update", &ch.OnUpdate)
 	d.duration(o, "timeout", &ch.Timeout)
+	d.bool(o, "review", &ch.Review)
 	if ro := d.sub(o, "retry"); ro != nil {
 		d.int(ro, "max_attempts", &ch.Retry.MaxAttempts)
 		d.duration(ro, "min_backoff", &ch.Retry.MinBackoff)

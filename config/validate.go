@@ -49,6 +49,9 @@ func (c *Config) validate() []Problem {
 		v.add("user_agent", "must not hold control characters")
 	}
 	v.subscribe(c.Subscribe)
+	if c.Dashboard.SessionLifetime != 0 { // 0: a Config built in code, the default
+		v.positive("dashboard.session_lifetime", c.Dashboard.SessionLifetime)
+	}
 
 	channels := map[string]*Channel{}
 	for i := range c.Channels {

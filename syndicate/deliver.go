@@ -31,6 +31,9 @@ func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, 
 	}
 	var res DeliverResult
 	for ctx.Err() == nil {
+		if paused, err := e.paused(ctx, channelID); err != nil || paused {
+			return res, err
+		}
 		due, err := e.Store.DueDeliveries(ctx, channelID, e.now(), 50)
 		if err != nil {
 			return res, fmt.Errorf("channel %q: list due deliveries: %w", channelID, err)
@@ -98,13 +101,14 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (after Deliv
 	sendCtx, cancel := detached(ctx, e.sendTimeout())
 	defer cancel()
 	start := e.now()
-	receipt, sendErr := t.Channel.Send(sendCtx, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(t.ID, a)})
+	receipt, sendErr := t.Channel.Send(sendCtx, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(t.ID, a), Override: d.Override})
 	took := e.now().Sub(start)
 
 	done := e.outcome(t, sending, receipt, sendErr)
 	if err := e.Store.UpdateDelivery(sendCtx, done, StateSending); err != nil {
 		return done, true, fmt.Errorf("delivery %d: record %s: %w", d.ID, done.State, err)
 	}
+	e.recordAttempt(sendCtx, Attempt{DeliveryID: d.ID, At: start, Took: took, State: done.State, Error: done.LastError})
 	e.observer().Attempted(t.ID, done.State, took)
 	e.runStats.deliveryEnded(done.State)
 
@@ -255,20 +259,22 @@ func (e *Engine) editUpdated(ctx context.Context, updated []Article) {
 			if !ok || !t.EditOnUpdate || !canEdit {
 				continue
 			}
-			e.edit(ctx, t.ID, editor, v.Delivery, a)
+			_, _ = e.edit(ctx, t.ID, editor, v.Delivery, a) // logged and recorded inside
 		}
 	}
 }
 
-func (e *Engine) edit(ctx context.Context, channelID string, editor Editor, d Delivery, a Article) {
+// edit changes a sent post to show a as it is now, and records the
+// outcome (a failed edit leaves the delivery sent, with the error).
+func (e *Engine) edit(ctx context.Context, channelID string, editor Editor, d Delivery, a Article) (Delivery, error) {
 	log := e.log().With("channel", channelID, "delivery", d.ID, "feed", a.FeedID, "article", a.Key)
 	editCtx, cancel := detached(ctx, e.sendTimeout())
 	defer cancel()
-	r, err := editor.Edit(editCtx, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(channelID, a)},
+	r, editErr := editor.Edit(editCtx, Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(channelID, a), Override: d.Override},
 		Receipt{RemoteID: d.RemoteID, URL: d.RemoteURL})
-	if err != nil {
-		d.LastError = "edit failed: " + err.Error()
-		log.Error("edit failed", slog.String("error", err.Error()))
+	if editErr != nil {
+		d.LastError = "edit failed: " + editErr.Error()
+		log.Error("edit failed", slog.String("error", editErr.Error()))
 	} else {
 		d.LastError = r.Warning
 		if r.RemoteID != "" {
@@ -279,5 +285,7 @@ func (e *Engine) edit(ctx context.Context, channelID string, editor Editor, d De
 	d.UpdatedAt = e.now()
 	if err := e.Store.UpdateDelivery(editCtx, d, StateSent); err != nil {
 		log.Error("edit: record", slog.Any("error", err))
+		return d, errors.Join(editErr, fmt.Errorf("delivery %d: record the edit: %w", d.ID, err))
 	}
+	return d, editErr
 }

@@ -63,6 +63,9 @@ type DigestTarget struct {
 	// MaxArticles caps one digest; the rest wait for the next one, oldest
 	// first. Default DefaultDigestArticles.
 	MaxArticles int
+	// Review keeps the channel's articles out of digests until an editor
+	// approves each (StateReview).
+	Review bool
 }
 
 // Defaults of a DigestTarget.
@@ -442,6 +445,14 @@ func (e *Engine) sendDigest(ctx context.Context, ds DigestStore, t DigestTarget,
 	retry := t.retry()
 	var after int64
 	for ctx.Err() == nil {
+		// A pause stops the digest between batches: the messages in flight
+		// finish, the rest wait for Resume.
+		if paused, err := e.paused(ctx, t.ID); err != nil || paused {
+			if paused {
+				log.Info("digest: the channel is paused; the rest of the list waits", "sent", run.Counts[RecipientSent])
+			}
+			return run, err
+		}
 		subs, err := ds.Unsent(ctx, d.ID, t.List, after, t.batchSize())
 		if err != nil {
 			return run, fmt.Errorf("digest %d: list recipients: %w", d.ID, err)

@@ -17,13 +17,21 @@ const (
 	DecideMarkSent Decision = "mark-sent" // it did go out (an uncertain one)
 )
 
+// The dashboard's buttons and the decision each one is: every action has
+// its command, with the same effect.
+//
+//	Retry, Release, Send now, Send again  → retry
+//	Skip, Drop                            → skip
+//	Mark sent                             → mark-sent
+//	Approve (Engine.Approve), Push edit (Engine.PushEdit)
+
 // appliesTo lists the states a decision can move a delivery from.
 func (dec Decision) appliesTo() []State {
 	switch dec {
-	case DecideRetry:
-		return []State{StateFailed, StateHeld, StateUncertain}
-	case DecideSkip:
+	case DecideRetry: // a pending one goes now, whatever its backoff
 		return []State{StatePending, StateFailed, StateHeld, StateUncertain}
+	case DecideSkip:
+		return []State{StatePending, StateFailed, StateHeld, StateReview, StateUncertain}
 	case DecideMarkSent:
 		return []State{StateUncertain, StateFailed}
 	}

@@ -400,7 +400,7 @@ func TestUncertainWaitsForAnEditor(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := syndicate.Decide(context.Background(), f.store, d.ID, syndicate.DecideRetry, f.clock.Now()); err == nil ||
-		!strings.Contains(err.Error(), "is sent: retry applies only to failed, held or uncertain deliveries") {
+		!strings.Contains(err.Error(), "is sent: retry applies only to pending, failed, held or uncertain deliveries") {
 		t.Fatalf("retry of a sent delivery: %v", err)
 	}
 }

@@ -24,6 +24,9 @@ type Feed struct {
 	FloodLimit int // more new items than this in one poll are held
 	To         []string
 	Filter     Filter
+	// Review makes the feed's new deliveries wait in StateReview for an
+	// editor's approval, whatever the channel.
+	Review bool
 }
 
 // Filter decides which articles of a feed are delivered.
@@ -77,6 +80,9 @@ type Target struct {
 	// EditOnUpdate: when a sent article changes, edit the post (the
 	// channel must be an Editor).
 	EditOnUpdate bool
+	// Review makes the channel's new deliveries wait in StateReview for
+	// an editor's approval.
+	Review bool
 }
 
 // HubWatcher learns which WebSub hub each feed advertises (hub is empty
@@ -135,6 +141,7 @@ type Engine struct {
 
 	polling   sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
 	ready     atomic.Bool
+	running   atomic.Pointer[daemon] // set while Run runs: Wake reaches its workers
 	pingQueue atomic.Pointer[chan string]
 	printMu   sync.Mutex
 	runStats  runStats

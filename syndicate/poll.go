@@ -258,6 +258,9 @@ func (e *Engine) plan(ctx context.Context, f Feed, articles []Article, now time.
 			rec.Routes = append(rec.Routes, ch)
 			e.log().Info("route baselined", "feed", id, "channel", ch, "items", len(articles), "backfill", len(picked))
 		}
+		if state == StatePending && e.inReview(f, ch) {
+			state = StateReview
+		}
 		for _, a := range picked {
 			rec.Deliveries = append(rec.Deliveries, NewDelivery{ArticleKey: a.Key, ChannelID: ch, State: state, SortTime: a.SortTime()})
 			res.Deliveries = append(res.Deliveries, PlannedDelivery{Article: a, Channel: ch, State: state})

@@ -18,6 +18,8 @@ type Report struct {
 	Failed     int              // deliveries that ended failed in this run
 	Uncertain  int              // deliveries that ended uncertain in this run
 	Held       int              // deliveries held in the ledger, waiting for an editor
+	Review     int              // deliveries waiting in review for an editor's approval
+	Paused     map[string]int   // paused channels, with the deliveries waiting for them
 	Waiting    int              // deliveries whose next retry falls after max-wait
 	// DigestErrors are the email channels whose digest could not be made
 	// or sent (the mail server unreachable, say).
@@ -29,7 +31,7 @@ type Report struct {
 
 // OK reports whether every feed was read, no delivery ended failed or
 // uncertain, every digest due went out and no digest message is uncertain;
-// held and still-scheduled deliveries, and digest messages refused by the
+// held, in review, paused and still-scheduled deliveries, and digest messages refused by the
 // server for one address (failed) or for now (deferred), are reported, not
 // failures.
 func (r Report) OK() bool {
@@ -84,8 +86,8 @@ func (e *Engine) drain(ctx context.Context, channelID string, deadline time.Time
 		if _, err := e.Deliver(ctx, channelID); err != nil {
 			return err
 		}
-		if e.DryRun {
-			return nil
+		if paused, err := e.paused(ctx, channelID); e.DryRun || paused || err != nil {
+			return err // a paused channel's queue waits for Resume
 		}
 		next, ok, err := e.Store.NextDue(ctx, channelID)
 		if err != nil {
@@ -119,12 +121,28 @@ func (e *Engine) report(ctx context.Context) (Report, error) {
 	if err != nil {
 		return r, fmt.Errorf("count deliveries: %w", err)
 	}
+	paused := map[string]time.Time{}
+	if es, ok := e.Store.(EditorStore); ok {
+		if paused, err = es.PausedChannels(ctx); err != nil {
+			return r, fmt.Errorf("paused channels: %w", err)
+		}
+	}
+	r.Paused = map[string]int{}
 	for id := range e.Targets {
 		r.Held += counts[id][StateHeld]
+		r.Review += counts[id][StateReview]
+		if _, ok := paused[id]; ok {
+			r.Paused[id] = counts[id][StatePending]
+			continue
+		}
 		r.Waiting += counts[id][StatePending]
 	}
 	for id := range e.Digests {
 		r.Held += counts[id][StateHeld]
+		r.Review += counts[id][StateReview]
+		if _, ok := paused[id]; ok {
+			r.Paused[id] = counts[id][StatePending]
+		}
 	}
 	e.digestReport(&r)
 	return r, nil
@@ -190,6 +208,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	c.Start()
+	e.running.Store(d)
+	if w, ok := e.Store.(ChangeWatcher); ok {
+		workers.Go(func() {
+			for range w.Changes(ctx) {
+				e.wakeAll() // another process decided something
+			}
+		})
+	}
 	e.pingQueue.Store(&d.polls)
 	e.ready.Store(true)
 	e.log().Info("daemon started", "feeds", len(e.Feeds), "channels", len(e.Targets), "dry_run", e.DryRun)
@@ -219,6 +245,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 
 	e.ready.Store(false)
+	e.running.Store(nil)
 	e.pingQueue.Store(nil)
 	<-c.Stop().Done()
 	workers.Wait()

@@ -101,6 +101,57 @@ type DeliveryFilter struct {
 	Limit     int // 0: no limit
 }
 
+// ArticleFilter narrows ListArticles; zero fields match everything.
+type ArticleFilter struct {
+	FeedID string
+	// ChannelID and States keep the articles with a delivery to that
+	// channel, in one of those states (both apply to the same delivery).
+	ChannelID string
+	States    []State
+	Query     string // in the title, without regard to case
+	Limit     int    // 0: no limit
+	Offset    int
+}
+
+// ArticleView is an article, without its content, with every delivery of
+// it (by channel id).
+type ArticleView struct {
+	Article    Article
+	Deliveries []Delivery
+}
+
+// Attempt is one send of a delivery, as the article page lists them.
+type Attempt struct {
+	DeliveryID int64
+	At         time.Time
+	Took       time.Duration
+	State      State // what the delivery moved to: sent, pending (to retry), failed, uncertain
+	Error      string
+}
+
+// EditorStore is what the editor's desk needs of a store beyond Store:
+// articles page by page, the attempts of a delivery, and paused channels.
+// The pipeline uses it when the store has it.
+type EditorStore interface {
+	// ListArticles returns the articles that match f, newest first, and
+	// how many match in all.
+	ListArticles(ctx context.Context, f ArticleFilter) ([]ArticleView, int, error)
+	RecordAttempt(ctx context.Context, a Attempt) error
+	// Attempts returns a delivery's attempts, oldest first.
+	Attempts(ctx context.Context, deliveryID int64) ([]Attempt, error)
+	// SetPaused pauses or resumes a channel; PausedChannels returns the
+	// paused ones with when they were paused.
+	SetPaused(ctx context.Context, channelID string, paused bool) error
+	PausedChannels(ctx context.Context) (map[string]time.Time, error)
+}
+
+// ChangeWatcher is implemented by stores that can tell that another
+// process (the command line, another replica) wrote to them: Changes
+// sends on the channel after such a write, until ctx ends.
+type ChangeWatcher interface {
+	Changes(ctx context.Context) <-chan struct{}
+}
+
 // Store keeps the feed state, the articles seen and the delivery ledger.
 // Every method is safe for concurrent use.
 type Store interface {

@@ -81,10 +81,11 @@ const (
 	StateHeld      State = "held"      // stopped by the flood guard
 	StateSkipped   State = "skipped"   // an editor decided never to send it
 	StateUncertain State = "uncertain" // interrupted after the request left
+	StateReview    State = "review"    // waits for an editor's approval (review: true)
 )
 
 // States lists every state, in the order status shows them.
-var States = []State{StatePending, StateSending, StateSent, StateFailed, StateHeld, StateSkipped, StateUncertain}
+var States = []State{StatePending, StateSending, StateSent, StateFailed, StateHeld, StateReview, StateSkipped, StateUncertain}
 
 // Delivery is one row of the ledger: one article to one channel.
 type Delivery struct {
@@ -104,6 +105,10 @@ type Delivery struct {
 	UpdatedAt time.Time
 	// SendingSince is when the last attempt started (set with StateSending).
 	SendingSince time.Time
+	// Override is the text an editor wrote for this channel in review, in
+	// the channel's markup; empty: the channel renders the article. Every
+	// send, retry and edit of the delivery uses it.
+	Override string
 }
 
 // Receipt is what a channel returns for an accepted post.
@@ -121,6 +126,9 @@ type Post struct {
 	Article    Article
 	// IdempotencyKey is stable across attempts of one delivery.
 	IdempotencyKey string
+	// Override, when set, is the text to send instead of the channel's
+	// own rendering (Delivery.Override).
+	Override string
 }
 
 // Rendering is a post exactly as a channel would send it.
@@ -145,6 +153,13 @@ type Channel interface {
 // (on_update: edit).
 type Editor interface {
 	Edit(ctx context.Context, post Post, sent Receipt) (Receipt, error)
+}
+
+// TextChecker is implemented by channels whose text an editor may
+// rewrite: it renders the post with the override as Send would, and refuses
+// what the platform would refuse (over the limit, markup it rejects).
+type TextChecker interface {
+	CheckText(post Post) (Rendering, error)
 }
 
 // Resolver is implemented by channels that can find out, after a crash,

@@ -83,7 +83,7 @@ func New(cfg Config) (*Channel, error) {
 // When the post cannot be made to fit, or the template fails, the error
 // comes with what was rendered.
 func (c *Channel) Render(post syndicate.Post) (syndicate.Rendering, error) {
-	st, err := c.renderer.render(post.Article, c.cachedLimits(), c.countsFullURLs())
+	st, err := c.renderPost(post, c.cachedLimits(), c.countsFullURLs())
 	return st.rendering(), err
 }
 
@@ -108,7 +108,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 		return syndicate.Receipt{}, err
 	}
 	fullURLs := c.countsFullURLs()
-	st, err := c.renderer.render(post.Article, lim, fullURLs)
+	st, err := c.renderPost(post, lim, fullURLs)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("mastodon: rendering the post: %w", err))
 	}
@@ -121,7 +121,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	if tooLong(err) && !fullURLs {
 		// Some servers (GoToSocial) count URLs at their full length: fit
 		// the post again that way, once.
-		if again, rerr := c.renderer.render(post.Article, lim, true); rerr == nil && again.Text != st.Text {
+		if again, rerr := c.renderPost(post, lim, true); rerr == nil && again.Text != st.Text {
 			var w bool
 			posted, w, err = c.postStatus(ctx, post.IdempotencyKey, again, ids, lang)
 			written = written || w
@@ -179,7 +179,7 @@ func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.
 		return syndicate.Receipt{}, err
 	}
 	fullURLs := c.countsFullURLs()
-	st, err := c.renderer.render(post.Article, lim, fullURLs)
+	st, err := c.renderPost(post, lim, fullURLs)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("mastodon: rendering the post: %w", err))
 	}
@@ -214,7 +214,7 @@ func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.
 	lang := channels.LanguageCode(post.Article.Language)
 	edited, err := c.putStatus(ctx, id, st, ids, lang)
 	if tooLong(err) && !fullURLs {
-		if again, rerr := c.renderer.render(post.Article, lim, true); rerr == nil && again.Text != st.Text {
+		if again, rerr := c.renderPost(post, lim, true); rerr == nil && again.Text != st.Text {
 			edited, err = c.putStatus(ctx, id, again, ids, lang)
 			if err == nil {
 				c.setFullURLs()

@@ -40,6 +40,12 @@ func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.
 	var warnings []string
 	var edits []func() *syndicate.SendError
 	switch {
+	case post.Override != "":
+		e, err := c.overrideEdits(ctx, chat, id, post)
+		if err != nil {
+			return rendering(err)
+		}
+		edits = e
 	case id.photo && id.reply != 0:
 		d := c.data(a, image)
 		caption, err := c.shortCaption(d)

@@ -223,15 +223,11 @@ func isBlank(html string) bool {
 // caption is then the title and link). Length is counted as Telegram
 // counts: UTF-16 code units after entity parsing.
 func (c *Channel) Render(post syndicate.Post) (syndicate.Rendering, error) {
-	p, err := c.plan(post.Article, true)
+	p, err := c.planPost(post, true)
 	if err != nil {
 		return syndicate.Rendering{}, fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, post.Article.Title, err)
 	}
-	m := p.text
-	if p.shape == shapePhoto {
-		m = p.caption
-	}
-	return syndicate.Rendering{Text: m.text, Format: "html", Length: m.n, Limit: m.limit, Image: p.image}, nil
+	return p.rendering(), nil
 }
 
 // errNoToken refuses an API call of a channel built without a token.
@@ -250,7 +246,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	if c.token == "" {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("telegram channel %q: %w", c.id, errNoToken))
 	}
-	p, err := c.plan(a, true)
+	p, err := c.planPost(post, true)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, a.Title, err))
 	}
@@ -263,7 +259,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 				return syndicate.Receipt{}, &syndicate.SendError{Kind: syndicate.Retryable, Err: fmt.Errorf("telegram: fetching the image: %w", err)}
 			}
 			warnings = append(warnings, channels.WithoutImage(p.image, err))
-			if p, err = c.plan(a, false); err != nil {
+			if p, err = c.planPost(post, false); err != nil {
 				return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, a.Title, err))
 			}
 		}
@@ -279,7 +275,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 		}
 		r = c.receipt(msg, remoteID{first: msg.MessageID})
 	} else {
-		r, warnings, err = c.sendPhotoPost(ctx, a, p, photo, warnings)
+		r, warnings, err = c.sendPhotoPost(ctx, post, p, photo, warnings)
 		if err != nil {
 			return syndicate.Receipt{}, err
 		}
@@ -289,7 +285,8 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 }
 
 // sendPhotoPost posts a photo and, for shapeSplit, the reply.
-func (c *Channel) sendPhotoPost(ctx context.Context, a syndicate.Article, p plan, photo photoSource, warnings []string) (syndicate.Receipt, []string, error) {
+func (c *Channel) sendPhotoPost(ctx context.Context, post syndicate.Post, p plan, photo photoSource, warnings []string) (syndicate.Receipt, []string, error) {
+	a := post.Article
 	msg, apiErr, se := c.sendPhoto(ctx, a, p, photo)
 	if se != nil && imageRefused(apiErr) && photo.url != "" && c.photo == PhotoAuto {
 		// Telegram could not fetch the URL; nothing was posted. Send
@@ -303,7 +300,7 @@ func (c *Channel) sendPhotoPost(ctx context.Context, a syndicate.Article, p plan
 	if se != nil && imageRefused(apiErr) {
 		// Nothing was posted: post without the photo.
 		warnings = append(warnings, channels.WithoutImage(p.image, se))
-		np, err := c.plan(a, false)
+		np, err := c.planPost(post, false)
 		if err != nil {
 			return syndicate.Receipt{}, nil, channels.Permanent(fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, a.Title, err))
 		}

@@ -79,6 +79,7 @@ type options struct {
 	confirmed bool
 	html      string // digest
 	now       bool
+	textFile  string // approve
 }
 
 // cli is one invocation.
@@ -130,6 +131,14 @@ func commands() []command {
 		{name: "retry", args: "DELIVERY…", summary: "send again failed, held or uncertain deliveries", run: decide(syndicate.DecideRetry)},
 		{name: "skip", args: "DELIVERY…", summary: "never send these deliveries", run: decide(syndicate.DecideSkip)},
 		{name: "mark-sent", args: "DELIVERY…", summary: "record uncertain deliveries as sent", run: decide(syndicate.DecideMarkSent)},
+		{name: "approve", args: "DELIVERY…", summary: "send deliveries waiting in review",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.textFile, "text-file", "", "send the one delivery named with the text of this `file` (in the channel's markup)")
+			}, run: cmdApprove},
+		{name: "edit", args: "DELIVERY…", summary: "edit sent posts to show their article as it is now (on_update: edit)", run: cmdEdit},
+		{name: "pause", args: "CHANNEL…", summary: "stop sending to channels; deliveries wait", run: pause(true)},
+		{name: "resume", args: "CHANNEL…", summary: "send to paused channels again", run: pause(false)},
+		{name: "healthcheck", summary: "exit 0 when the daemon of the configuration is ready (/readyz)", run: cmdHealthcheck},
 	}
 }
 

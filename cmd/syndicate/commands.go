@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -127,6 +127,12 @@ func cmdOnce(ctx context.Context, c *cli) error {
 	}
 	if report.Held > 0 {
 		fmt.Fprintf(c.env.Stderr, "%d deliveries held by the flood guard: see `syndicate status --state held`, then retry or skip them\n", report.Held)
+	}
+	if report.Review > 0 {
+		fmt.Fprintf(c.env.Stderr, "%d deliveries wait in review: see `syndicate status --state review`, then approve or skip them\n", report.Review)
+	}
+	for _, id := range slices.Sorted(maps.Keys(report.Paused)) {
+		fmt.Fprintf(c.env.Stderr, "channel %s is paused: %d deliveries wait for `syndicate resume %s`\n", id, report.Paused[id], id)
 	}
 	if report.Waiting > 0 {
 		fmt.Fprintf(c.env.Stderr, "%d deliveries wait for a later retry\n", report.Waiting)
@@ -540,16 +546,9 @@ func clip(s string, n int) string {
 // decide applies an editor's decision to each delivery named.
 func decide(dec syndicate.Decision) func(context.Context, *cli) error {
 	return func(ctx context.Context, c *cli) error {
-		if len(c.args) == 0 {
-			return usagef("name at least one delivery id (see `syndicate status`)")
-		}
-		var ids []int64
-		for _, a := range c.args {
-			id, err := strconv.ParseInt(a, 10, 64)
-			if err != nil || id <= 0 {
-				return usagef("%q is not a delivery id", a)
-			}
-			ids = append(ids, id)
+		ids, err := c.deliveryIDs()
+		if err != nil {
+			return err
 		}
 		cfg, err := c.loadConfig(true)
 		if err != nil {
@@ -560,19 +559,8 @@ func decide(dec syndicate.Decision) func(context.Context, *cli) error {
 			return err
 		}
 		defer store.Close()
-		failed := 0
-		for _, id := range ids {
-			d, err := syndicate.Decide(ctx, store, id, dec, c.env.Now())
-			if err != nil {
-				failed++
-				fmt.Fprintf(c.env.Stderr, "%v\n", err)
-				continue
-			}
-			fmt.Fprintf(c.env.Stdout, "delivery %d: %s\n", id, d.State)
-		}
-		if failed > 0 {
-			return failedError{"some deliveries were not changed"}
-		}
-		return nil
+		return c.forEach(ids, func(id int64) (syndicate.Delivery, error) {
+			return syndicate.Decide(ctx, store, id, dec, c.env.Now())
+		})
 	}
 }

@@ -169,6 +169,7 @@ func (c *cli) buildDigests(ctx context.Context, cfg *config.Config, store syndic
 			Schedule: sched,
 			Location: cfg.Location(),
 			Mailer:   mailer,
+			Review:   ch.Review,
 			Retry: syndicate.RetryPolicy{
 				MaxAttempts: ch.Retry.MaxAttempts,
 				MinBackoff:  ch.Retry.MinBackoff.Std(),

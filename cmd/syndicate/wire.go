@@ -128,6 +128,7 @@ func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]synd
 			Backfill:   f.Backfill,
 			FloodLimit: f.FloodLimit,
 			To:         to,
+			Review:     f.Review,
 			Filter: syndicate.Filter{
 				IncludeCategories: f.Filter.IncludeCategories,
 				ExcludeCategories: f.Filter.ExcludeCategories,
@@ -213,6 +214,7 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 			ID:           ch.ID,
 			Channel:      channel,
 			EditOnUpdate: ch.OnUpdate == config.OnUpdateEdit,
+			Review:       ch.Review,
 			Retry: syndicate.RetryPolicy{
 				MaxAttempts: ch.Retry.MaxAttempts,
 				MinBackoff:  ch.Retry.MinBackoff.Std(),

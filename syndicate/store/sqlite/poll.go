@@ -323,8 +323,8 @@ func (p *pollTx) insertDeliveries(rec syndicate.PollRecord) error {
 }
 
 func (p *pollTx) insertDelivery(insert *sql.Stmt, nd syndicate.NewDelivery, zero, now int64) error {
-	if nd.State != syndicate.StatePending && nd.State != syndicate.StateHeld {
-		return fmt.Errorf("new delivery in state %q, want pending or held", nd.State)
+	if nd.State != syndicate.StatePending && nd.State != syndicate.StateHeld && nd.State != syndicate.StateReview {
+		return fmt.Errorf("new delivery in state %q, want pending, held or review", nd.State)
 	}
 	if nd.ChannelID == "" {
 		return errors.New("empty channel id")

@@ -26,7 +26,11 @@
 //     does (GoneURL and MovedFrom/MovedTo included);
 //   - SaveSubscription replaces every field; a zero UpdatedAt takes the
 //     store's clock, any other is kept;
-//   - EnsureMeta treats an empty value as a value: it is kept, and wins.
+//   - EnsureMeta treats an empty value as a value: it is kept, and wins;
+//   - a store that is a syndicate.EditorStore passes the Desk group: an
+//     override is kept by UpdateDelivery, ListArticles pages newest first
+//     and counts every match, attempts come back in order, a pause keeps
+//     the time of the first one.
 package storetest
 
 import (
@@ -63,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) syndicate.Store) {
 		{"EnsureMeta", metaTests},
 		{"Subscribers", subscriberTests},
 		{"Digests", digestTests},
+		{"Desk", deskTests},
 		{"Concurrency", concurrencyTests},
 	}
 	for _, g := range groups {
