@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLocalFeedFiles: a feed may be a file on the daemon's host, given as
@@ -63,6 +64,32 @@ func TestFeedURLMistakes(t *testing.T) {
 		_, err := Parse([]byte(yml), Options{BaseDir: t.TempDir()})
 		if err == nil || !strings.Contains(err.Error(), "feeds[0].url: must be an absolute http or https URL, or a local file") {
 			t.Errorf("%s: got %v", u, err)
+		}
+	}
+}
+
+// TestReviewAndDashboardKeys: review on a feed and on a channel, and the
+// dashboard's session lifetime with its default.
+func TestReviewAndDashboardKeys(t *testing.T) {
+	yml := "feeds: [{id: f, url: \"https://example.org/feed\", to: [t], review: true}]\n" +
+		"channels: [{id: t, type: telegram, bot_token: \"1:x\", chat: \"@channel\", review: true}]\n"
+	cfg, err := Parse([]byte(yml), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Feeds[0].Review || !cfg.Channels[0].Review {
+		t.Fatalf("review not read: feed %v, channel %v", cfg.Feeds[0].Review, cfg.Channels[0].Review)
+	}
+	if got := cfg.Dashboard.SessionLifetime.Std(); got != 12*time.Hour {
+		t.Fatalf("default session lifetime %v, want 12h", got)
+	}
+	cfg, err = Parse([]byte(yml+"dashboard: {session_lifetime: 30m}\n"), Options{})
+	if err != nil || cfg.Dashboard.SessionLifetime.Std() != 30*time.Minute {
+		t.Fatalf("session_lifetime 30m: %v, %v", cfg, err)
+	}
+	for _, bad := range []string{"dashboard: {session_lifetime: -1h}\n", "dashboard: {session_lifetme: 1h}\n"} {
+		if _, err := Parse([]byte(yml+bad), Options{}); err == nil || !strings.Contains(err.Error(), "dashboard.session_lifet") {
+			t.Errorf("%q: got %v, want an error naming the key", bad, err)
 		}
 	}
 }
