@@ -116,6 +116,11 @@ type Mastodon struct {
 	Visibility    string // public, unlisted or private
 	MaxCharacters int    // 0: ask the instance
 	MaxHashtags   int
+	// MinSummary is the floor the summary is shortened to before a
+	// hashtag is dropped, MaxSummary its cap; 0 is the channel's default
+	// (100 and 300 characters).
+	MinSummary int
+	MaxSummary int
 	// Hashtags renames categories (keys, compared without regard to case)
 	// before they become hashtags; an empty value drops the category.
 	Hashtags map[string]string

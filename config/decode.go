@@ -675,7 +675,7 @@ func channelKeys(typ string) []string {
 	switch typ {
 	case TypeMastodon:
 		return []string{"server", "access_token", "access_token_file", "visibility", "max_characters", "max_hashtags",
-			"hashtags", "content_warnings", "image", "max_image_bytes", "media_timeout", "rate_limits"}
+			"min_summary", "max_summary", "hashtags", "content_warnings", "image", "max_image_bytes", "media_timeout", "rate_limits"}
 	case TypeTelegram:
 		return []string{"api_url", "bot_token", "bot_token_file", "chat", "silent", "photo", "pacing", "message_thread_id",
 			"mode", "button", "protect_content", "max_hashtags", "hashtags"}
@@ -750,6 +750,8 @@ func (d *decoder) mastodon(o *object) *Mastodon {
 	d.str(o, "visibility", &m.Visibility)
 	d.int(o, "max_characters", &m.MaxCharacters)
 	d.int(o, "max_hashtags", &m.MaxHashtags)
+	d.int(o, "min_summary", &m.MinSummary)
+	d.int(o, "max_summary", &m.MaxSummary)
 	d.strMap(o, "hashtags", &m.Hashtags, nil)
 	d.strMap(o, "content_warnings", &m.ContentWarnings, nil)
 	d.bool(o, "image", &m.Image)

@@ -290,6 +290,11 @@ func (v *checker) channel(ch *Channel, p string, loc *time.Location, seen map[st
 		v.oneOf(p+".visibility", m.Visibility, "public", "unlisted", "private")
 		v.atLeast(p+".max_characters", int64(m.MaxCharacters), 0)
 		v.atLeast(p+".max_hashtags", int64(m.MaxHashtags), 0)
+		v.atLeast(p+".min_summary", int64(m.MinSummary), 0)
+		v.atLeast(p+".max_summary", int64(m.MaxSummary), 0)
+		if m.MinSummary > 0 && m.MaxSummary > 0 && m.MinSummary > m.MaxSummary {
+			v.add(p+".min_summary", "must not be more than max_summary (%d)", m.MaxSummary)
+		}
 		// Problems are sorted in file order, whatever the maps' order. A
 		// value that makes no hashtag is refused by the channel itself.
 		for category := range m.Hashtags {

@@ -31,6 +31,11 @@ const (
 	// DefaultMediaTimeout is how long an uploaded image may stay in
 	// processing before the post goes out without it.
 	DefaultMediaTimeout = time.Minute
+	// DefaultMinSummary and DefaultMaxSummary bound the summary of a post,
+	// in characters as Mastodon counts them (see Config.MinSummary and
+	// Config.MaxSummary).
+	DefaultMinSummary = 100
+	DefaultMaxSummary = 300
 )
 
 // Config is one Mastodon channel: an account on an instance.
@@ -46,9 +51,19 @@ type Config struct {
 	// MaxCharacters overrides the instance's limit; 0 asks the instance.
 	MaxCharacters int
 	// MaxHashtags is the most hashtags made from the article's categories
-	// (0 adds none). They are dropped, last first, before the summary is
-	// shortened.
+	// (0 adds none). When the post does not fit, they are dropped, last
+	// first, once the summary is down to MinSummary.
 	MaxHashtags int
+	// MinSummary is the floor the summary is shortened to, when the post
+	// does not fit, before a hashtag is dropped; below it, the summary is
+	// dropped instead. 0 means DefaultMinSummary, or MaxSummary when that
+	// is lower.
+	MinSummary int
+	// MaxSummary caps the summary even when the post would fit with more:
+	// a post reads as a post, not as the article. 0 means
+	// DefaultMaxSummary, or MinSummary when that is higher; a negative
+	// value means no cap.
+	MaxSummary int
 	// Hashtags renames categories before they become hashtags: the key is
 	// a category (compared without regard to case), the value the name of
 	// its hashtag ("Mass strike" → "General strike" posts
@@ -113,6 +128,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxHashtags < 0 {
 		errs = append(errs, fmt.Errorf("max_hashtags: %d is negative", c.MaxHashtags))
 	}
+	switch {
+	case c.MinSummary < 0:
+		errs = append(errs, fmt.Errorf("min_summary: %d is negative", c.MinSummary))
+	case c.MaxSummary > 0 && c.MinSummary > c.MaxSummary:
+		errs = append(errs, fmt.Errorf("min_summary: %d is more than max_summary (%d)", c.MinSummary, c.MaxSummary))
+	}
+	c.MinSummary, c.MaxSummary = summaryBounds(c.MinSummary, c.MaxSummary)
 	for _, category := range sortedKeys(c.Hashtags) {
 		if strings.TrimSpace(category) == "" {
 			errs = append(errs, errors.New("hashtags: a category name is empty"))
@@ -162,6 +184,22 @@ func (c Config) withDefaults() (Config, error) {
 		c.sleep = channels.Sleep
 	}
 	return c, errors.Join(errs...)
+}
+
+// summaryBounds returns the summary's floor and cap with the defaults
+// filled in: a bound left at 0 takes its default, moved so as not to
+// cross the other one. A negative cap stays: no cap.
+func summaryBounds(floor, limit int) (int, int) {
+	if floor == 0 {
+		floor = DefaultMinSummary
+		if limit > 0 {
+			floor = min(floor, limit)
+		}
+	}
+	if limit == 0 {
+		limit = max(DefaultMaxSummary, floor)
+	}
+	return floor, limit
 }
 
 // foldKeys returns m with its keys trimmed and lower-cased, for lookups

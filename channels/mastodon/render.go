@@ -19,13 +19,19 @@ var defaultTemplate string
 
 // TemplateData is what a post template is executed with.
 //
-// Related, Hashtags, Summary and Title arrive already fitted: the channel
-// executes the template, and while the result (with the content warning,
-// which counts too) is over the instance's limit it drops related links
-// (last first; the default template shows none), then hashtags (last
-// first), then shortens Summary at a word boundary with "…" (down to
-// nothing), then Title. Link is never shortened, and nothing is cut inside
-// a word, a URL, a mention or a hashtag. Functions: {{cut N .Field}} (or
+// Related, Hashtags, Summary and Title arrive already fitted. Summary is
+// first capped at Config.MaxSummary characters. Then the channel executes
+// the template, and while the result (with the content warning, which
+// counts too) is over the instance's limit it drops related links (last
+// first; the default template shows none), then shortens Summary down to
+// Config.MinSummary characters, then drops hashtags (last first, giving
+// the summary back the room they leave), then drops Summary (and keeps the
+// hashtags that fit without it), then shortens Title at a word with "…".
+// Summary is cut at the last sentence end within its budget, ending with
+// the sentence's own punctuation and no "…", when that keeps at least
+// MinSummary characters; else at a word, with "…". Link is never
+// shortened, and nothing is cut inside a word, a URL, a mention or a
+// hashtag. Functions: {{cut N .Field}} (or
 // {{.Field | cut N}}) cuts a text the same way to N characters, counted as
 // Mastodon counts; {{join .Hashtags " "}} is strings.Join. The output is
 // tidied: trailing spaces dropped, runs of blank lines collapsed into one,
@@ -48,6 +54,8 @@ var errNothingToPost = errors.New("nothing to post: the template produced an emp
 type renderer struct {
 	tmpl        *template.Template
 	maxHashtags int
+	minSummary  int               // the floor a summary is shortened to before a hashtag is dropped
+	maxSummary  int               // the summary's cap; negative for none
 	renames     map[string]string // category → hashtag name, "" drops (see channels.Hashtags)
 	warnings    map[string]string // folded category → content warning
 	noImage     bool
@@ -69,6 +77,7 @@ func newRenderer(name string, cfg Config) (*renderer, error) {
 		tmpl: t, maxHashtags: cfg.MaxHashtags, noImage: cfg.NoImage,
 		renames: cfg.Hashtags, warnings: foldKeys(cfg.ContentWarnings),
 	}
+	r.minSummary, r.maxSummary = summaryBounds(cfg.MinSummary, cfg.MaxSummary)
 	// Execute once now, so a misspelt field fails at start and not at the
 	// first send.
 	sample := TemplateData{
@@ -122,6 +131,7 @@ func (r *renderer) render(a syndicate.Article, lim Limits, fullURLs bool) (statu
 	}
 	spoiler := contentWarning(a.Categories, r.warnings)
 	count := func(text string) int { return countStatus(spoiler, text, perURL) }
+	countText := func(text string) int { return countChars(text, perURL) }
 	// Far more than can ever fit; spares fitting a huge text over and over.
 	maxBytes := max(64<<10, 64*lim.MaxCharacters)
 	d := TemplateData{
@@ -135,7 +145,7 @@ func (r *renderer) render(a syndicate.Article, lim Limits, fullURLs bool) (statu
 		Author:     a.Author,
 		Published:  a.Published,
 	}
-	text, err := r.fit(d, lim.MaxCharacters, count)
+	text, err := r.fit(d, lim.MaxCharacters, count, countText)
 	out := status{Text: text, Spoiler: spoiler, Length: count(text), Limit: lim.MaxCharacters}
 	if img := strings.TrimSpace(a.ImageURL); !r.noImage && img != "" {
 		out.Image, out.Caption = img, strings.Join(strings.Fields(a.ImageCaption), " ")
@@ -155,47 +165,59 @@ func (r *renderer) render(a syndicate.Article, lim Limits, fullURLs bool) (statu
 	return out, nil
 }
 
-// fit executes the template with fewer related links, then fewer
-// hashtags, then the summary, then the title shortened, until the text
-// fits within limit. When even none of them fits, it returns that text,
-// over the limit.
-func (r *renderer) fit(d TemplateData, limit int, count func(string) int) (string, error) {
+// fit executes the template with the summary capped at maxSummary and,
+// while the text is over limit, with fewer related links, the summary
+// shortened down to minSummary, fewer hashtags, no summary, and last the
+// title shortened (see TemplateData). When even none of them fits, it
+// returns that text, over the limit. count counts a whole text, countText
+// a field, as the instance does.
+func (r *renderer) fit(d TemplateData, limit int, count, countText func(string) int) (string, error) {
 	try := func() (string, bool, error) {
 		text, err := r.execute(d)
 		return text, count(text) <= limit, err
 	}
+	// Every shorter summary is cut from the whole one.
+	summary := d.Summary
+	if r.maxSummary >= 0 {
+		d.Summary = cutSummary(summary, r.maxSummary, r.minSummary, countText)
+	}
+	capped := d.Summary
 	text, ok, err := try()
 	for err == nil && !ok && len(d.Related) > 0 {
 		d.Related = d.Related[:len(d.Related)-1]
 		text, ok, err = try()
 	}
-	for err == nil && !ok && len(d.Hashtags) > 0 {
-		d.Hashtags = d.Hashtags[:len(d.Hashtags)-1]
-		text, ok, err = try()
-	}
 	if err != nil || ok {
 		return text, err
 	}
-	for _, field := range []*string{&d.Summary, &d.Title} {
-		full := *field
-		*field = ""
-		if text, ok, err = try(); err != nil || !ok {
-			if err != nil {
-				return text, err
-			}
-			continue // too long even without it: shorten the next one
+	// shorten gives the summary as much room as is left, down to
+	// minSummary: it reports false when even the summary cut to that floor
+	// does not fit.
+	shorten := func() (string, bool, error) {
+		d.Summary = capped
+		text, ok, err := try()
+		if err != nil || ok {
+			return text, ok, err
 		}
-		// Binary search on the budget given to the field. cut(lo) fits and
-		// cut(hi) = full does not; counts are not strictly monotonic (a
-		// URL counts 23 however long), so every candidate is checked.
-		best := text
-		lo, hi := 0, min(count(full), limit+1)
+		// The most the summary may count; a cut to it does not fit.
+		hi := min(countText(capped), limit+1)
+		lo := floorBudget(summary, r.minSummary, hi, countText)
+		if d.Summary = cutText(summary, lo, countText); d.Summary == "" || d.Summary == capped {
+			return text, false, nil
+		}
+		best, ok, err := try()
+		if err != nil || !ok {
+			return best, false, err
+		}
+		// Binary search on the summary's budget: cut(lo) fits and hi does
+		// not; counts are not strictly monotonic (a URL counts 23 however
+		// long), so every candidate is checked.
 		for hi-lo > 1 {
 			mid := lo + (hi-lo)/2
-			*field = cutText(full, mid, count)
+			d.Summary = cutText(summary, mid, countText)
 			t, ok, err := try()
 			if err != nil {
-				return t, err
+				return t, false, err
 			}
 			if ok {
 				lo, best = mid, t
@@ -203,9 +225,73 @@ func (r *renderer) fit(d TemplateData, limit int, count func(string) int) (strin
 				hi = mid
 			}
 		}
-		return best, nil
+		// A sentence end within that budget reads better than a cut word.
+		if s := cutSummary(summary, lo, r.minSummary, countText); s != cutText(summary, lo, countText) {
+			d.Summary = s
+			if t, ok, err := try(); err != nil || ok {
+				return t, ok, err
+			}
+		}
+		return best, true, nil
 	}
-	return text, nil
+	hashtags := d.Hashtags
+	for k := len(hashtags); k >= 0; k-- {
+		d.Hashtags = hashtags[:k]
+		if text, ok, err = shorten(); err != nil || ok {
+			return text, err
+		}
+	}
+	// Not even the shortest summary fits: without it, the hashtags that
+	// fit come back.
+	d.Summary = ""
+	for k := len(hashtags); k >= 0; k-- {
+		d.Hashtags = hashtags[:k]
+		if text, ok, err = try(); err != nil || ok {
+			return text, err
+		}
+	}
+	full := d.Title
+	d.Title = ""
+	if text, ok, err = try(); err != nil || !ok {
+		return text, err // too long even without a title
+	}
+	// Binary search on the budget given to the title, as above.
+	best := text
+	lo, hi := 0, min(count(full), limit+1)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		d.Title = cutText(full, mid, count)
+		t, ok, err := try()
+		if err != nil {
+			return t, err
+		}
+		if ok {
+			lo, best = mid, t
+		} else {
+			hi = mid
+		}
+	}
+	return best, nil
+}
+
+// floorBudget returns the budget of the shortest summary fit keeps before
+// it drops a hashtag: floor, or, when the first word of s is longer than
+// that, the least budget below hi that keeps it; hi when none does.
+func floorBudget(s string, floor, hi int, count func(string) int) int {
+	if floor >= hi || cutText(s, floor, count) != "" {
+		return floor
+	}
+	// cut(lo) is empty and cut(hi) is not, or hi is returned.
+	lo := floor
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if cutText(s, mid, count) == "" {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
 }
 
 // truncateBytes returns at most the first n bytes of s, whole runes only.

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/channels/mastodon/mastodontest"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/feed"
@@ -81,6 +82,7 @@ func TestRenderFits(t *testing.T) {
 		name     string
 		article  syndicate.Article
 		hashtags int
+		floor    int // min_summary, when not the default
 		limit    int
 		want     string // exact text, or "" to check only the invariants
 		wantErr  string
@@ -93,7 +95,7 @@ func TestRenderFits(t *testing.T) {
 		{
 			name:    "summary cut at a word",
 			article: syndicate.Article{Title: "Title", Summary: words(20), Link: link},
-			limit:   5 + 2 + 30 + 2 + 23, want: "Title\n\nstrike strike strike strike…\n\n" + link,
+			floor:   1, limit: 5 + 2 + 30 + 2 + 23, want: "Title\n\nstrike strike strike strike…\n\n" + link,
 		},
 		{
 			name:    "summary dropped before the title is cut",
@@ -141,14 +143,14 @@ func TestRenderFits(t *testing.T) {
 			hashtags: 2, limit: 500, want: "T\n\nS\n\n" + link + "\n\n#MassStrike #Kazajistán",
 		},
 		{
-			name:     "hashtags dropped, last first, before the summary is cut",
+			name:     "a summary shorter than the floor: hashtags dropped, last first, before it",
 			article:  syndicate.Article{Title: "T", Summary: words(2), Link: link, Categories: []string{"Mass strike", "Kazajistán"}},
 			hashtags: 4, limit: 1 + 2 + 13 + 2 + 23 + 2 + 11, want: "T\n\n" + words(2) + "\n\n" + link + "\n\n#MassStrike",
 		},
 		{
-			name:     "no hashtag left, then the summary cut",
+			name:     "no hashtag left, then the summary cut, down to a floor of 1",
 			article:  syndicate.Article{Title: "T", Summary: words(2), Link: link, Categories: []string{"Mass strike"}},
-			hashtags: 4, limit: 1 + 2 + 7 + 2 + 23, want: "T\n\nstrike…\n\n" + link,
+			hashtags: 4, floor: 1, limit: 1 + 2 + 7 + 2 + 23, want: "T\n\nstrike…\n\n" + link,
 		},
 		{
 			name:    "a word longer than the budget is dropped, never cut",
@@ -158,17 +160,17 @@ func TestRenderFits(t *testing.T) {
 		{
 			name:    "a text without spaces is cut between its words",
 			article: syndicate.Article{Title: "T", Summary: "カザフスタンで大規模なストライキが起きた", Link: link},
-			limit:   1 + 2 + 8 + 2 + 23, want: "T\n\nカザフスタンで…\n\n" + link,
+			floor:   1, limit: 1 + 2 + 8 + 2 + 23, want: "T\n\nカザフスタンで…\n\n" + link,
 		},
 		{
 			name:    "a hashtag in the summary is never cut",
 			article: syndicate.Article{Title: "T", Summary: "see #KazakhstanProtests2022 now", Link: link},
-			limit:   1 + 2 + 14 + 2 + 23, want: "T\n\nsee…\n\n" + link,
+			floor:   1, limit: 1 + 2 + 14 + 2 + 23, want: "T\n\nsee…\n\n" + link,
 		},
 		{
 			name:    "a mention in the summary is never cut",
 			article: syndicate.Article{Title: "T", Summary: "by @communia@mastodon.social and others", Link: link},
-			limit:   1 + 2 + 13 + 2 + 23, want: "T\n\nby @communia@mastodon.social…\n\n" + link,
+			floor:   1, limit: 1 + 2 + 13 + 2 + 23, want: "T\n\nby @communia@mastodon.social…\n\n" + link,
 		},
 		{
 			name:    "nothing to post",
@@ -178,7 +180,11 @@ func TestRenderFits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := defaultRenderer(t, tt.hashtags).render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23}, false)
+			r := defaultRenderer(t, tt.hashtags)
+			if tt.floor > 0 {
+				r.minSummary = tt.floor
+			}
+			got, err := r.render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23}, false)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -371,6 +377,10 @@ func FuzzRender(f *testing.F) {
 	a := kazakhstan()
 	f.Add(a.Title, a.Summary, a.Link, "", 500)
 	f.Add(a.Title, a.Summary, a.Link, "violence", 60)
+	// Room for the hashtags only with the summary shortened to its floor.
+	f.Add(a.Title, a.Summary, a.Link, "", 250)
+	f.Add(a.Title, a.Summary, a.Link, "violence", 320)
+	f.Add("Mass strike in Kazakhstan", strings.Repeat("The strike spread. ", 30), a.Link, "", 140)
 	f.Add("👨‍👩‍👧‍👦 🇰🇿 Kazajistán", "@user@mastodon.social https://example.org/a-long-path. and more words", "https://communia.blog/x", "", 40)
 	f.Add("", "", "https://a.co", "", 23)
 	f.Add("Title", "Summary", "", "", 3)
@@ -383,9 +393,11 @@ func FuzzRender(f *testing.F) {
 			return
 		}
 		// The title's words double as categories, for hashtags; a
-		// category "cw" carries the content warning.
+		// category "cw" carries the content warning. The floor of the
+		// summary varies with the limit, under the default cap of 300.
 		a := syndicate.Article{Title: title, Summary: summary, Link: link, Categories: append(strings.Fields(title), "cw")}
 		r.warnings = map[string]string{"cw": strings.TrimSpace(cw)}
+		r.minSummary = 1 + limit%150
 		got, err := r.render(a, Limits{MaxCharacters: limit, CharactersPerURL: 23}, false)
 		spoiler := strings.TrimSpace(cw)
 		if err != nil {
@@ -405,6 +417,32 @@ func FuzzRender(f *testing.F) {
 		}
 		if n := mastodontest.StatusLength(spoiler, got.Text, 23); n > limit {
 			t.Fatalf("the fake would refuse %q: it counts %d, over %d (the channel counted %d)", got.Text, n, limit, got.Length)
+		}
+		// Whenever the floor allows, every hashtag survives: when the title,
+		// the summary cut at a word to min_summary, the link and every
+		// hashtag fit, the post ends with every hashtag. (A summary whose
+		// first word is longer than the floor has no such cut.)
+		maxBytes := max(64<<10, 64*limit)
+		countText := func(s string) int { return countChars(s, 23) }
+		floored := TemplateData{
+			Title:    strings.Join(strings.Fields(truncateBytes(title, maxBytes)), " "),
+			Summary:  strings.TrimSpace(truncateBytes(summary, maxBytes)),
+			Link:     strings.TrimSpace(link),
+			Hashtags: channels.Hashtags(a.Categories, r.renames, r.maxHashtags),
+		}
+		if countText(floored.Summary) > r.minSummary {
+			floored.Summary = cutText(floored.Summary, r.minSummary, countText)
+		}
+		if len(floored.Hashtags) > 0 && (floored.Summary != "" || strings.TrimSpace(summary) == "") {
+			text, err := r.execute(floored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paragraphs := strings.Split(got.Text, "\n\n")
+			if tags := strings.Join(floored.Hashtags, " "); countStatus(spoiler, text, 23) <= limit && paragraphs[len(paragraphs)-1] != tags {
+				t.Fatalf("hashtags %q dropped although the post fits with them and a summary of %d characters (%d of %d):\n%q\nposted:\n%q",
+					tags, r.minSummary, countStatus(spoiler, text, 23), limit, text, got.Text)
+			}
 		}
 		// Every URL posted is one of the article's, whole.
 		var inputURLs []string

@@ -165,6 +165,8 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 				Template:        ch.Template,
 				MaxCharacters:   m.MaxCharacters,
 				MaxHashtags:     m.MaxHashtags,
+				MinSummary:      m.MinSummary,
+				MaxSummary:      m.MaxSummary,
 				Hashtags:        m.Hashtags,
 				ContentWarnings: m.ContentWarnings,
 				NoImage:         !m.Image,
