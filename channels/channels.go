@@ -40,6 +40,17 @@ func TransportError(err error, requestWritten, idempotent bool) *syndicate.SendE
 	return &syndicate.SendError{Kind: syndicate.Retryable, Err: err}
 }
 
+// BeforeSend classifies an error met before the post's own request was
+// made (reading the instance's limits, uploading its image): unless it
+// already says what it is, it is retryable, as nothing was posted.
+func BeforeSend(err error) *syndicate.SendError {
+	var se *syndicate.SendError
+	if errors.As(err, &se) {
+		return se
+	}
+	return &syndicate.SendError{Kind: syndicate.Retryable, Err: err}
+}
+
 // Permanent wraps err as a permanent send error.
 func Permanent(err error) *syndicate.SendError {
 	return &syndicate.SendError{Kind: syndicate.Permanent, Err: err}

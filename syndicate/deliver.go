@@ -105,7 +105,10 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (after Deliv
 	took := e.now().Sub(start)
 
 	done := e.outcome(t, sending, receipt, sendErr)
-	if err := e.Store.UpdateDelivery(sendCtx, done, StateSending); err != nil {
+	err = e.writeThroughBusy(ctx, fmt.Sprintf("delivery %d: %s", d.ID, done.State), func(ctx context.Context) error {
+		return e.Store.UpdateDelivery(ctx, done, StateSending)
+	})
+	if err != nil {
 		return done, true, fmt.Errorf("delivery %d: record %s: %w", d.ID, done.State, err)
 	}
 	e.recordAttempt(sendCtx, Attempt{DeliveryID: d.ID, At: start, Took: took, State: done.State, Error: done.LastError})

@@ -636,3 +636,22 @@ func TestFeedPasswordStaysOutOfErrors(t *testing.T) {
 		t.Fatalf("error: %v", err)
 	}
 }
+
+// TestUnclassifiedErrorIsUncertain: a channel error that does not say
+// whether the request left may mean the post went out: it is never
+// retried as if nothing had been sent.
+func TestUnclassifiedErrorIsUncertain(t *testing.T) {
+	f := newFixture(t, syndicate.Feed{To: []string{"a"}})
+	f.feed.set()
+	f.once()
+	f.a.errs = []error{errors.New("the channel's own error, unclassified")}
+	f.feed.set(article(1, 1))
+	if r := f.once(); r.OK() || r.Uncertain != 1 {
+		t.Fatalf("report %+v, want one uncertain", r)
+	}
+	f.clock.Add(24 * time.Hour)
+	f.once()
+	if d := f.onlyDelivery("a"); d.State != syndicate.StateUncertain || len(f.a.titles()) != 0 {
+		t.Fatalf("an unclassified failure was retried: %+v, sent %v", d, f.a.titles())
+	}
+}

@@ -45,12 +45,14 @@ type SendError struct {
 func (e *SendError) Error() string { return e.Err.Error() }
 func (e *SendError) Unwrap() error { return e.Err }
 
-// Classify returns the kind and retry time of err; an error that is not a
-// *SendError counts as retryable.
+// Classify returns the kind and retry time of err. An error that is not a
+// *SendError counts as uncertain: a channel that does not say whether its
+// request left may have posted, and re-sending it could post twice; an
+// editor decides.
 func Classify(err error) (ErrorKind, time.Time) {
 	var se *SendError
 	if errors.As(err, &se) {
 		return se.Kind, se.RetryAfter
 	}
-	return Retryable, time.Time{}
+	return Uncertain, time.Time{}
 }

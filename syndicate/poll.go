@@ -177,7 +177,10 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 		e.printPlanned(res.Deliveries)
 		return res, "ok", nil
 	}
-	if err := e.Store.RecordPoll(ctx, rec); err != nil {
+	err = e.writeThroughBusy(ctx, fmt.Sprintf("feed %q: poll", id), func(ctx context.Context) error {
+		return e.Store.RecordPoll(ctx, rec)
+	})
+	if err != nil {
 		return PollResult{}, "error", fmt.Errorf("feed %q: record poll: %w", id, err)
 	}
 	e.editUpdated(ctx, rec.Updated)

@@ -9,6 +9,11 @@ import (
 // ErrNotFound is returned by a Store when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrBusy is wrapped by a store's errors when another process held the
+// store locked past its wait (a backup, a VACUUM): nothing was written, and
+// the same write may simply be made again.
+var ErrBusy = errors.New("the store is busy (locked by another process)")
+
 // ErrConflict is returned by UpdateDelivery when the row is no longer in
 // the state the caller read it in (another process or an editor moved it).
 var ErrConflict = errors.New("delivery changed concurrently")

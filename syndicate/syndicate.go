@@ -143,7 +143,7 @@ type Rendering struct {
 // Channel is a destination: a Mastodon account, a Telegram chat.
 type Channel interface {
 	// Send posts once. Errors should be *SendError so the pipeline knows
-	// whether and when to retry; any other error is treated as retryable.
+	// whether and when to retry; any other error is treated as uncertain (it may have posted).
 	Send(ctx context.Context, post Post) (Receipt, error)
 	// Render shows what Send would post, without any network call.
 	Render(post Post) (Rendering, error)

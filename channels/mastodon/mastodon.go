@@ -105,7 +105,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	}
 	lim, err := c.Limits(ctx)
 	if err != nil {
-		return syndicate.Receipt{}, err
+		return syndicate.Receipt{}, channels.BeforeSend(err)
 	}
 	fullURLs := c.countsFullURLs()
 	st, err := c.renderPost(post, lim, fullURLs)
@@ -114,7 +114,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	}
 	ids, warning, err := c.media(ctx, post.IdempotencyKey, st, lim)
 	if err != nil {
-		return syndicate.Receipt{}, err
+		return syndicate.Receipt{}, channels.BeforeSend(err)
 	}
 	lang := channels.LanguageCode(post.Article.Language)
 	posted, written, err := c.postStatus(ctx, post.IdempotencyKey, st, ids, lang)

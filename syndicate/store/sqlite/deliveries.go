@@ -172,7 +172,7 @@ func (s *Store) UpdateDelivery(ctx context.Context, d syndicate.Delivery, from s
 		string(d.State), d.Attempts, dbTime(d.NextAttempt), d.LastError, d.RemoteID,
 		d.RemoteURL, dbTime(d.SendingSince), d.Override, dbTime(s.now()), d.ID, string(from))
 	if err != nil {
-		return fmt.Errorf("update delivery %d: %w", d.ID, err)
+		return fmt.Errorf("update delivery %d: %w", d.ID, busy(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {

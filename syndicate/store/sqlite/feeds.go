@@ -33,7 +33,7 @@ func (s *Store) FeedState(ctx context.Context, feedID string) (syndicate.FeedSta
 // SaveFeedState replaces the saved state of st.FeedID.
 func (s *Store) SaveFeedState(ctx context.Context, st syndicate.FeedState) error {
 	if err := saveFeedState(ctx, s.w, st); err != nil {
-		return fmt.Errorf("save state of feed %q: %w", st.FeedID, err)
+		return fmt.Errorf("save state of feed %q: %w", st.FeedID, busy(err))
 	}
 	return nil
 }

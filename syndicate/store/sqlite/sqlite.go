@@ -27,7 +27,8 @@ import (
 
 	"github.com/syndicate-daemon/syndicate/syndicate"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var _ syndicate.Store = (*Store)(nil)
@@ -198,11 +199,24 @@ func (s *Store) EnsureMeta(ctx context.Context, key, value string) (string, erro
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return busy(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	if err := fn(tx); err != nil {
-		return err
+		return busy(err)
 	}
-	return tx.Commit()
+	return busy(tx.Commit())
+}
+
+// busy marks an error of a database locked past the busy timeout as
+// syndicate.ErrBusy, so the caller knows to write again later.
+func busy(err error) error {
+	var se *sqlitedriver.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %w", syndicate.ErrBusy, err)
+		}
+	}
+	return err
 }
