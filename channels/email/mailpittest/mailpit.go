@@ -2,8 +2,14 @@
 // SMTP server that keeps what it receives, as a separate process on
 // loopback, and reads the messages back through its HTTP API.
 //
-// mailpit must be on PATH (`go install github.com/axllent/mailpit@v1.33.1`;
-// .ci/run installs it); without it, Start skips the test, naming the tool.
+// Start runs the binary $SYNDICATE_MAILPIT names, else mailpit on PATH,
+// else the version the repository's tools module (tools/go.mod) pins,
+// built on first use with the go command into the user's cache directory
+// (syndicate-test-tools/) and reused while tools/go.mod and tools/go.sum
+// stay the same; the first build takes a minute or two. Start skips the
+// test only when the go command itself is missing, and fails it when the
+// build fails.
+//
 // Started so, mailpit offers neither STARTTLS nor AUTH: tests use
 // tls: none and no username.
 package mailpittest
@@ -38,10 +44,7 @@ type Server struct {
 // (by its pid) when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("mailpit")
-	if err != nil {
-		t.Skip("mailpit is not on PATH (go install github.com/axllent/mailpit@v1.33.1): skipping the tests with a real SMTP server")
-	}
+	bin := binary(t)
 	dir := t.TempDir()
 	for attempt := 0; ; attempt++ {
 		smtpPort, httpPort := freePort(t), freePort(t)
