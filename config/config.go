@@ -34,6 +34,9 @@ type Config struct {
 	AdminToken Secret // empty: the admin endpoints are off
 	Secret     Secret // signs links in emails; empty: the daemon keeps a generated one
 	UserAgent  string // appended to the daemon's own User-Agent
+	// MaxConcurrentPolls bounds the feeds fetched at once (0: the number
+	// of CPUs).
+	MaxConcurrentPolls int
 	// Demo marks a demonstration configuration (deploy/demo.yaml): it only
 	// runs as a dry run, which prints its admin_token at start.
 	Demo     bool

@@ -619,6 +619,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	}
 	d.str(o, "user_agent", &c.UserAgent)
 	d.bool(o, "demo", &c.Demo)
+	d.int(o, "max_concurrent_polls", &c.MaxConcurrentPolls)
 	c.Subscribe = d.subscribe(o)
 	if do := d.sub(o, "dashboard"); do != nil {
 		d.duration(do, "session_lifetime", &c.Dashboard.SessionLifetime)

@@ -49,6 +49,7 @@ func (c *Config) validate() []Problem {
 		v.add("user_agent", "must not hold control characters")
 	}
 	v.subscribe(c.Subscribe)
+	v.atLeast("max_concurrent_polls", int64(c.MaxConcurrentPolls), 0)
 	if c.Dashboard.SessionLifetime != 0 { // 0: a Config built in code, the default
 		v.positive("dashboard.session_lifetime", c.Dashboard.SessionLifetime)
 	}

@@ -127,6 +127,10 @@ type Engine struct {
 	// AfterFirstPolls, when set, is called by Run once the poll of every
 	// feed made at start has ended.
 	AfterFirstPolls func(context.Context)
+	// MaxConcurrentPolls bounds the polls in flight, in Run and Once;
+	// default the number of CPUs. Waiting for a slot does not count
+	// against a feed's fetch timeout.
+	MaxConcurrentPolls int
 	// SendTimeout bounds one send, which is not cut by shutdown (so its
 	// outcome is recorded); default 2 minutes.
 	SendTimeout time.Duration
@@ -141,8 +145,10 @@ type Engine struct {
 
 	polling   sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
 	ready     atomic.Bool
-	running   atomic.Pointer[daemon] // set while Run runs: Wake reaches its workers
-	pingQueue atomic.Pointer[chan string]
+	running   atomic.Pointer[daemon]       // set while Run runs: Wake reaches its workers
+	requests  atomic.Pointer[pollRequests] // set while Run runs: PollNow adds to it
+	slotsOnce sync.Once
+	pollSlots pollSlots
 	printMu   sync.Mutex
 	runStats  runStats
 	digests   digestState

@@ -85,7 +85,12 @@ func (e *Engine) pollFeed(ctx context.Context, feedID string, scheduled bool) (P
 }
 
 func (e *Engine) pollOnce(ctx context.Context, f Feed, scheduled bool) (PollResult, error) {
-	start := e.now()
+	slots := e.slots()
+	if !slots.acquire(ctx) {
+		return PollResult{}, fmt.Errorf("feed %q: stopped while waiting for a poll slot: %w", f.Source.ID, ctx.Err())
+	}
+	defer slots.release()
+	start := e.now() // after the wait: a slot's wait is not the feed's
 	res, result, err := e.poll(ctx, f, start, scheduled)
 	e.observer().Polled(f.Source.ID, result, e.now().Sub(start))
 	e.runStats.feedResult(f.Source.ID, err) // deferred too: the feed was not read

@@ -39,9 +39,6 @@ func (r Report) OK() bool {
 		len(r.DigestErrors) == 0 && r.Recipients[RecipientUncertain] == 0
 }
 
-// maxConcurrentPolls bounds the feeds fetched at once by Once.
-const maxConcurrentPolls = 8
-
 // Once polls every feed, delivers everything due, and returns. A retry due
 // within maxWait of the start is waited for and made in the same run.
 func (e *Engine) Once(ctx context.Context, maxWait time.Duration) (Report, error) {
@@ -51,11 +48,8 @@ func (e *Engine) Once(ctx context.Context, maxWait time.Duration) (Report, error
 	deadline := e.now().Add(maxWait)
 
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, maxConcurrentPolls)
 	for _, f := range e.Feeds {
 		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
 			if _, err := e.Poll(ctx, f.Source.ID); err != nil {
 				e.log().Error("poll failed", "feed", f.Source.ID, slog.Any("error", err))
 			}
@@ -163,24 +157,13 @@ func (r Report) FeedErrorsSorted() []error {
 }
 
 func sleepUntil(ctx context.Context, t, now time.Time) error {
-	d := t.Sub(now)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleepCtx(ctx, t.Sub(now))
 }
 
 // daemon is the state of a running Engine.
 type daemon struct {
-	wake  map[string]chan struct{} // channel id → worker wake-up
-	polls chan string              // feed ids to poll now
+	wake     map[string]chan struct{} // channel id → worker wake-up
+	requests *pollRequests            // feeds to poll now
 }
 
 // Run is the daemon: it settles interrupted sends, polls every feed at once
@@ -191,7 +174,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.Recover(ctx); err != nil {
 		return err
 	}
-	d := &daemon{wake: map[string]chan struct{}{}, polls: make(chan string, 64)}
+	d := &daemon{wake: map[string]chan struct{}{}, requests: newPollRequests()}
 	for id := range e.Targets {
 		d.wake[id] = make(chan struct{}, 1)
 	}
@@ -204,7 +187,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	c := cron.New(cron.WithChain(cron.Recover(cronLogger{e.log()})))
 	for _, f := range e.Feeds {
 		if f.Schedule != nil {
-			c.Schedule(f.Schedule, cron.FuncJob(func() { e.pollAndWake(ctx, d, f.Source.ID, true) }))
+			c.Schedule(f.Schedule, cron.FuncJob(func() {
+				if sleepCtx(ctx, ScheduleOffset(f.Source.ID, f.Schedule, e.now())) == nil {
+					e.pollAndWake(ctx, d, f.Source.ID, true)
+				}
+			}))
 		}
 	}
 	c.Start()
@@ -216,7 +203,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 		})
 	}
-	e.pingQueue.Store(&d.polls)
+	e.requests.Store(d.requests)
 	e.ready.Store(true)
 	e.log().Info("daemon started", "feeds", len(e.Feeds), "channels", len(e.Targets), "dry_run", e.DryRun)
 
@@ -236,8 +223,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	workers.Go(func() { e.digestLoop(ctx) })
 	for {
 		select {
-		case id := <-d.polls:
-			workers.Go(func() { e.pollAndWake(ctx, d, id, false) })
+		case <-d.requests.signal:
+			for _, id := range d.requests.take() {
+				workers.Go(func() { e.pollAndWake(ctx, d, id, false) })
+			}
 			continue
 		case <-ctx.Done():
 		}
@@ -246,7 +235,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	e.ready.Store(false)
 	e.running.Store(nil)
-	e.pingQueue.Store(nil)
+	e.requests.Store(nil)
 	<-c.Stop().Done()
 	workers.Wait()
 	e.log().Info("daemon stopped")
@@ -256,19 +245,15 @@ func (e *Engine) Run(ctx context.Context) error {
 // PollNow asks a running daemon to poll a feed now. It reports false when
 // the daemon is not running or the feed is unknown.
 func (e *Engine) PollNow(feedID string) bool {
-	q := e.pingQueue.Load()
+	q := e.requests.Load()
 	if q == nil {
 		return false
 	}
 	if _, ok := e.feed(feedID); !ok {
 		return false
 	}
-	select {
-	case *q <- feedID:
-		return true
-	default:
-		return true // a burst of pings: polls are already queued
-	}
+	q.add(feedID) // a set: a burst of pings is one poll, none is lost
+	return true
 }
 
 // FeedID finds a configured feed by id or, when byURL, by its URL.
@@ -348,4 +333,19 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error("cron: "+msg, append(kv, slog.Any("error", err))...)
+}
+
+// sleepCtx waits d, or until ctx ends (its error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
