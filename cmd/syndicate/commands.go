@@ -57,6 +57,10 @@ func cmdRun(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
+	dashboard, err := c.dashboard(ctx, cfg, engine, rehearsing)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -68,7 +72,7 @@ func cmdRun(ctx context.Context, c *cli) error {
 	}
 	srv := &http.Server{
 		Handler: web.Handler(web.Options{
-			Daemon: engine, Gatherer: reg, AdminToken: cfg.AdminToken.Value(), WebSub: hubs, Subscribe: pages, Log: c.log,
+			Daemon: engine, Gatherer: reg, AdminToken: cfg.AdminToken.Value(), WebSub: hubs, Subscribe: pages, Dashboard: dashboard, Log: c.log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
@@ -356,15 +360,9 @@ func cmdStatus(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	var states []syndicate.State
-	for _, s := range strings.Split(c.opts.states, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		if !slices.Contains(syndicate.States, syndicate.State(s)) {
-			return usagef("--state: unknown state %q", s)
-		}
-		states = append(states, syndicate.State(s))
+	states, err := parseStates(c.opts.states)
+	if err != nil {
+		return usagef("--state: %v", err)
 	}
 	store, err := openStore(ctx, cfg, false)
 	if err != nil {
@@ -372,33 +370,8 @@ func cmdStatus(ctx context.Context, c *cli) error {
 	}
 	defer store.Close()
 
-	var out statusJSON
-	for _, f := range cfg.Feeds {
-		if c.opts.feed != "" && f.ID != c.opts.feed {
-			continue
-		}
-		st, err := store.FeedState(ctx, f.ID)
-		if err != nil {
-			return fmt.Errorf("feed %s: %w", f.ID, err)
-		}
-		out.Feeds = append(out.Feeds, feedJSON{ID: f.ID, LastPollAt: optTime(st.LastPollAt), LastOKAt: optTime(st.LastOKAt), LastError: st.LastError, Failures: st.Failures})
-	}
-	views, err := store.ListDeliveries(ctx, syndicate.DeliveryFilter{FeedID: c.opts.feed, ChannelID: c.opts.channel, States: states})
+	out, err := buildStatus(ctx, cfg, store, statusFilter{feed: c.opts.feed, channel: c.opts.channel, states: states, limit: c.opts.limit})
 	if err != nil {
-		return fmt.Errorf("list deliveries: %w", err)
-	}
-	if c.opts.limit > 0 && len(views) > c.opts.limit {
-		views = views[len(views)-c.opts.limit:]
-	}
-	out.Deliveries = []deliveryJSON{}
-	for _, v := range views {
-		out.Deliveries = append(out.Deliveries, deliveryJSON{
-			ID: v.ID, State: string(v.State), Channel: v.ChannelID, Feed: v.Article.FeedID, ArticleKey: v.Article.Key,
-			Title: v.Article.Title, Link: v.Article.Link, Published: optTime(v.Article.Published), Attempts: v.Attempts,
-			NextAttempt: optTime(v.NextAttempt), LastError: v.LastError, RemoteID: v.RemoteID, RemoteURL: v.RemoteURL, UpdatedAt: v.UpdatedAt,
-		})
-	}
-	if out.emailChannels, out.Digests, err = digestStatus(ctx, c, cfg, store); err != nil {
 		return err
 	}
 	if c.opts.json {
@@ -409,23 +382,81 @@ func cmdStatus(ctx context.Context, c *cli) error {
 	return printStatus(c, out)
 }
 
+// statusFilter narrows the status document: the flags of `status`, or
+// the query parameters of GET /api/v1/status.
+type statusFilter struct {
+	feed, channel string
+	states        []syndicate.State
+	limit         int // at most this many deliveries, the newest; 0: all
+}
+
+// parseStates reads a comma-separated list of delivery states.
+func parseStates(list string) ([]syndicate.State, error) {
+	var states []syndicate.State
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(syndicate.States, syndicate.State(s)) {
+			return nil, fmt.Errorf("unknown state %q", s)
+		}
+		states = append(states, syndicate.State(s))
+	}
+	return states, nil
+}
+
+// buildStatus builds the document of `status --json` (and of the
+// dashboard's API).
+func buildStatus(ctx context.Context, cfg *config.Config, store syndicate.Store, f statusFilter) (statusJSON, error) {
+	var out statusJSON
+	for _, feed := range cfg.Feeds {
+		if f.feed != "" && feed.ID != f.feed {
+			continue
+		}
+		st, err := store.FeedState(ctx, feed.ID)
+		if err != nil {
+			return out, fmt.Errorf("feed %s: %w", feed.ID, err)
+		}
+		out.Feeds = append(out.Feeds, feedJSON{ID: feed.ID, LastPollAt: optTime(st.LastPollAt), LastOKAt: optTime(st.LastOKAt), LastError: st.LastError, Failures: st.Failures})
+	}
+	views, err := store.ListDeliveries(ctx, syndicate.DeliveryFilter{FeedID: f.feed, ChannelID: f.channel, States: f.states})
+	if err != nil {
+		return out, fmt.Errorf("list deliveries: %w", err)
+	}
+	if f.limit > 0 && len(views) > f.limit {
+		views = views[len(views)-f.limit:]
+	}
+	out.Deliveries = []deliveryJSON{}
+	for _, v := range views {
+		out.Deliveries = append(out.Deliveries, deliveryJSON{
+			ID: v.ID, State: string(v.State), Channel: v.ChannelID, Feed: v.Article.FeedID, ArticleKey: v.Article.Key,
+			Title: v.Article.Title, Link: v.Article.Link, Published: optTime(v.Article.Published), Attempts: v.Attempts,
+			NextAttempt: optTime(v.NextAttempt), LastError: v.LastError, RemoteID: v.RemoteID, RemoteURL: v.RemoteURL, UpdatedAt: v.UpdatedAt,
+		})
+	}
+	if out.emailChannels, out.Digests, err = digestStatus(ctx, cfg, store, f); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
 // digestStatus returns the email channels that status shows (only the one
 // of --channel; with --feed, those the feed goes to) and their newest
 // digests, newest first, with their messages counted by state.
-func digestStatus(ctx context.Context, c *cli, cfg *config.Config, store syndicate.Store) ([]emailChannelStatus, []digestJSON, error) {
+func digestStatus(ctx context.Context, cfg *config.Config, store syndicate.Store, f statusFilter) ([]emailChannelStatus, []digestJSON, error) {
 	digests := []digestJSON{}
 	var routed []string
-	if c.opts.feed != "" {
-		for _, f := range cfg.Feeds {
-			if f.ID == c.opts.feed {
-				routed = f.To
+	if f.feed != "" {
+		for _, feed := range cfg.Feeds {
+			if feed.ID == f.feed {
+				routed = feed.To
 			}
 		}
 	}
 	var channels []emailChannelStatus
 	for _, ch := range cfg.Channels {
-		if !isEmailChannel(cfg, ch.ID) || (c.opts.channel != "" && ch.ID != c.opts.channel) ||
-			(c.opts.feed != "" && !slices.Contains(routed, ch.ID)) {
+		if !isEmailChannel(cfg, ch.ID) || (f.channel != "" && ch.ID != f.channel) ||
+			(f.feed != "" && !slices.Contains(routed, ch.ID)) {
 			continue
 		}
 		channels = append(channels, emailChannelStatus{id: ch.ID, list: ch.Email.List})

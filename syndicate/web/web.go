@@ -1,5 +1,6 @@
 // Package web is the daemon's HTTP surface: health, readiness, metrics, the
-// publish hook that polls a feed at once, and the WebSub callback.
+// publish hook that polls a feed at once, the WebSub callback, the
+// subscription pages, and the editor's dashboard with its read-only API.
 package web
 
 import (
@@ -43,6 +44,9 @@ type Options struct {
 	// Subscribe serves the subscription pages (/subscribe, /confirm/…,
 	// /unsubscribe/…); nil: none.
 	Subscribe *SubscribePages
+	// Dashboard serves the editor's dashboard and /api/v1/status, when
+	// AdminToken is set; nil: none.
+	Dashboard *Dashboard
 }
 
 // maxDeliveryBytes caps a WebSub content delivery, as the feed size cap does.
@@ -72,6 +76,11 @@ func Handler(o Options) http.Handler {
 	}
 	if o.Subscribe != nil {
 		o.Subscribe.register(mux, o.Log)
+	}
+	if o.Dashboard != nil && o.AdminToken != "" {
+		if err := o.Dashboard.register(mux, o.AdminToken, o.Log); err != nil {
+			panic(err) // the embedded templates do not parse: a bug the tests catch
+		}
 	}
 	return mux
 }
