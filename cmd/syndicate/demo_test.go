@@ -135,7 +135,7 @@ func TestDemo(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, page := range []string{"/readyz", "/subscribe?list=en", "/subscribe?list=es"} {
+	for _, page := range []string{"/readyz", "/subscribe?list=en", "/subscribe?list=es", "/login"} {
 		resp, err := http.Get("http://" + addr + page)
 		if err != nil {
 			t.Fatalf("GET %s: %v", page, err)

@@ -101,8 +101,21 @@ func (c *rehearsalChannel) Render(p syndicate.Post) (syndicate.Rendering, error)
 	return c.inner.Render(p)
 }
 
+// CheckText lets an editor rewrite a post in the rehearsal too: the text
+// is checked by the channel, as it would be for real.
+func (c *rehearsalChannel) CheckText(p syndicate.Post) (syndicate.Rendering, error) {
+	checker, ok := c.inner.(syndicate.TextChecker)
+	if !ok {
+		return syndicate.Rendering{}, fmt.Errorf("%s takes no rewritten text", c.id)
+	}
+	return checker.CheckText(p)
+}
+
 func (c *rehearsalChannel) Send(_ context.Context, p syndicate.Post) (syndicate.Receipt, error) {
-	r, err := c.inner.Render(p)
+	r, err := c.Render(p)
+	if p.Override != "" {
+		r, err = c.CheckText(p)
+	}
 	if err != nil {
 		return syndicate.Receipt{}, &syndicate.SendError{Kind: syndicate.Permanent, Err: fmt.Errorf("%s: rendering %q: %w", c.id, p.Article.Title, err)}
 	}
@@ -222,6 +235,9 @@ func (r *rehearsal) banner(cfg *config.Config, addr string, subscribePages bool)
 		}
 	}
 	fmt.Fprintf(&b, "   health: %s/healthz · readiness: %s/readyz · metrics: %s/metrics\n", base, base, base)
+	if cfg.AdminToken.Value() != "" {
+		fmt.Fprintf(&b, "   the editor's dashboard: %s/ (sign in with the admin token)\n", base)
+	}
 	if cfg.Demo && cfg.AdminToken.Value() != "" {
 		fmt.Fprintf(&b, "   the demonstration's admin token (dashboard, ping hook): %s\n", cfg.AdminToken.Value())
 	}
