@@ -6,8 +6,9 @@
 // copy is the encoded parts with only the lines that carry the personal
 // unsubscribe link encoded anew, and a few headers of its own, built while
 // it is sent. A few SMTP connections run side by side, each carrying many
-// messages (no NOOP before each one, no RSET after a success), paced by a
-// shared rate.
+// messages (no NOOP before each one, no RSET after a success, MAIL FROM,
+// RCPT TO and DATA in one round trip when the server offers PIPELINING,
+// each message in one write), paced by a shared rate.
 package email
 
 import (

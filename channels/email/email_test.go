@@ -466,8 +466,17 @@ func TestRateCapsTheMessagesPerSecond(t *testing.T) {
 }
 
 // 4xx is deferred, 5xx failed; a connection lost before the end of the
-// data deferred, after it uncertain.
+// data deferred, after it uncertain: with the commands pipelined, one at a
+// time, and to a server that takes DATA after refusing the recipient.
 func TestSMTPErrorsAreClassified(t *testing.T) {
+	for _, mode := range []string{"pipelining", "one command at a time", "lenient DATA"} {
+		t.Run(mode, func(t *testing.T) {
+			testSMTPErrorsAreClassified(t, mode)
+		})
+	}
+}
+
+func testSMTPErrorsAreClassified(t *testing.T, mode string) {
 	f := newFakeSMTP(t)
 	f.rcptReply = func(addr string) string {
 		switch {
@@ -491,6 +500,8 @@ func TestSMTPErrorsAreClassified(t *testing.T) {
 		}
 		return ""
 	}
+	f.noPipelining = mode == "one command at a time"
+	f.lenientData = mode == "lenient DATA"
 	f.serve()
 	cfg := config("127.0.0.1", f.port())
 	cfg.Connections = 1
@@ -515,6 +526,10 @@ func TestSMTPErrorsAreClassified(t *testing.T) {
 	}
 	if f.count("RSET") < 4 {
 		t.Errorf("%d RSET after refused transactions", f.count("RSET"))
+	}
+	_, _, msgs := f.snapshot()
+	if len(msgs) != 3 {
+		t.Errorf("%d messages taken, want the 3 sent", len(msgs))
 	}
 }
 

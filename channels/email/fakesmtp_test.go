@@ -18,8 +18,9 @@ import (
 )
 
 // fakeSMTP is a scripted SMTP server on loopback: it answers like a real
-// one (EHLO extensions, STARTTLS, AUTH PLAIN, dot-stuffed DATA) and lets a
-// test choose the answers that matter.
+// one (EHLO extensions, STARTTLS, AUTH PLAIN, PIPELINING, dot-stuffed
+// DATA, no DATA without an accepted recipient) and lets a test choose the
+// answers that matter.
 type fakeSMTP struct {
 	t  *testing.T
 	ln net.Listener
@@ -28,6 +29,11 @@ type fakeSMTP struct {
 	startTLS    *tls.Config // offers STARTTLS
 	authUser    string      // offers AUTH PLAIN; checks this user and authPass
 	authPass    string
+	// noPipelining leaves PIPELINING out of the EHLO answer.
+	noPipelining bool
+	// lenientData answers 354 to DATA even when no recipient was
+	// accepted (and refuses the message at its end), as some servers do.
+	lenientData bool
 
 	// Replies; "" means the usual success. "DROP" closes the connection
 	// without answering.
@@ -40,6 +46,9 @@ type fakeSMTP struct {
 	commands []string // every command, in order (AUTH shown without its data)
 	messages []fakeMessage
 	authed   int
+	// pipelined counts the MAIL commands that came with more commands
+	// behind them in the same read.
+	pipelined int
 }
 
 type fakeMessage struct {
@@ -115,6 +124,7 @@ func (f *fakeSMTP) session(c net.Conn) {
 		return
 	}
 	var from, rcpt string
+	var mailOK, rcptOK bool // in the transaction under way
 	encrypted := f.implicitTLS != nil
 	for {
 		line, err := r.ReadString('\n')
@@ -130,7 +140,10 @@ func (f *fakeSMTP) session(c net.Conn) {
 		}
 		switch verb {
 		case "EHLO", "HELO":
-			ext := []string{"250-fake.test", "250-PIPELINING", "250-8BITMIME"}
+			ext := []string{"250-fake.test", "250-8BITMIME"}
+			if !f.noPipelining {
+				ext = append(ext, "250-PIPELINING")
+			}
 			if f.startTLS != nil && !encrypted {
 				ext = append(ext, "250-STARTTLS")
 			}
@@ -163,6 +176,11 @@ func (f *fakeSMTP) session(c net.Conn) {
 				reply("535 5.7.8 bad credentials")
 			}
 		case "MAIL":
+			if r.Buffered() > 0 {
+				f.mu.Lock()
+				f.pipelined++
+				f.mu.Unlock()
+			}
 			from = line
 			ans := "250 2.1.0 ok"
 			if f.mailReply != nil {
@@ -170,21 +188,32 @@ func (f *fakeSMTP) session(c net.Conn) {
 					ans = a
 				}
 			}
+			mailOK, rcptOK = strings.HasPrefix(ans, "250"), false
 			if !reply(ans) {
 				return
 			}
 		case "RCPT":
+			if !mailOK {
+				reply("503 5.5.1 need MAIL command")
+				continue
+			}
 			rcpt = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(line, "RCPT TO:"), "<"), ">")
+			rcpt, _, _ = strings.Cut(rcpt, ">")
 			ans := "250 2.1.5 ok"
 			if f.rcptReply != nil {
 				if a := f.rcptReply(rcpt); a != "" {
 					ans = a
 				}
 			}
+			rcptOK = rcptOK || strings.HasPrefix(ans, "25")
 			if !reply(ans) {
 				return
 			}
 		case "DATA":
+			if !rcptOK && !f.lenientData {
+				reply("554 5.5.1 no valid recipients")
+				continue
+			}
 			if !reply("354 end with <CRLF>.<CRLF>") {
 				return
 			}
@@ -200,7 +229,9 @@ func (f *fakeSMTP) session(c net.Conn) {
 				data.WriteString(strings.TrimPrefix(l, "."))
 			}
 			ans := "250 2.0.0 queued"
-			if f.endReply != nil {
+			if !rcptOK {
+				ans = "554 5.5.1 no valid recipients"
+			} else if f.endReply != nil {
 				if a := f.endReply(rcpt); a != "" {
 					ans = a
 				}
@@ -210,10 +241,14 @@ func (f *fakeSMTP) session(c net.Conn) {
 				f.messages = append(f.messages, fakeMessage{from: from, rcpt: rcpt, data: data.String()})
 				f.mu.Unlock()
 			}
+			mailOK, rcptOK = false, false
 			if !reply(ans) {
 				return
 			}
-		case "RSET", "NOOP":
+		case "RSET":
+			mailOK, rcptOK = false, false
+			reply("250 2.0.0 ok")
+		case "NOOP":
 			reply("250 2.0.0 ok")
 		case "QUIT":
 			reply("221 2.0.0 bye")

@@ -35,11 +35,13 @@ func serveSink(addr string) error {
 		if err != nil {
 			return err
 		}
-		go sinkSession(c, &messages, &bytesIn)
+		go sinkSession(c, &messages, &bytesIn, nil)
 	}
 }
 
-func sinkSession(c net.Conn, messages, bytesIn *atomic.Int64) {
+// sinkSession serves one connection; got, when not nil, is given each
+// message as it came (dot-stuffed, without the final dot line).
+func sinkSession(c net.Conn, messages, bytesIn *atomic.Int64, got func([]byte)) {
 	defer c.Close()
 	r := bufio.NewReaderSize(c, 64<<10)
 	w := bufio.NewWriterSize(c, 4<<10)
@@ -72,9 +74,13 @@ func sinkSession(c net.Conn, messages, bytesIn *atomic.Int64) {
 				return
 			}
 			n := 0
+			var msg []byte
 			for {
 				l, err := r.ReadSlice('\n')
 				n += len(l)
+				if got != nil {
+					msg = append(msg, l...)
+				}
 				if err == bufio.ErrBufferFull {
 					continue
 				}
@@ -84,6 +90,9 @@ func sinkSession(c net.Conn, messages, bytesIn *atomic.Int64) {
 				if len(l) == 3 && l[0] == '.' && l[1] == '\r' {
 					break
 				}
+			}
+			if got != nil {
+				got(msg[:len(msg)-3])
 			}
 			bytesIn.Add(int64(n))
 			messages.Add(1)

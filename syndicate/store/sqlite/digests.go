@@ -326,33 +326,40 @@ func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberI
 
 // RecordRecipients writes the records in one transaction. A zero
 // UpdatedAt takes the store's clock.
+//
+// The records go in multi-row upserts of recordRows at a time, not one
+// statement each: a digest records every one of its messages, and the
+// statement's own cost was most of the store's share of a message.
 func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `
-			INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
-				state = excluded.state, attempts = excluded.attempts,
-				last_error = excluded.last_error, updated_at = excluded.updated_at`)
-		if err != nil {
-			return err
+	for _, r := range rs {
+		if !validRecipientState(r.State) {
+			return fmt.Errorf("record digest recipients: digest %d, subscriber %d: unknown state %q", r.DigestID, r.SubscriberID, r.State)
 		}
-		defer stmt.Close()
-		now := s.now()
-		for _, r := range rs {
-			if !validRecipientState(r.State) {
-				return fmt.Errorf("subscriber %d: unknown state %q", r.SubscriberID, r.State)
+	}
+	now := dbTime(s.now())
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, 0, 6*min(len(rs), recordRows))
+		for chunk := range slices.Chunk(rs, recordRows) {
+			args = args[:0]
+			for _, r := range chunk {
+				updated := now
+				if !r.UpdatedAt.IsZero() {
+					updated = dbTime(r.UpdatedAt)
+				}
+				args = append(args, r.DigestID, r.SubscriberID, string(r.State), r.Attempts, r.LastError, updated)
 			}
-			updated := r.UpdatedAt
-			if updated.IsZero() {
-				updated = now
-			}
-			if _, err := stmt.ExecContext(ctx, r.DigestID, r.SubscriberID, string(r.State), r.Attempts,
-				r.LastError, dbTime(updated)); err != nil {
-				return fmt.Errorf("digest %d, subscriber %d: %w", r.DigestID, r.SubscriberID, err)
+			// Rows that name the same message apply in order: the last wins.
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
+				VALUES `+recordValues(len(chunk))+`
+				ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
+					state = excluded.state, attempts = excluded.attempts,
+					last_error = excluded.last_error, updated_at = excluded.updated_at`, args...); err != nil {
+				return fmt.Errorf("digest %d, subscribers %d to %d: %w", chunk[0].DigestID,
+					chunk[0].SubscriberID, chunk[len(chunk)-1].SubscriberID, err)
 			}
 		}
 		return nil
@@ -361,6 +368,24 @@ func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) 
 		return fmt.Errorf("record digest recipients: %w", err)
 	}
 	return nil
+}
+
+// recordRows is how many records one statement of RecordRecipients
+// writes: 6 parameters each, well under SQLite's 32,766.
+const recordRows = 200
+
+// recordValues returns "(?, ?, ?, ?, ?, ?), …" for n rows.
+func recordValues(n int) string {
+	const row = "(?, ?, ?, ?, ?, ?)"
+	var b strings.Builder
+	b.Grow(n * (len(row) + 2))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
 }
 
 func validRecipientState(st syndicate.RecipientState) bool {

@@ -30,6 +30,7 @@ var digestTests = []subtest{
 	{"ClaimReadsCurrentState", testDigestClaimCurrentState},
 	{"ConcurrentClaims", testDigestConcurrentClaims},
 	{"RecordAndRead", testDigestRecord},
+	{"RecordManyAtOnce", testDigestRecordMany},
 	{"SettleInFlight", testDigestSettle},
 	{"Counts", testDigestCounts},
 }
@@ -609,6 +610,44 @@ func testDigestRecord(t *testing.T, st syndicate.Store) {
 		t.Error("UpdatedAt of a record written without one is zero, want the store's clock")
 	}
 	recordRecipients(t, ds)
+}
+
+// A call records a batch larger than a store is likely to write in one
+// statement, all or nothing; a record named twice ends as the last names
+// it.
+func testDigestRecordMany(t *testing.T, st syndicate.Store) {
+	ds := digestStore(t, st)
+	ids := digestFixture(t, st, 1)
+	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
+	subs := confirmedSubscribers(t, st, "en", 450)
+	rs := make([]syndicate.Recipient, 0, len(subs)+1)
+	for i, s := range subs {
+		rs = append(rs, syndicate.Recipient{DigestID: d.ID, SubscriberID: s.ID, State: syndicate.RecipientSent,
+			Attempts: 1 + i%3, LastError: fmt.Sprintf("note %d", i), UpdatedAt: at(i)})
+	}
+	bad := append(slices.Clone(rs), syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[0].ID, State: "lost"})
+	if err := ds.RecordRecipients(t.Context(), bad); err == nil {
+		t.Error("RecordRecipients with an unknown state last: no error")
+	}
+	if _, err := ds.Recipient(t.Context(), d.ID, subs[1].ID); !errors.Is(err, syndicate.ErrNotFound) {
+		t.Errorf("a refused batch left a record (err %v), want none", err)
+	}
+	again := rs[300]
+	again.State, again.Attempts, again.LastError, again.UpdatedAt = syndicate.RecipientDeferred, 2, "451 later", at(999)
+	recordRecipients(t, ds, append(rs, again)...)
+	for i, r := range rs {
+		if i == 300 {
+			r = again
+		}
+		checkRecipient(t, recipient(t, ds, d.ID, r.SubscriberID), r)
+	}
+	counts, err := ds.RecipientCounts(t.Context(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[syndicate.RecipientState]int{syndicate.RecipientSent: 449, syndicate.RecipientDeferred: 1}; !mapsEqual(counts, want) {
+		t.Errorf("counts %v, want %v", counts, want)
+	}
 }
 
 func testDigestSettle(t *testing.T, st syndicate.Store) {
