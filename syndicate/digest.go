@@ -14,11 +14,14 @@ import (
 // Exactly once per recipient: a digest is made in one transaction that
 // moves its deliveries from pending to sent ("digest:<id>"), and then each
 // subscriber of the list has one record of the digest. A batch of
-// recipients is claimed (recorded "sending") before it is handed to the
-// mail server and its outcomes recorded after; a process that stops in
-// between leaves the claimed ones "sending", which the next start turns
-// into "uncertain" — never re-sent without an editor. Anyone without a
-// record, or with a "deferred" one (a 4xx), is still to be mailed.
+// recipients is claimed ("claimed", under a lease) before it is mailed;
+// each message becomes "sending" only as its own SMTP transaction begins,
+// and the outcomes are recorded after. A process that stops in between
+// leaves at most one message per connection "sending", which the next
+// start turns into "uncertain" — never re-sent without an editor — while
+// its claims not yet begun go back to the queue (at the next start, or
+// when their lease ends). Anyone without a record, or with a "deferred"
+// one (a 4xx), is still to be mailed.
 
 // Digest is one issue of a digest channel.
 type Digest struct {
@@ -40,7 +43,8 @@ type Digest struct {
 type RecipientState string
 
 const (
-	RecipientSending   RecipientState = "sending"   // handed to the SMTP server, no answer recorded yet
+	RecipientClaimed   RecipientState = "claimed"   // taken by a process to mail, not begun
+	RecipientSending   RecipientState = "sending"   // its SMTP transaction has begun, no answer recorded yet
 	RecipientSent      RecipientState = "sent"      // accepted by the server
 	RecipientDeferred  RecipientState = "deferred"  // 4xx: tried again later
 	RecipientFailed    RecipientState = "failed"    // 5xx: never tried again for this digest
@@ -48,7 +52,11 @@ const (
 )
 
 // RecipientStates lists every state, in the order reports show them.
-var RecipientStates = []RecipientState{RecipientSending, RecipientSent, RecipientDeferred, RecipientFailed, RecipientUncertain}
+var RecipientStates = []RecipientState{RecipientClaimed, RecipientSending, RecipientSent, RecipientDeferred, RecipientFailed, RecipientUncertain}
+
+// RecipientClaimLease is how long a claim on recipients holds: a claim not
+// begun by then (its process died) goes back to the queue.
+const RecipientClaimLease = 10 * time.Minute
 
 // Recipient is the record of one message of a digest.
 type Recipient struct {
@@ -92,19 +100,25 @@ type DigestStore interface {
 	// It reads the subscribers' current state: an address unsubscribed a
 	// moment ago is not returned.
 	Unsent(ctx context.Context, digestID int64, list string, afterID int64, limit int) ([]Subscriber, error)
-	// ClaimRecipients records "sending", in one transaction, for each of
-	// the subscribers that is still confirmed and has no record for the
-	// digest or a deferred one, adding one to its attempts; it returns the
-	// records it wrote. Only those may be mailed: two processes resuming
-	// the same digest never claim the same subscriber.
+	// ClaimRecipients records "claimed" until at+RecipientClaimLease, in
+	// one transaction, for each of the subscribers that is still confirmed
+	// and has no record for the digest, a deferred one, or a claim whose
+	// lease has ended, adding one to its attempts; it returns the records
+	// it wrote. Only those may be mailed: two processes resuming the same
+	// digest never claim the same subscriber.
 	ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, at time.Time) ([]Recipient, error)
+	// BeginRecipient moves a claimed record to "sending", as the message's
+	// SMTP transaction begins; ErrConflict when it is not claimed (any
+	// more).
+	BeginRecipient(ctx context.Context, digestID, subscriberID int64) error
 	// RecordRecipients writes a batch of records in one transaction
 	// (upsert by digest and subscriber).
 	RecordRecipients(ctx context.Context, rs []Recipient) error
 	// Recipient returns the record of one message, or ErrNotFound.
 	Recipient(ctx context.Context, digestID, subscriberID int64) (Recipient, error)
 	// SettleInFlight turns the digest's records left "sending" by a crash
-	// into "uncertain", and returns how many there were.
+	// into "uncertain", and returns how many there were; claims left by
+	// it go back to the queue (the record as it was before the claim).
 	SettleInFlight(ctx context.Context, digestID int64) (int, error)
 	// RecipientCounts counts a digest's records by state.
 	RecipientCounts(ctx context.Context, digestID int64) (map[RecipientState]int, error)

@@ -25,11 +25,13 @@ type Mailer interface {
 // Close releases them.
 type Mailing interface {
 	// Send mails each subscriber of the batch once and returns, in the
-	// batch's order, what became of each message. An error says the mail
+	// batch's order, what became of each message. begin is called for
+	// each message as its SMTP transaction begins; a message whose begin
+	// fails is not sent (deferred). An error says the mail
 	// server could not be reached, or refused the sender, so that the
 	// rest of the list would fare no better: the run stops there, and the
 	// messages of the batch that were not sent come back deferred.
-	Send(ctx context.Context, batch []Subscriber) ([]MailResult, error)
+	Send(ctx context.Context, batch []Subscriber, begin func(Subscriber) error) ([]MailResult, error)
 	Close() error
 }
 
@@ -497,7 +499,7 @@ func (e *Engine) sendDigest(ctx context.Context, ds DigestStore, t DigestTarget,
 	if err != nil {
 		return run, fmt.Errorf("digest %d: list recipients: %w", d.ID, err)
 	}
-	if len(left) > 0 {
+	if len(left) > 0 || counts[RecipientClaimed] > 0 { // claims of a stopped process wait for their lease
 		e.deferRound(d.ID, retry)
 		logPass("digest pass done; deferred recipients are tried again later",
 			"deferred", counts[RecipientDeferred], "next_round", e.nextRound(d.ID))
@@ -562,14 +564,19 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 		batch, sending = append(batch, byID[r.SubscriberID]), append(sending, r)
 	}
 	if len(batch) > 0 {
-		results, sendErr := m.Send(sendCtx, batch)
+		begin := func(s Subscriber) error {
+			return e.writeThroughBusy(sendCtx, fmt.Sprintf("digest %d: begin %d", d.ID, s.ID), func(ctx context.Context) error {
+				return ds.BeginRecipient(ctx, d.ID, s.ID)
+			})
+		}
+		results, sendErr := m.Send(sendCtx, batch, begin)
 		now := e.now()
 		for i, r := range sending {
 			var res MailResult
 			if i < len(results) {
 				res = results[i]
 			}
-			if res.State == "" || res.State == RecipientSending {
+			if res.State == "" || res.State == RecipientSending || res.State == RecipientClaimed {
 				res = MailResult{State: RecipientDeferred, Err: cmp.Or(sendErr, errNotSent)}
 			}
 			r.State, r.LastError, r.UpdatedAt = res.State, "", now

@@ -60,7 +60,7 @@ type mailing struct {
 	closed bool
 }
 
-func (g *mailing) Send(ctx context.Context, batch []syndicate.Subscriber) ([]syndicate.MailResult, error) {
+func (g *mailing) Send(ctx context.Context, batch []syndicate.Subscriber, begin func(syndicate.Subscriber) error) ([]syndicate.MailResult, error) {
 	m := g.m
 	if m.beforeBatch != nil {
 		m.beforeBatch(batch)
@@ -76,6 +76,10 @@ func (g *mailing) Send(ctx context.Context, batch []syndicate.Subscriber) ([]syn
 		return out, m.refuse
 	}
 	for i, s := range batch {
+		if err := begin(s); err != nil {
+			out[i] = syndicate.MailResult{State: syndicate.RecipientDeferred, Err: err}
+			continue
+		}
 		m.sends++
 		if m.crashAt != 0 && m.sends == m.crashAt {
 			runtime.Goexit() // the process dies here (the deferred unlock runs)

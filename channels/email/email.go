@@ -211,6 +211,7 @@ type job struct {
 // batch is one call of Send.
 type batch struct {
 	ctx   context.Context
+	begin func(syndicate.Subscriber) error // records that a message's transaction begins
 	done  sync.WaitGroup
 	fatal atomic.Pointer[error] // the server cannot take this batch
 }
@@ -225,7 +226,7 @@ func (b *batch) stopped() error {
 }
 
 // Send mails each subscriber once; see syndicate.Mailing.
-func (m *mailing) Send(ctx context.Context, subs []syndicate.Subscriber) ([]syndicate.MailResult, error) {
+func (m *mailing) Send(ctx context.Context, subs []syndicate.Subscriber, begin func(syndicate.Subscriber) error) ([]syndicate.MailResult, error) {
 	m.start.Do(func() {
 		m.jobs = make(chan job)
 		for range m.c.cfg.Connections {
@@ -234,7 +235,7 @@ func (m *mailing) Send(ctx context.Context, subs []syndicate.Subscriber) ([]synd
 		}
 	})
 	results := make([]syndicate.MailResult, len(subs))
-	b := &batch{ctx: ctx}
+	b := &batch{ctx: ctx, begin: begin}
 	b.done.Add(len(subs))
 	for i, s := range subs {
 		m.jobs <- job{sub: s, res: &results[i], batch: b}
@@ -300,6 +301,13 @@ func (w *worker) deliver(b *batch, s syndicate.Subscriber) syndicate.MailResult 
 	if c.limiter != nil {
 		if err := c.limiter.Wait(b.ctx); err != nil {
 			return deferred(err)
+		}
+	}
+	// From here the message may reach the server: the pipeline records
+	// it "sending" first, so a crash leaves only this one uncertain.
+	if b.begin != nil {
+		if err := b.begin(s); err != nil {
+			return deferred(fmt.Errorf("not sent: recording its start failed: %w", err))
 		}
 	}
 	res, retry := w.attempt(b, s)

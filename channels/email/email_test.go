@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,7 +123,7 @@ func send(t *testing.T, c *email.Channel, subs []syndicate.Subscriber) []syndica
 		t.Fatal(err)
 	}
 	defer m.Close()
-	res, err := m.Send(context.Background(), subs)
+	res, err := m.Send(context.Background(), subs, nil)
 	if err != nil {
 		t.Logf("Send: %v", err)
 	}
@@ -427,7 +428,7 @@ func TestConnectionsCarryManyMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 4 { // several batches over the same connections
-		res, err := m.Send(context.Background(), subscribers(25))
+		res, err := m.Send(context.Background(), subscribers(25), nil)
 		if err != nil || slices.ContainsFunc(res, func(r syndicate.MailResult) bool { return r.State != syndicate.RecipientSent }) {
 			t.Fatalf("Send: %v %v", err, res)
 		}
@@ -541,7 +542,7 @@ func TestServerThatTakesNothingStopsTheBatch(t *testing.T) {
 	f.serve()
 	c := newChannel(t, config("127.0.0.1", f.port()))
 	m, _ := c.Prepare(context.Background(), digest, articles())
-	res, err := m.Send(context.Background(), subscribers(20))
+	res, err := m.Send(context.Background(), subscribers(20), nil)
 	m.Close()
 	if err == nil || !strings.Contains(err.Error(), "refused the sender") {
 		t.Fatalf("Send error %v", err)
@@ -558,7 +559,7 @@ func TestServerThatTakesNothingStopsTheBatch(t *testing.T) {
 	f.ln.Close() // nobody listens now
 	c = newChannel(t, config("127.0.0.1", f.port()))
 	m, _ = c.Prepare(context.Background(), digest, articles())
-	res, err = m.Send(context.Background(), subscribers(5))
+	res, err = m.Send(context.Background(), subscribers(5), nil)
 	m.Close()
 	if err == nil || states(res)[4] != syndicate.RecipientDeferred {
 		t.Fatalf("unreachable server: %v %v", err, states(res))
@@ -805,8 +806,54 @@ func TestSendStopsWaitingWhenTheContextEnds(t *testing.T) {
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	res, _ := m.Send(ctx, subscribers(5))
+	res, _ := m.Send(ctx, subscribers(5), nil)
 	if res[0].State != syndicate.RecipientSent || res[4].State != syndicate.RecipientDeferred || res[4].Err == nil {
 		t.Errorf("results %v", res)
+	}
+}
+
+// TestBeginBeforeEachTransaction: the pipeline hears of each message just
+// before its SMTP transaction begins, so a crash leaves only the messages
+// in flight uncertain; a message whose start cannot be recorded is not
+// sent.
+func TestBeginBeforeEachTransaction(t *testing.T) {
+	f := newFakeSMTP(t)
+	f.serve()
+	c := newChannel(t, config("127.0.0.1", f.port()))
+	m, _ := c.Prepare(context.Background(), digest, articles())
+	subs := subscribers(6)
+	var mu sync.Mutex
+	begun := map[string]int{}
+	refuse := subs[3].Email
+	res, err := m.Send(context.Background(), subs, func(s syndicate.Subscriber) error {
+		mu.Lock()
+		defer mu.Unlock()
+		begun[s.Email]++
+		if mails := f.count("MAIL"); mails >= len(begun) {
+			t.Errorf("%s begun after the server saw %d MAIL FROM for %d messages begun", s.Email, mails, len(begun))
+		}
+		if s.Email == refuse {
+			return errors.New("the store is gone")
+		}
+		return nil
+	})
+	m.Close()
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	for i, s := range subs {
+		if begun[s.Email] != 1 {
+			t.Errorf("%s begun %d times, want once", s.Email, begun[s.Email])
+		}
+		want := syndicate.RecipientSent
+		if s.Email == refuse {
+			want = syndicate.RecipientDeferred
+		}
+		if res[i].State != want {
+			t.Errorf("%s: %s, want %s", s.Email, res[i].State, want)
+		}
+	}
+	if _, _, msgs := f.snapshot(); len(msgs) != len(subs)-1 {
+		t.Errorf("the server took %d messages, want %d (not the one whose start was not recorded)", len(msgs), len(subs)-1)
 	}
 }

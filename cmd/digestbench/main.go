@@ -293,9 +293,9 @@ type timedMailing struct {
 	t *timedMailer
 }
 
-func (m timedMailing) Send(ctx context.Context, subs []syndicate.Subscriber) ([]syndicate.MailResult, error) {
+func (m timedMailing) Send(ctx context.Context, subs []syndicate.Subscriber, begin func(syndicate.Subscriber) error) ([]syndicate.MailResult, error) {
 	start := time.Now()
-	res, err := m.Mailing.Send(ctx, subs)
+	res, err := m.Mailing.Send(ctx, subs, begin)
 	m.t.sending += time.Since(start)
 	return res, err
 }

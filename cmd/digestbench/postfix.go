@@ -182,7 +182,7 @@ func probeSize(ctx context.Context, cfg email.Config, articles []syndicate.Artic
 	if err != nil {
 		return 0, 0, err
 	}
-	res, err := m.Send(ctx, []syndicate.Subscriber{{ID: 1, List: cfg.List, Email: "reader000000@example.net", State: syndicate.SubscriberConfirmed}})
+	res, err := m.Send(ctx, []syndicate.Subscriber{{ID: 1, List: cfg.List, Email: "reader000000@example.net", State: syndicate.SubscriberConfirmed}}, nil)
 	m.Close()
 	if err != nil {
 		return 0, 0, err

@@ -342,6 +342,7 @@ type recipientsJSON struct {
 	Failed    int `json:"failed"`
 	Uncertain int `json:"uncertain"`
 	Sending   int `json:"sending"`
+	Claimed   int `json:"claimed"` // taken to mail, its transaction not begun
 }
 
 // statusDigests is how many of its newest digests status shows per email
@@ -481,6 +482,7 @@ func digestStatus(ctx context.Context, cfg *config.Config, store syndicate.Store
 				Recipients: recipientsJSON{
 					Sent: n[syndicate.RecipientSent], Deferred: n[syndicate.RecipientDeferred], Failed: n[syndicate.RecipientFailed],
 					Uncertain: n[syndicate.RecipientUncertain], Sending: n[syndicate.RecipientSending],
+					Claimed: n[syndicate.RecipientClaimed],
 				},
 			})
 		}
@@ -554,7 +556,7 @@ func (r recipientsJSON) summary() string {
 		state syndicate.RecipientState
 	}{
 		{r.Sent, syndicate.RecipientSent}, {r.Deferred, syndicate.RecipientDeferred}, {r.Failed, syndicate.RecipientFailed},
-		{r.Uncertain, syndicate.RecipientUncertain}, {r.Sending, syndicate.RecipientSending},
+		{r.Uncertain, syndicate.RecipientUncertain}, {r.Sending, syndicate.RecipientSending}, {r.Claimed, syndicate.RecipientClaimed},
 	} {
 		if n.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n.n, n.state))

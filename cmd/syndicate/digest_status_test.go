@@ -172,6 +172,11 @@ func crashMidDigest(t *testing.T, path string) {
 	if _, err := st.ClaimRecipients(ctx, d.ID, []int64{subs[0].ID, subs[1].ID}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	for _, sub := range subs { // both handed to the mail server
+		if err := st.BeginRecipient(ctx, d.ID, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // The daemon counts the digests it sends and their messages, and its

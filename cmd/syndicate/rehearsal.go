@@ -202,10 +202,13 @@ func (rehearsalMailer) Prepare(context.Context, syndicate.Digest, []syndicate.Ar
 
 type rehearsalMailing struct{}
 
-func (rehearsalMailing) Send(_ context.Context, batch []syndicate.Subscriber) ([]syndicate.MailResult, error) {
+func (rehearsalMailing) Send(_ context.Context, batch []syndicate.Subscriber, begin func(syndicate.Subscriber) error) ([]syndicate.MailResult, error) {
 	res := make([]syndicate.MailResult, len(batch))
-	for i := range res {
+	for i, s := range batch {
 		res[i].State = syndicate.RecipientSent
+		if err := begin(s); err != nil {
+			res[i] = syndicate.MailResult{State: syndicate.RecipientDeferred, Err: err}
+		}
 	}
 	return res, nil
 }

@@ -244,9 +244,9 @@ func (s *Store) Unsent(ctx context.Context, digestID int64, list string, afterID
 		FROM subscribers s
 		LEFT JOIN digest_recipients r ON r.digest_id = ? AND r.subscriber_id = s.id
 		WHERE s.list = ? AND s.state = 'confirmed' AND s.id > ?
-			AND (r.state IS NULL OR r.state = 'deferred')
+			AND (r.state IS NULL OR r.state = 'deferred' OR (r.state = 'claimed' AND r.claimed_until <= ?))
 		ORDER BY s.id
-		LIMIT ?`, digestID, list, afterID, limit)
+		LIMIT ?`, digestID, list, afterID, dbTime(s.now()), limit)
 	if err != nil {
 		return nil, fmt.Errorf("unsent recipients of digest %d: %w", digestID, err)
 	}
@@ -290,14 +290,16 @@ func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberI
 		for _, chunk := range int64Chunks(subscriberIDs) {
 			// The SELECT has a WHERE, which keeps SQLite from reading
 			// ON CONFLICT as a join constraint.
-			args := append([]any{digestID, dbTime(at)}, int64Args(chunk)...)
+			args := append([]any{digestID, dbTime(at), dbTime(at.Add(syndicate.RecipientClaimLease))}, int64Args(chunk)...)
 			rows, err := tx.QueryContext(ctx, `
-				INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
-				SELECT ?1, s.id, 'sending', 1, '', ?2 FROM subscribers s
-				WHERE s.state = 'confirmed' AND s.id IN (`+numbered(3, len(chunk))+`)
+				INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at, claimed_until)
+				SELECT ?1, s.id, 'claimed', 1, '', ?2, ?3 FROM subscribers s
+				WHERE s.state = 'confirmed' AND s.id IN (`+numbered(4, len(chunk))+`)
 				ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
-					state = 'sending', attempts = digest_recipients.attempts + 1, updated_at = excluded.updated_at
+					state = 'claimed', attempts = digest_recipients.attempts + 1, updated_at = excluded.updated_at,
+					claimed_until = excluded.claimed_until
 				WHERE digest_recipients.state = 'deferred'
+					OR (digest_recipients.state = 'claimed' AND digest_recipients.claimed_until <= ?2)
 				RETURNING `+recipientCols, args...)
 			if err != nil {
 				return err
@@ -390,7 +392,7 @@ func recordValues(n int) string {
 
 func validRecipientState(st syndicate.RecipientState) bool {
 	switch st {
-	case syndicate.RecipientSending, syndicate.RecipientSent, syndicate.RecipientDeferred,
+	case syndicate.RecipientClaimed, syndicate.RecipientSending, syndicate.RecipientSent, syndicate.RecipientDeferred,
 		syndicate.RecipientFailed, syndicate.RecipientUncertain:
 		return true
 	}
@@ -400,15 +402,42 @@ func validRecipientState(st syndicate.RecipientState) bool {
 // settledError is the last error of a message a crash left in flight.
 const settledError = "interrupted while the message was with the mail server; not sent again"
 
-// SettleInFlight turns the digest's "sending" records into "uncertain".
-func (s *Store) SettleInFlight(ctx context.Context, digestID int64) (int, error) {
-	res, err := s.w.ExecContext(ctx, `
-		UPDATE digest_recipients SET state = 'uncertain', last_error = ?, updated_at = ?
-		WHERE digest_id = ? AND state = 'sending'`, settledError, dbTime(s.now()), digestID)
+// BeginRecipient moves a claimed record to "sending".
+func (s *Store) BeginRecipient(ctx context.Context, digestID, subscriberID int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = ?
+		WHERE digest_id = ? AND subscriber_id = ? AND state = 'claimed'`, dbTime(s.now()), digestID, subscriberID)
 	if err != nil {
-		return 0, fmt.Errorf("settle digest %d: %w", digestID, err)
+		return fmt.Errorf("begin message of digest %d to subscriber %d: %w", digestID, subscriberID, busy(err))
 	}
-	n, err := res.RowsAffected()
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("begin message of digest %d to subscriber %d: %w", digestID, subscriberID, cmp.Or(err, syndicate.ErrConflict))
+	}
+	return nil
+}
+
+// SettleInFlight turns the digest's "sending" records into "uncertain"
+// and gives back its claims: a claim's record goes back to what it was
+// (deferred, with the attempt the claim counted taken back, or none).
+func (s *Store) SettleInFlight(ctx context.Context, digestID int64) (int, error) {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE digest_recipients SET state = 'uncertain', last_error = ?, updated_at = ?
+			WHERE digest_id = ? AND state = 'sending'`, settledError, dbTime(s.now()), digestID)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM digest_recipients
+			WHERE digest_id = ? AND state = 'claimed' AND attempts <= 1`, digestID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE digest_recipients SET state = 'deferred', attempts = attempts - 1, claimed_until = 0
+			WHERE digest_id = ? AND state = 'claimed'`, digestID)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("settle digest %d: %w", digestID, err)
 	}

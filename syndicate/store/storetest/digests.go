@@ -27,6 +27,7 @@ var digestTests = []subtest{
 	{"ListNewestFirst", testDigestList},
 	{"UnsentPaging", testDigestUnsent},
 	{"Claim", testDigestClaim},
+	{"ClaimLease", testDigestClaimLease},
 	{"ClaimReadsCurrentState", testDigestClaimCurrentState},
 	{"ConcurrentClaims", testDigestConcurrentClaims},
 	{"RecordAndRead", testDigestRecord},
@@ -499,9 +500,9 @@ func testDigestClaim(t *testing.T, st syndicate.Store) {
 	// Asked in any order, given back in subscriber order.
 	got := claim(t, ds, d.ID, []int64{subs[5].ID, subs[4].ID, subs[3].ID, subs[2].ID, subs[1].ID, subs[0].ID}, when)
 	want := []syndicate.Recipient{
-		{DigestID: d.ID, SubscriberID: subs[0].ID, State: syndicate.RecipientSending, Attempts: 1, UpdatedAt: when},
-		{DigestID: d.ID, SubscriberID: subs[1].ID, State: syndicate.RecipientSending, Attempts: 3, LastError: "451 try later", UpdatedAt: when},
-		{DigestID: d.ID, SubscriberID: subs[5].ID, State: syndicate.RecipientSending, Attempts: 1, UpdatedAt: when},
+		{DigestID: d.ID, SubscriberID: subs[0].ID, State: syndicate.RecipientClaimed, Attempts: 1, UpdatedAt: when},
+		{DigestID: d.ID, SubscriberID: subs[1].ID, State: syndicate.RecipientClaimed, Attempts: 3, LastError: "451 try later", UpdatedAt: when},
+		{DigestID: d.ID, SubscriberID: subs[5].ID, State: syndicate.RecipientClaimed, Attempts: 1, UpdatedAt: when},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("claimed %v, want subscribers %v", recipientSubscribers(got), recipientSubscribers(want))
@@ -656,14 +657,34 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 	ids := digestFixture(t, st, 2)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	e, _ := createDigest(t, ds, newDigest("q", ids[1]))
-	subs := confirmedSubscribers(t, st, "en", 4)
-	claim(t, ds, d.ID, subscriberIDs(subs[:3]), at(1))
+	subs := confirmedSubscribers(t, st, "en", 6)
+	recordRecipients(t, ds, syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[5].ID, State: syndicate.RecipientDeferred, Attempts: 2, LastError: "451 later"})
+	claim(t, ds, d.ID, subscriberIDs(append(subs[:4:4], subs[5])), at(1))
 	claim(t, ds, e.ID, subscriberIDs(subs), at(1))
 	recordRecipients(t, ds, syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[0].ID, State: syndicate.RecipientSent, Attempts: 1})
+	for _, s := range subs[1:3] { // their transactions began; subs[3] and subs[5] were only claimed
+		if err := ds.BeginRecipient(ctx, d.ID, s.ID); err != nil {
+			t.Fatalf("BeginRecipient: %v", err)
+		}
+	}
+	if err := ds.BeginRecipient(ctx, d.ID, subs[0].ID); !errors.Is(err, syndicate.ErrConflict) {
+		t.Errorf("BeginRecipient of a sent message: %v, want ErrConflict", err)
+	}
+	if err := ds.BeginRecipient(ctx, d.ID, subs[4].ID); !errors.Is(err, syndicate.ErrConflict) {
+		t.Errorf("BeginRecipient of a message never claimed: %v, want ErrConflict", err)
+	}
 
 	n, err := ds.SettleInFlight(ctx, d.ID)
 	if err != nil || n != 2 {
 		t.Fatalf("SettleInFlight = %d, %v; want 2", n, err)
+	}
+	// The claims not begun are back as they were: no record, or deferred
+	// with the attempt the claim counted taken back.
+	if _, err := ds.Recipient(ctx, d.ID, subs[3].ID); !errors.Is(err, syndicate.ErrNotFound) {
+		t.Errorf("a claim never begun kept a record: %v", err)
+	}
+	if r := recipient(t, ds, d.ID, subs[5].ID); r.State != syndicate.RecipientDeferred || r.Attempts != 2 {
+		t.Errorf("a deferred message claimed and given back: %+v, want deferred after 2 attempts", r)
 	}
 	for i, want := range []syndicate.RecipientState{syndicate.RecipientSent, syndicate.RecipientUncertain, syndicate.RecipientUncertain} {
 		r := recipient(t, ds, d.ID, subs[i].ID)
@@ -674,11 +695,11 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 			t.Errorf("subscriber %d: uncertain without a reason", i)
 		}
 	}
-	if got := unsent(t, ds, d.ID, "en", 0, 0); !slices.Equal(subscriberIDs(got), []int64{subs[3].ID}) {
-		t.Errorf("Unsent after settling = %v, want only the one never claimed", subscriberIDs(got))
+	if got := unsent(t, ds, d.ID, "en", 0, 0); !slices.Equal(subscriberIDs(got), []int64{subs[3].ID, subs[4].ID, subs[5].ID}) {
+		t.Errorf("Unsent after settling = %v, want the ones never begun", subscriberIDs(got))
 	}
-	if got := recipient(t, ds, e.ID, subs[1].ID); got.State != syndicate.RecipientSending {
-		t.Errorf("another digest's record: %s, want sending", got.State)
+	if got := recipient(t, ds, e.ID, subs[1].ID); got.State != syndicate.RecipientClaimed {
+		t.Errorf("another digest's record: %s, want claimed", got.State)
 	}
 	if n, err := ds.SettleInFlight(ctx, d.ID); err != nil || n != 0 {
 		t.Errorf("second SettleInFlight = %d, %v; want 0", n, err)
@@ -713,7 +734,7 @@ func testDigestCounts(t *testing.T, st syndicate.Store) {
 	if c := counts(d.ID); !mapsEqual(c, want) {
 		t.Errorf("counts = %v, want %v", c, want)
 	}
-	if c := counts(e.ID); !mapsEqual(c, map[syndicate.RecipientState]int{syndicate.RecipientSending: 2}) {
+	if c := counts(e.ID); !mapsEqual(c, map[syndicate.RecipientState]int{syndicate.RecipientClaimed: 2}) {
 		t.Errorf("counts of the other digest = %v", c)
 	}
 }
@@ -730,4 +751,25 @@ func mapsEqual[K comparable](a, b map[K]int) bool {
 		}
 	}
 	return true
+}
+
+// testDigestClaimLease: a claim not begun holds for RecipientClaimLease;
+// past it, another process may claim the message (its first claimer
+// died), and that claim counts one more attempt.
+func testDigestClaimLease(t *testing.T, st syndicate.Store) {
+	ds := digestStore(t, st)
+	ids := digestFixture(t, st, 1)
+	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
+	subs := confirmedSubscribers(t, st, "en", 2)
+	claim(t, ds, d.ID, subscriberIDs(subs), at(1))
+	if err := ds.BeginRecipient(t.Context(), d.ID, subs[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(t, ds, d.ID, subscriberIDs(subs), at(1).Add(syndicate.RecipientClaimLease-time.Microsecond)); len(got) != 0 {
+		t.Fatalf("claimed within the lease: %v", recipientSubscribers(got))
+	}
+	got := claim(t, ds, d.ID, subscriberIDs(subs), at(1).Add(syndicate.RecipientClaimLease))
+	if len(got) != 1 || got[0].SubscriberID != subs[0].ID || got[0].Attempts != 2 || got[0].State != syndicate.RecipientClaimed {
+		t.Fatalf("after the lease: %+v, want subscriber %d claimed again (2 attempts); a begun message is never reclaimed", got, subs[0].ID)
+	}
 }
