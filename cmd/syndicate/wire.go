@@ -17,6 +17,7 @@ import (
 	"github.com/syndicate-daemon/syndicate/config"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/feed"
+	"github.com/syndicate-daemon/syndicate/syndicate/store/postgres"
 	"github.com/syndicate-daemon/syndicate/syndicate/store/sqlite"
 )
 
@@ -53,7 +54,11 @@ func openStore(ctx context.Context, cfg *config.Config, dryRun bool) (syndicate.
 		}
 		return s, nil
 	case strings.HasPrefix(cfg.Store, "postgres://"), strings.HasPrefix(cfg.Store, "postgresql://"):
-		return nil, configError{fmt.Errorf("store: the PostgreSQL store is not part of this version; use sqlite:PATH")}
+		s, err := postgres.Open(ctx, cfg.Store)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err) // the error shows the URL without its password
+		}
+		return s, nil
 	}
 	return nil, configError{fmt.Errorf("store: %q is neither sqlite:PATH nor postgres://", cfg.Store)}
 }
