@@ -107,10 +107,10 @@ type DigestStore interface {
 	// it wrote. Only those may be mailed: two processes resuming the same
 	// digest never claim the same subscriber.
 	ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, at time.Time) ([]Recipient, error)
-	// BeginRecipient moves a claimed record to "sending", as the message's
-	// SMTP transaction begins; ErrConflict when it is not claimed (any
-	// more).
-	BeginRecipient(ctx context.Context, digestID, subscriberID int64) error
+	// BeginRecipients moves claimed records to "sending", in one
+	// transaction, as the messages' SMTP transactions begin, and returns
+	// the subscribers it moved: one not claimed (any more) is left out.
+	BeginRecipients(ctx context.Context, digestID int64, subscriberIDs []int64) ([]int64, error)
 	// RecordRecipients writes a batch of records in one transaction
 	// (upsert by digest and subscriber).
 	RecordRecipients(ctx context.Context, rs []Recipient) error

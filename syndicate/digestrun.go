@@ -564,12 +564,16 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 		batch, sending = append(batch, byID[r.SubscriberID]), append(sending, r)
 	}
 	if len(batch) > 0 {
-		begin := func(s Subscriber) error {
-			return e.writeThroughBusy(sendCtx, fmt.Sprintf("digest %d: begin %d", d.ID, s.ID), func(ctx context.Context) error {
-				return ds.BeginRecipient(ctx, d.ID, s.ID)
+		begins := &beginGroup{begin: func(ids []int64) ([]int64, error) {
+			var begun []int64
+			err := e.writeThroughBusy(sendCtx, fmt.Sprintf("digest %d: begin messages", d.ID), func(ctx context.Context) error {
+				var err error
+				begun, err = ds.BeginRecipients(ctx, d.ID, ids)
+				return err
 			})
-		}
-		results, sendErr := m.Send(sendCtx, batch, begin)
+			return begun, err
+		}}
+		results, sendErr := m.Send(sendCtx, batch, begins.one)
 		now := e.now()
 		for i, r := range sending {
 			var res MailResult
@@ -725,4 +729,60 @@ func (e *Engine) digestLoop(ctx context.Context) {
 		case <-ticker.C:
 		}
 	}
+}
+
+// beginGroup records the starts of messages sent on several connections
+// at once in as few writes as it can: a start asked for while a write is
+// running goes into the next, which takes every one waiting (a group
+// commit). Each caller returns once its own start is stored.
+type beginGroup struct {
+	begin func(ids []int64) (begun []int64, err error)
+
+	mu      sync.Mutex
+	writing bool
+	waiting []beginRequest
+}
+
+type beginRequest struct {
+	id   int64
+	done chan error
+}
+
+func (g *beginGroup) one(s Subscriber) error {
+	done := make(chan error, 1)
+	g.mu.Lock()
+	g.waiting = append(g.waiting, beginRequest{id: s.ID, done: done})
+	if g.writing {
+		g.mu.Unlock()
+		return <-done
+	}
+	g.writing = true
+	for len(g.waiting) > 0 {
+		reqs := g.waiting
+		g.waiting = nil
+		g.mu.Unlock()
+		ids := make([]int64, len(reqs))
+		for i, r := range reqs {
+			ids[i] = r.id
+		}
+		begun, err := g.begin(ids)
+		ok := make(map[int64]bool, len(begun))
+		for _, id := range begun {
+			ok[id] = true
+		}
+		for _, r := range reqs {
+			switch {
+			case err != nil:
+				r.done <- err
+			case !ok[r.id]:
+				r.done <- fmt.Errorf("subscriber %d: its claim was lost: %w", r.id, ErrConflict)
+			default:
+				r.done <- nil
+			}
+		}
+		g.mu.Lock()
+	}
+	g.writing = false
+	g.mu.Unlock()
+	return <-done
 }

@@ -172,10 +172,9 @@ func crashMidDigest(t *testing.T, path string) {
 	if _, err := st.ClaimRecipients(ctx, d.ID, []int64{subs[0].ID, subs[1].ID}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	for _, sub := range subs { // both handed to the mail server
-		if err := st.BeginRecipient(ctx, d.ID, sub.ID); err != nil {
-			t.Fatal(err)
-		}
+	// Both handed to the mail server.
+	if begun, err := st.BeginRecipients(ctx, d.ID, []int64{subs[0].ID, subs[1].ID}); err != nil || len(begun) != 2 {
+		t.Fatalf("BeginRecipients: %v, %v", begun, err)
 	}
 }
 

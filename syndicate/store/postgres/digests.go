@@ -371,20 +371,6 @@ func validRecipientState(st syndicate.RecipientState) bool {
 // settledError is the last error of a message a crash left in flight.
 const settledError = "interrupted while the message was with the mail server; not sent again"
 
-// BeginRecipient moves a claimed record to "sending", as the message's
-// SMTP transaction begins; ErrConflict when it is not claimed (any more).
-func (s *Store) BeginRecipient(ctx context.Context, digestID, subscriberID int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = $1
-		WHERE digest_id = $2 AND subscriber_id = $3 AND state = 'claimed'`, s.now(), digestID, subscriberID)
-	if err == nil && tag.RowsAffected() != 1 {
-		err = syndicate.ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("begin message of digest %d to subscriber %d: %w", digestID, subscriberID, s.busy(ctx, err))
-	}
-	return nil
-}
-
 // BeginRecipients moves claimed records to "sending", in one statement,
 // as the messages' SMTP transactions begin, and returns the subscribers
 // it moved, in order: one not claimed (any more) is left out.

@@ -402,17 +402,38 @@ func validRecipientState(st syndicate.RecipientState) bool {
 // settledError is the last error of a message a crash left in flight.
 const settledError = "interrupted while the message was with the mail server; not sent again"
 
-// BeginRecipient moves a claimed record to "sending".
-func (s *Store) BeginRecipient(ctx context.Context, digestID, subscriberID int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = ?
-		WHERE digest_id = ? AND subscriber_id = ? AND state = 'claimed'`, dbTime(s.now()), digestID, subscriberID)
+// BeginRecipients moves claimed records to "sending" and returns the
+// subscribers it moved.
+func (s *Store) BeginRecipients(ctx context.Context, digestID int64, subscriberIDs []int64) ([]int64, error) {
+	var begun []int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		for _, chunk := range int64Chunks(subscriberIDs) {
+			args := append([]any{dbTime(s.now()), digestID}, int64Args(chunk)...)
+			rows, err := tx.QueryContext(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = ?1
+				WHERE digest_id = ?2 AND state = 'claimed' AND subscriber_id IN (`+numbered(3, len(chunk))+`)
+				RETURNING subscriber_id`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				begun = append(begun, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("begin message of digest %d to subscriber %d: %w", digestID, subscriberID, busy(err))
+		return nil, fmt.Errorf("begin messages of digest %d: %w", digestID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("begin message of digest %d to subscriber %d: %w", digestID, subscriberID, cmp.Or(err, syndicate.ErrConflict))
-	}
-	return nil
+	return begun, nil
 }
 
 // SettleInFlight turns the digest's "sending" records into "uncertain"

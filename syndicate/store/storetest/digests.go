@@ -662,16 +662,16 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 	claim(t, ds, d.ID, subscriberIDs(append(subs[:4:4], subs[5])), at(1))
 	claim(t, ds, e.ID, subscriberIDs(subs), at(1))
 	recordRecipients(t, ds, syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[0].ID, State: syndicate.RecipientSent, Attempts: 1})
-	for _, s := range subs[1:3] { // their transactions began; subs[3] and subs[5] were only claimed
-		if err := ds.BeginRecipient(ctx, d.ID, s.ID); err != nil {
-			t.Fatalf("BeginRecipient: %v", err)
-		}
+	// subs[1] and subs[2] began (their transactions); subs[0] is sent and
+	// subs[4] never claimed, so they cannot begin; subs[3] and subs[5]
+	// stay only claimed.
+	begun, err := ds.BeginRecipients(ctx, d.ID, subscriberIDs([]syndicate.Subscriber{subs[0], subs[1], subs[2], subs[4]}))
+	if err != nil {
+		t.Fatalf("BeginRecipients: %v", err)
 	}
-	if err := ds.BeginRecipient(ctx, d.ID, subs[0].ID); !errors.Is(err, syndicate.ErrConflict) {
-		t.Errorf("BeginRecipient of a sent message: %v, want ErrConflict", err)
-	}
-	if err := ds.BeginRecipient(ctx, d.ID, subs[4].ID); !errors.Is(err, syndicate.ErrConflict) {
-		t.Errorf("BeginRecipient of a message never claimed: %v, want ErrConflict", err)
+	slices.Sort(begun)
+	if !slices.Equal(begun, []int64{subs[1].ID, subs[2].ID}) {
+		t.Errorf("BeginRecipients began %v, want only the claimed %v", begun, []int64{subs[1].ID, subs[2].ID})
 	}
 
 	n, err := ds.SettleInFlight(ctx, d.ID)
@@ -762,8 +762,8 @@ func testDigestClaimLease(t *testing.T, st syndicate.Store) {
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := confirmedSubscribers(t, st, "en", 2)
 	claim(t, ds, d.ID, subscriberIDs(subs), at(1))
-	if err := ds.BeginRecipient(t.Context(), d.ID, subs[1].ID); err != nil {
-		t.Fatal(err)
+	if begun, err := ds.BeginRecipients(t.Context(), d.ID, []int64{subs[1].ID}); err != nil || len(begun) != 1 {
+		t.Fatalf("BeginRecipients: %v, %v", begun, err)
 	}
 	if got := claim(t, ds, d.ID, subscriberIDs(subs), at(1).Add(syndicate.RecipientClaimLease-time.Microsecond)); len(got) != 0 {
 		t.Fatalf("claimed within the lease: %v", recipientSubscribers(got))
