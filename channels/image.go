@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/syndicate-daemon/syndicate/syndicate/netguard"
 )
 
 // Image is a featured image downloaded to be uploaded to a platform.
@@ -45,7 +47,9 @@ const DefaultImageUserAgent = "syndicate"
 
 // ImageFetcher downloads featured images. They are on the publisher's
 // site, not on the platform: its client must not carry the platform's
-// credentials.
+// credentials. The feed names them, so the client should be one whose
+// transport a netguard.Guard checks: a refused address is an
+// *ImageError, lasting, that says so.
 type ImageFetcher struct {
 	// Client makes the requests; nil means http.DefaultClient. Its
 	// Timeout, if any, bounds the whole download.
@@ -91,6 +95,11 @@ func (f ImageFetcher) Fetch(ctx context.Context, rawURL string, maxBytes int64) 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if refused := (*netguard.RefusedError)(nil); errors.As(err, &refused) {
+			// The feed named an address inside the network: it would be
+			// refused again.
+			return Image{}, lastingImageError(rawURL, "not fetched: %w", refused)
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err // it repeats the URL

@@ -34,6 +34,10 @@ type Config struct {
 	AdminToken Secret // empty: the admin endpoints are off
 	Secret     Secret // signs links in emails; empty: the daemon keeps a generated one
 	UserAgent  string // appended to the daemon's own User-Agent
+	// AllowPrivateNetworks lets what feed content names (images, WebSub
+	// hubs, redirects away from a feed's origin) be fetched from loopback,
+	// private, link-local and shared addresses; false refuses it.
+	AllowPrivateNetworks bool
 	// MaxConcurrentPolls bounds the feeds fetched at once (0: the number
 	// of CPUs).
 	MaxConcurrentPolls int

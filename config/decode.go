@@ -618,6 +618,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		}
 	}
 	d.str(o, "user_agent", &c.UserAgent)
+	d.bool(o, "allow_private_networks", &c.AllowPrivateNetworks)
 	d.bool(o, "demo", &c.Demo)
 	d.int(o, "max_concurrent_polls", &c.MaxConcurrentPolls)
 	c.Subscribe = d.subscribe(o)

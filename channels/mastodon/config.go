@@ -92,6 +92,10 @@ type Config struct {
 	// Transport carries the requests (the API's and the image's); nil
 	// means http.DefaultTransport.
 	Transport http.RoundTripper
+	// ImageTransport, when set, carries the downloads of featured images
+	// instead of Transport: one that refuses what a feed must not make
+	// the daemon fetch (see package netguard).
+	ImageTransport http.RoundTripper
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives the warnings of posts that went out without their
@@ -173,6 +177,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Transport == nil {
 		c.Transport = http.DefaultTransport
+	}
+	if c.ImageTransport == nil {
+		c.ImageTransport = c.Transport
 	}
 	if c.Now == nil {
 		c.Now = time.Now

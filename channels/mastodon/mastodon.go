@@ -62,7 +62,7 @@ func New(cfg Config) (*Channel, error) {
 	client := mastodon.NewClient(&mastodon.Config{Server: cfg.Server, AccessToken: cfg.AccessToken})
 	client.Client = http.Client{Transport: &transport{base: cfg.Transport, now: cfg.Now}}
 	client.UserAgent = cfg.UserAgent
-	c := &Channel{cfg: cfg, client: client, images: channels.ImageFetcher{Client: &http.Client{Transport: cfg.Transport}, UserAgent: cfg.UserAgent}, renderer: r}
+	c := &Channel{cfg: cfg, client: client, images: channels.ImageFetcher{Client: &http.Client{Transport: cfg.ImageTransport}, UserAgent: cfg.UserAgent}, renderer: r}
 	for _, peer := range cfg.Peers {
 		if peer != nil && peer.cfg.Server == cfg.Server && peer.cfg.AccessToken == cfg.AccessToken && cfg.AccessToken != "" {
 			c.pacer = peer.pacer
