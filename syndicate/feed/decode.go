@@ -190,8 +190,11 @@ var windows1252C1 = [32]rune{
 // purpose, by the Windows-1252 characters that were meant (a document
 // encoded as Windows-1252 and read as ISO-8859-1, or a character reference
 // such as &#146; taken literally): U+0092 becomes ’. The five codes that
-// Windows-1252 leaves undefined are dropped.
+// Windows-1252 leaves undefined are dropped, and so are the characters
+// XML forbids and the references to them (&amp;#0; in a document is
+// &#0; in its HTML).
 func fixC1(s string) string {
+	s = dropForbiddenText(s)
 	if !hasC1(s) {
 		return s
 	}

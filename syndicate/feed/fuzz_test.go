@@ -31,6 +31,7 @@ func FuzzNormalise(f *testing.F) {
 	f.Add([]byte("<!doctype html><link rel=alternate type=application/rss+xml href=/f>"), "text/html")
 	f.Add([]byte(`<!DOCTYPE rss [<!ENTITY a "<item><title>x</title></item>">]><rss><channel>&a;&a;</channel></rss>`), "")
 	f.Add([]byte(`<rss><channel><item><title>a</title></item><item><description><![CDATA[<p>Read also: <a href="/x">x</a></p>`), "")
+	f.Add([]byte("<rss><channel><item><title>a&#0;\x00&#xFFFE;</title></item><item><title>1 < 2</title></item><item/></channel></rss>"), "")
 
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		doc, err := Parse(body, contentType, testFeedURL)

@@ -25,6 +25,9 @@ type Document struct {
 	// Truncated is set when the document was cut short and only its
 	// complete items were parsed.
 	Truncated bool
+	// Skipped names the items left out because they cannot be read, each
+	// with why: "item 3 of 10 (line 42) skipped: it cannot be read: …".
+	Skipped []string
 	// items has the xml:base of each item when the scan and gofeed agree
 	// on the items; nil otherwise.
 	items []itemScan
@@ -35,7 +38,11 @@ type Document struct {
 // docURL), expands the entities a DOCTYPE declares (refusing expansion
 // bombs with an *EntityError, never fetching external ones), keeps the
 // complete items of a document cut short (XML or JSON; Truncated says so),
-// and parses it with gofeed. Read
+// drops the characters XML forbids (NUL and the other C0 controls but tab
+// and line ends, U+FFFE, U+FFFF) and the references to them (&#0;), and
+// parses it with gofeed. When gofeed refuses an XML document, its items
+// are read one at a time: one that cannot be read is left out, named in
+// Skipped, and the others are kept. Read
 // uses it after the fetch; it serves as well for feeds that arrive
 // otherwise (a WebSub push).
 func Parse(body []byte, contentType, docURL string) (*Document, error) {
@@ -52,6 +59,7 @@ func Parse(body []byte, contentType, docURL string) (*Document, error) {
 		if doc, err = expandEntities(doc); err != nil {
 			return nil, fmt.Errorf("not a valid feed: %w", err)
 		}
+		doc = dropForbiddenXML(doc)
 		scan = scanXML(doc, docURL)
 		if scan.Truncated {
 			if scan.Repaired == nil {
@@ -61,13 +69,22 @@ func Parse(body []byte, contentType, docURL string) (*Document, error) {
 		}
 		d.Hub, d.Self = scan.Hub, scan.Self
 	} else {
+		doc = dropForbiddenXML(doc) // raw controls are no more JSON than XML
 		if repaired, truncated := repairJSON(doc); truncated {
 			doc, d.Truncated = repaired, true
 		}
 		d.Hub, d.Self = jsonHubSelf(doc, docURL)
 	}
 	if d.Feed, err = parseFeed(doc); err != nil {
-		return nil, fmt.Errorf("not a valid feed: %w", err)
+		if !isXML(doc) {
+			return nil, fmt.Errorf("not a valid feed: %w", err)
+		}
+		f, scans, skipped, ok := parseItemByItem(doc, docURL)
+		if !ok {
+			return nil, fmt.Errorf("not a valid feed: %w", err)
+		}
+		d.Feed, d.items, d.Skipped = f, scans, skipped
+		return d, nil
 	}
 	if len(scan.Items) == len(d.Feed.Items) {
 		d.items = scan.Items
