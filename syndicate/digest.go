@@ -68,6 +68,12 @@ type Recipient struct {
 	UpdatedAt    time.Time
 }
 
+// DigestMessage is the record of one message with its address.
+type DigestMessage struct {
+	Recipient
+	Email string
+}
+
 // DigestStore keeps the digests and their per-recipient records. Every
 // method is safe for concurrent use, also by several processes.
 type DigestStore interface {
@@ -120,6 +126,15 @@ type DigestStore interface {
 	// into "uncertain", and returns how many there were; claims left by
 	// it go back to the queue (the record as it was before the claim).
 	SettleInFlight(ctx context.Context, digestID int64) (int, error)
+	// DigestMessages lists a digest's records in the given states (all
+	// when none), with each subscriber's address, in subscriber order.
+	DigestMessages(ctx context.Context, digestID int64, states []RecipientState) ([]DigestMessage, error)
+	// SetRecipients is an editor's decision on messages of a digest: each
+	// record of subscriberIDs in one of the states from moves to state to
+	// (RecipientDeferred: mailed again, the digest reopened for it;
+	// RecipientSent: recorded as sent), with note as its last error. It
+	// returns the subscribers it changed.
+	SetRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, from []RecipientState, to RecipientState, note string) ([]int64, error)
 	// RecipientCounts counts a digest's records by state.
 	RecipientCounts(ctx context.Context, digestID int64) (map[RecipientState]int, error)
 }

@@ -80,6 +80,9 @@ type options struct {
 	html      string // digest
 	now       bool
 	textFile  string // approve
+
+	digest     int64  // status --digest, digest resend|mark-sent
+	recipients string // status --recipients
 }
 
 // cli is one invocation.
@@ -116,17 +119,21 @@ func commands() []command {
 				fs.StringVar(&o.channel, "channel", "", "only this channel `id`")
 				fs.StringVar(&o.states, "state", "", "only these `states` (comma-separated)")
 				fs.IntVar(&o.limit, "limit", 0, "at most `n` deliveries, newest (0: all)")
+				fs.Int64Var(&o.digest, "digest", 0, "also list the messages of this digest `id`")
+				fs.StringVar(&o.recipients, "recipients", "", "with --digest: only the messages in these `states`")
 			}, run: cmdStatus},
 		{name: "subscribers", args: "add|remove|list|import|export [ADDRESS…|FILE|-]", summary: "manage the subscribers of an email list",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.list, "list", "", "the subscriber `list`")
 				fs.BoolVar(&o.confirmed, "confirmed", false, "add or import as confirmed, sending no confirmation")
 			}, run: cmdSubscribers},
-		{name: "digest", summary: "show the next digest of an email channel, or send it now",
+		{name: "digest", args: "[resend|mark-sent [ADDRESS…]]", summary: "show the next digest of an email channel, or send it now; resend or mark sent its uncertain messages",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.channel, "channel", "", "the email channel `id`")
 				fs.StringVar(&o.html, "html", "", "also write the HTML part to this `file`")
 				fs.BoolVar(&o.now, "now", false, "send it now, if it has articles")
+				fs.Int64Var(&o.digest, "digest", 0, "resend, mark-sent: the digest `id`")
+				fs.StringVar(&o.states, "state", "", "resend, mark-sent: the messages in these `states` (default uncertain)")
 			}, run: cmdDigest},
 		{name: "retry", args: "DELIVERY…", summary: "send again failed, held or uncertain deliveries", run: decide(syndicate.DecideRetry)},
 		{name: "skip", args: "DELIVERY…", summary: "never send these deliveries", run: decide(syndicate.DecideSkip)},

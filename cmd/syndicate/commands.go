@@ -287,6 +287,9 @@ type statusJSON struct {
 	Feeds      []feedJSON     `json:"feeds"`
 	Deliveries []deliveryJSON `json:"deliveries"`
 	Digests    []digestJSON   `json:"digests"`
+	// Messages are those of the digest of --digest (counts stay in
+	// Digests[].Recipients).
+	Messages []messageJSON `json:"messages,omitempty"`
 
 	emailChannels []emailChannelStatus // for the text output
 }
@@ -375,12 +378,22 @@ func cmdStatus(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
+	if c.opts.digest != 0 {
+		if out.Messages, err = c.digestMessages(ctx, cfg, store); err != nil {
+			return err
+		}
+	} else if c.opts.recipients != "" {
+		return usagef("--recipients goes with --digest")
+	}
 	if c.opts.json {
 		enc := json.NewEncoder(c.env.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	return printStatus(c, out)
+	if err := printStatus(c, out); err != nil || c.opts.digest == 0 {
+		return err
+	}
+	return printMessages(c, c.opts.digest, out.Messages)
 }
 
 // statusFilter narrows the status document: the flags of `status`, or

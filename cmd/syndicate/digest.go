@@ -16,6 +16,17 @@ import (
 // text on standard output, its HTML in --html's file. With --now it sends
 // it at once, if it has articles, and they then count as digested.
 func cmdDigest(ctx context.Context, c *cli) error {
+	if len(c.args) > 0 {
+		switch verb := c.args[0]; verb {
+		case "resend", "mark-sent":
+			return cmdDigestDecision(ctx, c, verb, c.args[1:])
+		default:
+			return usagef("digest: %q is neither resend nor mark-sent", verb)
+		}
+	}
+	if c.opts.digest != 0 {
+		return usagef("--digest goes with resend or mark-sent")
+	}
 	if c.opts.channel == "" {
 		return usagef("digest: --channel is required (the id of an email channel)")
 	}

@@ -459,3 +459,83 @@ func (s *Store) Recipient(ctx context.Context, digestID, subscriberID int64) (sy
 func sortRecipients(rs []syndicate.Recipient) {
 	slices.SortFunc(rs, func(a, b syndicate.Recipient) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
 }
+
+// DigestMessages lists the digest's records in states (all when none),
+// with the subscribers' addresses, in subscriber order.
+func (s *Store) DigestMessages(ctx context.Context, digestID int64, states []syndicate.RecipientState) ([]syndicate.DigestMessage, error) {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT r.digest_id, r.subscriber_id, r.state, r.attempts, r.last_error, r.updated_at, s.email
+		FROM digest_recipients r JOIN subscribers s ON s.id = r.subscriber_id
+		WHERE r.digest_id = $1 AND (cardinality($2::text[]) = 0 OR r.state = ANY($2::text[]))
+		ORDER BY r.subscriber_id`, digestID, names)
+	if err != nil {
+		return nil, fmt.Errorf("messages of digest %d: %w", digestID, s.busy(ctx, err))
+	}
+	defer rows.Close()
+	var out []syndicate.DigestMessage
+	for rows.Next() {
+		var m syndicate.DigestMessage
+		var state string
+		var updated time.Time
+		if err := rows.Scan(&m.DigestID, &m.SubscriberID, &state, &m.Attempts, &m.LastError, &updated, &m.Email); err != nil {
+			return nil, fmt.Errorf("messages of digest %d: %w", digestID, err)
+		}
+		m.State, m.UpdatedAt = syndicate.RecipientState(state), goTime(updated)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("messages of digest %d: %w", digestID, s.busy(ctx, err))
+	}
+	return out, nil
+}
+
+// SetRecipients applies an editor's decision to messages of the digest;
+// moving any to deferred reopens the digest, so it is mailed again.
+func (s *Store) SetRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, from []syndicate.RecipientState,
+	to syndicate.RecipientState, note string) ([]int64, error) {
+	if to != syndicate.RecipientDeferred && to != syndicate.RecipientSent {
+		return nil, fmt.Errorf("set messages of digest %d: an editor moves them to deferred or sent, not %q", digestID, to)
+	}
+	if len(from) == 0 || len(subscriberIDs) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(from))
+	for i, st := range from {
+		names[i] = string(st)
+	}
+	var changed []int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		changed = changed[:0]
+		rows, err := tx.Query(ctx, `UPDATE digest_recipients SET state = $1, last_error = $2, updated_at = $3
+			WHERE digest_id = $4 AND state = ANY($5::text[]) AND subscriber_id = ANY($6::bigint[])
+			RETURNING subscriber_id`, string(to), note, s.now(), digestID, names, subscriberIDs)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			changed = append(changed, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if to == syndicate.RecipientDeferred && len(changed) > 0 {
+			_, err := tx.Exec(ctx, `UPDATE digests SET finished_at = $1 WHERE id = $2`, time.Time{}, digestID)
+			return err
+		}
+		return nil
+	}, changedDigest)
+	if err != nil {
+		return nil, fmt.Errorf("set messages of digest %d to %s: %w", digestID, to, err)
+	}
+	slices.Sort(changed)
+	return changed, nil
+}

@@ -543,3 +543,87 @@ func numbered(first, n int) string {
 	}
 	return b.String()
 }
+
+// DigestMessages lists the digest's records in states (all when none),
+// with the subscribers' addresses, in subscriber order.
+func (s *Store) DigestMessages(ctx context.Context, digestID int64, states []syndicate.RecipientState) ([]syndicate.DigestMessage, error) {
+	q := `SELECT r.digest_id, r.subscriber_id, r.state, r.attempts, r.last_error, r.updated_at, s.email
+		FROM digest_recipients r JOIN subscribers s ON s.id = r.subscriber_id WHERE r.digest_id = ?`
+	args := []any{digestID}
+	if len(states) > 0 {
+		q += ` AND r.state IN (` + placeholders(len(states)) + `)`
+		for _, st := range states {
+			args = append(args, string(st))
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY r.subscriber_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("messages of digest %d: %w", digestID, err)
+	}
+	defer rows.Close()
+	var out []syndicate.DigestMessage
+	for rows.Next() {
+		var m syndicate.DigestMessage
+		var state string
+		var updated int64
+		if err := rows.Scan(&m.DigestID, &m.SubscriberID, &state, &m.Attempts, &m.LastError, &updated, &m.Email); err != nil {
+			return nil, fmt.Errorf("messages of digest %d: %w", digestID, err)
+		}
+		m.State, m.UpdatedAt = syndicate.RecipientState(state), goTime(updated)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("messages of digest %d: %w", digestID, err)
+	}
+	return out, nil
+}
+
+// SetRecipients applies an editor's decision to messages of the digest;
+// moving any to deferred reopens the digest, so it is mailed again.
+func (s *Store) SetRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, from []syndicate.RecipientState,
+	to syndicate.RecipientState, note string) ([]int64, error) {
+	if to != syndicate.RecipientDeferred && to != syndicate.RecipientSent {
+		return nil, fmt.Errorf("set messages of digest %d: an editor moves them to deferred or sent, not %q", digestID, to)
+	}
+	if len(from) == 0 || len(subscriberIDs) == 0 {
+		return nil, nil
+	}
+	var changed []int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		for _, chunk := range int64Chunks(subscriberIDs) {
+			args := []any{string(to), note, dbTime(s.now()), digestID}
+			for _, st := range from {
+				args = append(args, string(st))
+			}
+			args = append(args, int64Args(chunk)...)
+			rows, err := tx.QueryContext(ctx, `UPDATE digest_recipients SET state = ?, last_error = ?, updated_at = ?
+				WHERE digest_id = ? AND state IN (`+placeholders(len(from))+`) AND subscriber_id IN (`+placeholders(len(chunk))+`)
+				RETURNING subscriber_id`, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				changed = append(changed, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		if to == syndicate.RecipientDeferred && len(changed) > 0 {
+			_, err := tx.ExecContext(ctx, `UPDATE digests SET finished_at = ? WHERE id = ?`, dbTime(time.Time{}), digestID)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set messages of digest %d to %s: %w", digestID, to, err)
+	}
+	slices.Sort(changed)
+	return changed, nil
+}

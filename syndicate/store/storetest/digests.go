@@ -28,6 +28,7 @@ var digestTests = []subtest{
 	{"UnsentPaging", testDigestUnsent},
 	{"Claim", testDigestClaim},
 	{"ClaimLease", testDigestClaimLease},
+	{"EditorDecisions", testDigestEditorDecisions},
 	{"ClaimReadsCurrentState", testDigestClaimCurrentState},
 	{"ConcurrentClaims", testDigestConcurrentClaims},
 	{"RecordAndRead", testDigestRecord},
@@ -771,5 +772,59 @@ func testDigestClaimLease(t *testing.T, st syndicate.Store) {
 	got := claim(t, ds, d.ID, subscriberIDs(subs), at(1).Add(syndicate.RecipientClaimLease))
 	if len(got) != 1 || got[0].SubscriberID != subs[0].ID || got[0].Attempts != 2 || got[0].State != syndicate.RecipientClaimed {
 		t.Fatalf("after the lease: %+v, want subscriber %d claimed again (2 attempts); a begun message is never reclaimed", got, subs[0].ID)
+	}
+}
+
+// testDigestEditorDecisions: an editor lists a digest's messages by state
+// with their addresses, sends uncertain or failed ones again (the digest
+// reopens, and they are mailed) or records them sent.
+func testDigestEditorDecisions(t *testing.T, st syndicate.Store) {
+	ds := digestStore(t, st)
+	ctx := t.Context()
+	ids := digestFixture(t, st, 1)
+	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
+	subs := confirmedSubscribers(t, st, "en", 4)
+	recordRecipients(t, ds,
+		syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[0].ID, State: syndicate.RecipientSent, Attempts: 1},
+		syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[1].ID, State: syndicate.RecipientUncertain, Attempts: 1, LastError: "interrupted"},
+		syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[2].ID, State: syndicate.RecipientUncertain, Attempts: 1, LastError: "interrupted"},
+		syndicate.Recipient{DigestID: d.ID, SubscriberID: subs[3].ID, State: syndicate.RecipientFailed, Attempts: 1, LastError: "550 no such user"},
+	)
+	if err := ds.FinishDigest(ctx, d.ID, at(2)); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := ds.DigestMessages(ctx, d.ID, []syndicate.RecipientState{syndicate.RecipientUncertain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[0].Email != subs[1].Email || msgs[1].Email != subs[2].Email || msgs[0].LastError != "interrupted" {
+		t.Fatalf("uncertain messages: %+v", msgs)
+	}
+	if all, err := ds.DigestMessages(ctx, d.ID, nil); err != nil || len(all) != 4 {
+		t.Fatalf("all messages: %d, %v", len(all), err)
+	}
+	uncertain := []syndicate.RecipientState{syndicate.RecipientUncertain}
+	// Resend one uncertain and (not in the states) the sent one: only the
+	// uncertain moves; the digest reopens for it.
+	changed, err := ds.SetRecipients(ctx, d.ID, []int64{subs[0].ID, subs[1].ID}, uncertain, syndicate.RecipientDeferred, "sent again by an editor")
+	if err != nil || !slices.Equal(changed, []int64{subs[1].ID}) {
+		t.Fatalf("resend: %v, %v; want only subscriber %d", changed, err, subs[1].ID)
+	}
+	if got, _ := ds.Digest(ctx, d.ID); !got.FinishedAt.IsZero() {
+		t.Errorf("a digest with a message to resend is still finished")
+	}
+	if got := subscriberIDs(unsent(t, ds, d.ID, "en", 0, 0)); !slices.Equal(got, []int64{subs[1].ID}) {
+		t.Errorf("Unsent after resend = %v, want %d", got, subs[1].ID)
+	}
+	changed, err = ds.SetRecipients(ctx, d.ID, []int64{subs[2].ID, subs[3].ID}, []syndicate.RecipientState{syndicate.RecipientUncertain, syndicate.RecipientFailed},
+		syndicate.RecipientSent, "marked sent by an editor")
+	if err != nil || len(changed) != 2 {
+		t.Fatalf("mark sent: %v, %v", changed, err)
+	}
+	if r := recipient(t, ds, d.ID, subs[3].ID); r.State != syndicate.RecipientSent || r.LastError != "marked sent by an editor" {
+		t.Errorf("marked sent: %+v", r)
+	}
+	if _, err := ds.SetRecipients(ctx, d.ID, []int64{subs[0].ID}, uncertain, syndicate.RecipientFailed, ""); err == nil {
+		t.Errorf("an editor moved a message to failed")
 	}
 }
