@@ -159,6 +159,9 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 	if fetched.Truncated {
 		e.log().Warn("feed document is cut short: kept its complete items", "feed", id, "items", len(fetched.Articles))
 	}
+	for _, w := range fetched.Warnings {
+		e.log().Warn("feed read with a warning", "feed", id, slog.String("warning", w))
+	}
 	if e.Hubs != nil && !e.DryRun && (fetched.Hub != "" || !fetched.NotModified) {
 		e.Hubs.Advertised(ctx, id, fetched.Hub, fetched.Self)
 	}
@@ -204,10 +207,13 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 // there are more than FloodLimit); on a new route only the Backfill newest.
 func (e *Engine) plan(ctx context.Context, f Feed, articles []Article, now time.Time) (PollRecord, PollResult, error) {
 	id := f.Source.ID
-	keys := make([]string, len(articles))
+	keys := make([]string, 0, len(articles))
 	var links []string
-	for i, a := range articles {
-		keys[i] = a.Key
+	for _, a := range articles {
+		keys = append(keys, a.Key)
+		if a.LegacyKey != "" {
+			keys = append(keys, a.LegacyKey)
+		}
 		if a.Link != "" {
 			links = append(links, a.Link)
 		}
@@ -216,6 +222,7 @@ func (e *Engine) plan(ctx context.Context, f Feed, articles []Article, now time.
 	if err != nil {
 		return PollRecord{}, PollResult{}, err
 	}
+	articles = withLegacyKeys(articles, known)
 	knownLinks, err := e.Store.KnownLinks(ctx, id, links)
 	if err != nil {
 		return PollRecord{}, PollResult{}, err
@@ -275,6 +282,41 @@ func (e *Engine) plan(ctx context.Context, f Feed, articles []Article, now time.
 		}
 	}
 	return rec, res, nil
+}
+
+// withLegacyKeys keys by its legacy key each article the store knows only
+// under that key (recorded by an earlier version of the reader), so that
+// it is found as the article it is rather than taken for a new one. Such
+// an article claims the stored one: another article of the fetch whose own
+// key happens to be that legacy key (two ids the earlier reader made one)
+// is not the stored article; without a legacy key of its own it is left
+// out, as the earlier reader left it out.
+func withLegacyKeys(articles []Article, known map[string]KnownArticle) []Article {
+	claimed := map[string]bool{}
+	for _, a := range articles {
+		if _, ok := known[a.Key]; !ok && a.LegacyKey != "" {
+			if _, ok := known[a.LegacyKey]; ok {
+				claimed[a.LegacyKey] = true
+			}
+		}
+	}
+	if len(claimed) == 0 {
+		return articles
+	}
+	out := make([]Article, 0, len(articles))
+	for _, a := range articles {
+		_, keyKnown := known[a.Key]
+		_, legacyKnown := known[a.LegacyKey]
+		switch {
+		case keyKnown && !claimed[a.Key]:
+		case a.LegacyKey != "" && legacyKnown:
+			a.Key = a.LegacyKey
+		case claimed[a.Key]:
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // withFirstSeen gives articles not yet recorded a FirstSeen for ordering.

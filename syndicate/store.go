@@ -236,6 +236,9 @@ type FetchResult struct {
 	// Truncated is set when the document was cut short and only its
 	// complete items were kept.
 	Truncated bool
+	// Warnings say what of the document could not be read as written (a
+	// date in an unknown time zone); the poll logs them.
+	Warnings []string
 }
 
 // FeedReader fetches and parses a feed.

@@ -16,6 +16,11 @@ type Article struct {
 	// Key identifies the article within its feed for ever: the GUID or Atom
 	// id as written, else the canonical link, else a content hash.
 	Key string
+	// LegacyKey, set by the reader when it differs from Key, is the key an
+	// earlier version of the reader gave the same item (an Atom id
+	// rewritten as a URL): an article stored under it is this one. It is
+	// not stored.
+	LegacyKey string
 	// Link is the canonical link: absolute, lower-case host, no fragment,
 	// no utm_* parameters. Empty when the item has none.
 	Link         string
@@ -24,7 +29,13 @@ type Article struct {
 	ContentHTML  string
 	ImageURL     string
 	ImageCaption string // caption or alt text of the featured image
-	Categories   []string
+	// Categories are what filters match: the text of RSS categories, the
+	// terms of Atom ones.
+	Categories []string
+	// CategoryLabels, when not nil, is aligned with Categories: the label
+	// to show for each (an Atom category's label), "" for one without.
+	// CategoryNames gives what to show.
+	CategoryLabels []string
 	// Related are the article's "Read also" links, kept apart from the
 	// summary so channels can show them.
 	Related   []Link
@@ -59,6 +70,22 @@ func (a Article) SortTime() time.Time {
 	default:
 		return a.FirstSeen
 	}
+}
+
+// CategoryNames are the categories as a hashtag or a digest may show
+// them: each one's label, else the category itself.
+func (a Article) CategoryNames() []string {
+	if len(a.CategoryLabels) == 0 {
+		return a.Categories
+	}
+	names := make([]string, len(a.Categories))
+	for i, c := range a.Categories {
+		names[i] = c
+		if i < len(a.CategoryLabels) && a.CategoryLabels[i] != "" {
+			names[i] = a.CategoryLabels[i]
+		}
+	}
+	return names
 }
 
 // DedupeLink is what must never be sent twice to one channel: the canonical

@@ -69,10 +69,12 @@ func (r *Reader) readFile(src syndicate.FeedSource, v syndicate.Validators, lim 
 	if err != nil {
 		return syndicate.FetchResult{}, fmt.Errorf("read feed file %s: %w", path, err)
 	}
+	n := NormaliseDocument(src.ID, doc, src.Language, r.now())
 	return syndicate.FetchResult{
 		Validators: validators,
-		Articles:   Normalise(src.ID, doc, src.Language, r.now()),
+		Articles:   n.Articles,
 		Truncated:  doc.Truncated,
+		Warnings:   n.Warnings,
 	}, nil
 }
 

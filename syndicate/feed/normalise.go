@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"html"
 	"slices"
 	"strings"
@@ -33,9 +34,13 @@ const maxFutureSkew = 24 * time.Hour
 // and the related links leave out captions and "Read also" blocks; those
 // blocks' links become Related.
 //
-// Dates the feed gives in forms gofeed does not read (RFC 822 with
-// comments, month names in other languages) are parsed here. A date that
-// is absent, unreadable, before 1990 (a placeholder such as year 1 or the
+// Dates are read from their raw text (see readDate: zone names, partial
+// and ordinal ISO dates, month names in the site languages), RSS taking
+// its pubDate, then dcterms:issued, then dc:date for Published, and
+// dcterms:modified before dc:date for Updated; gofeed's own reading is the
+// last resort. A date read in an unknown or ambiguous zone, or without
+// one, or not read at all, is a warning of NormaliseDocument's result. A
+// date that is absent, unreadable, before 1990 (a placeholder such as year 1 or the
 // Unix epoch) or more than a day ahead of now (a broken one; a zero now
 // disables that check) leaves Published or Updated zero, never a made-up
 // time: the pipeline orders by Published, then Updated, then the time it
@@ -43,18 +48,42 @@ const maxFutureSkew = 24 * time.Hour
 // when it was seen, and whatever shows a date must show FirstSeen (or no
 // date) for a zero Published.
 //
-// An item whose key repeats one already taken in the same document is
-// dropped: it would otherwise be two articles with one identity.
+// Categories are the Atom categories' terms (what filters match); their
+// labels, when any, are CategoryLabels (what channels may show).
+//
+// The key is the GUID or Atom id as written (trimmed), else the canonical
+// link, else a hash of title, date and content; see keyAssigner. An item
+// whose key repeats one already taken in the same document is dropped: it
+// would otherwise be two articles with one identity. LegacyKey is set
+// when an earlier version of the reader keyed the item otherwise.
 func Normalise(feedID string, d *Document, fallbackLanguage string, now time.Time) []syndicate.Article {
+	return NormaliseDocument(feedID, d, fallbackLanguage, now).Articles
+}
+
+// Normalised is what NormaliseDocument makes of a document.
+type Normalised struct {
+	Articles []syndicate.Article
+	// Warnings say what could not be read as written (a date in an
+	// unknown zone), each naming the item and the raw text; at most
+	// maxWarnings, the last saying how many more there were.
+	Warnings []string
+}
+
+// maxWarnings bounds the warnings of one document.
+const maxWarnings = 10
+
+// NormaliseDocument is Normalise with the warnings it found.
+func NormaliseDocument(feedID string, d *Document, fallbackLanguage string, now time.Time) Normalised {
 	if d == nil || d.Feed == nil {
-		return nil
+		return Normalised{}
 	}
 	f := d.Feed
 	base := feedBase(f, withoutUserinfo(d.URL))
 	language := firstNonEmpty(strings.TrimSpace(f.Language), strings.TrimSpace(fallbackLanguage))
-	keys := newKeyAssigner()
+	keys, legacy := newKeyAssigner(), newLegacyKeyAssigner()
 	sanitiser := newSanitiser()
-	articles := make([]syndicate.Article, 0, len(f.Items))
+	out := Normalised{Articles: make([]syndicate.Article, 0, len(f.Items))}
+	warnings := slices.Clone(d.Skipped) // items that could not be read
 	for position, item := range f.Items {
 		if item == nil {
 			continue
@@ -63,7 +92,7 @@ func Normalise(feedID string, d *Document, fallbackLanguage string, now time.Tim
 		if position < len(d.items) {
 			scanned = d.items[position]
 		}
-		a := normaliseItem(item, f.FeedType, itemBases{
+		a, itemWarnings := normaliseItem(item, f.FeedType, scanned, itemBases{
 			feed:    firstNonEmpty(scanned.Base, base),
 			content: firstNonEmpty(scanned.ContentBase, scanned.Base),
 		}, sanitiser, now)
@@ -74,14 +103,26 @@ func Normalise(feedID string, d *Document, fallbackLanguage string, now time.Tim
 			// An Atom entry without an author has the feed's (RFC 4287 4.2.1).
 			a.Author = firstNonEmpty(a.Author, firstAuthor(f.Authors))
 		}
-		key, ok := keys.assign(item, a)
+		legacyKey, legacyOK := legacy.assign(item, a)
+		key, ok := keys.assign(item, scanned, a)
 		if !ok {
 			continue
 		}
 		a.Key = key
-		articles = append(articles, a)
+		if legacyOK && legacyKey != key {
+			a.LegacyKey = legacyKey
+		}
+		for _, w := range itemWarnings {
+			warnings = append(warnings, fmt.Sprintf("item %d (%s): %s", position, a.Key, w))
+		}
+		out.Articles = append(out.Articles, a)
 	}
-	return articles
+	if len(warnings) > maxWarnings {
+		more := len(warnings) - (maxWarnings - 1)
+		warnings = append(warnings[:maxWarnings-1], fmt.Sprintf("and %d more warnings", more))
+	}
+	out.Warnings = warnings
+	return out
 }
 
 // feedBase is what relative links resolve against: the feed's home page
@@ -100,7 +141,7 @@ type itemBases struct {
 	feed, content string
 }
 
-func normaliseItem(item *gofeed.Item, feedType string, bases itemBases, sanitiser *bluemonday.Policy, now time.Time) syndicate.Article {
+func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases itemBases, sanitiser *bluemonday.Policy, now time.Time) (syndicate.Article, []string) {
 	link := itemLink(item, bases.feed)
 	contentBase := firstNonEmpty(bases.content, link, bases.feed)
 	content := parseArticleHTML(fixC1(firstNonEmpty(item.Content, item.Description)), contentBase)
@@ -109,24 +150,27 @@ func normaliseItem(item *gofeed.Item, feedType string, bases itemBases, sanitise
 		description = parseArticleHTML(fixC1(item.Description), contentBase)
 	}
 	img := featuredImage(item, feedType, content, bases.feed)
+	dates := readItemDates(item, feedType, now)
+	terms, labels := itemCategories(item, feedType, scanned)
 	a := syndicate.Article{
-		Link:         link,
-		Title:        inlineText(fixC1(item.Title)),
-		Summary:      summary(description, content, item.Content != ""),
-		ContentHTML:  validUTF8(content.sanitisedHTML(sanitiser)),
-		ImageURL:     img.URL,
-		ImageCaption: validUTF8(fixC1(img.Caption)),
-		Categories:   categories(item.Categories),
-		Related:      relatedLinks(content, description),
-		Author:       firstAuthor(item.Authors),
-		Published:    itemTime(item.PublishedParsed, item.Published, now),
-		Updated:      itemTime(item.UpdatedParsed, item.Updated, now),
+		Link:           link,
+		Title:          inlineText(fixC1(item.Title)),
+		Summary:        summary(description, content, item.Content != ""),
+		ContentHTML:    validUTF8(content.sanitisedHTML(sanitiser)),
+		ImageURL:       img.URL,
+		ImageCaption:   validUTF8(fixC1(img.Caption)),
+		Categories:     terms,
+		CategoryLabels: labels,
+		Related:        relatedLinks(content, description),
+		Author:         firstAuthor(item.Authors),
+		Published:      dates.published,
+		Updated:        dates.updated,
 	}
 	if a.Author == "" && item.Author != nil {
 		a.Author = inlineText(fixC1(item.Author.Name))
 	}
 	a.Hash = contentHash(a.Title, a.Summary, a.ContentHTML, a.ImageURL)
-	return a
+	return a, dates.warnings
 }
 
 // relatedLinks are the links of the content's "Read also" blocks, then
@@ -175,19 +219,55 @@ func summary(description, content *articleHTML, hasContent bool) string {
 	return own
 }
 
-func categories(raw []string) []string {
-	var out []string
+// itemCategories are the item's categories, without repeats (compared
+// without regard to case): for an Atom entry the terms of its categories
+// (a category without a term is its label), for RSS what gofeed read (the
+// text of <category>, atom:category terms, dc:subject). labels is aligned
+// with terms, "" where a category has no label other than its term, and
+// nil when none has one.
+func itemCategories(item *gofeed.Item, feedType string, scanned itemScan) (terms, labels []string) {
+	raw := item.Categories
+	labelOf := map[string]string{}
+	if feedType == "atom" && len(scanned.Categories) > 0 {
+		raw = make([]string, 0, len(scanned.Categories))
+		for _, c := range scanned.Categories {
+			raw = append(raw, firstNonEmpty(c.Term, c.Label))
+		}
+	}
+	for _, c := range scanned.Categories {
+		// The label of the first category with that term, as only the
+		// first is kept.
+		term := strings.ToLower(cleanCategory(firstNonEmpty(c.Term, c.Label)))
+		if _, ok := labelOf[term]; !ok && term != "" {
+			labelOf[term] = cleanCategory(c.Label)
+		}
+	}
 	seen := map[string]bool{}
+	hasLabel := false
 	for _, c := range raw {
-		c = validUTF8(strings.Join(strings.Fields(html.UnescapeString(fixC1(c))), " "))
+		c = cleanCategory(c)
 		folded := strings.ToLower(c)
 		if c == "" || seen[folded] {
 			continue
 		}
 		seen[folded] = true
-		out = append(out, c)
+		label := labelOf[folded]
+		if label == c {
+			label = ""
+		}
+		hasLabel = hasLabel || label != ""
+		terms = append(terms, c)
+		labels = append(labels, label)
 	}
-	return out
+	if !hasLabel {
+		labels = nil
+	}
+	return terms, labels
+}
+
+// cleanCategory is a category as plain text on one line.
+func cleanCategory(c string) string {
+	return validUTF8(strings.Join(strings.Fields(html.UnescapeString(fixC1(c))), " "))
 }
 
 func itemLanguage(item *gofeed.Item) string {
@@ -213,15 +293,90 @@ func firstAuthor(people []*gofeed.Person) string {
 	return ""
 }
 
-// itemTime is the item's date: the one gofeed parsed, else the one
-// parseDate reads in raw, if usable.
-func itemTime(parsed *time.Time, raw string, now time.Time) time.Time {
-	if parsed == nil || parsed.IsZero() {
-		if t, ok := parseDate(raw); ok {
-			parsed = &t
+// itemDates are an item's dates, with the warnings reading them gave.
+type itemDates struct {
+	published, updated time.Time
+	warnings           []string
+}
+
+// readItemDates reads the item's dates from their raw text (see
+// readDate), the first that reads of each list winning; gofeed's reading
+// is the last resort. A date absent or unusable (see usableTime) is zero.
+func readItemDates(item *gofeed.Item, feedType string, now time.Time) itemDates {
+	dcDate := ""
+	if item.DublinCoreExt != nil && len(item.DublinCoreExt.Date) > 0 {
+		dcDate = strings.TrimSpace(item.DublinCoreExt.Date[0])
+	}
+	issued, created, modified := itemExtension(item, "dcterms", "issued"), itemExtension(item, "dcterms", "created"), itemExtension(item, "dcterms", "modified")
+	published := strings.TrimSpace(item.Published)
+	var publishedRaw, updatedRaw []string
+	if feedType == "rss" && published == dcDate {
+		// gofeed's Published is dc:date when there is no pubDate:
+		// dcterms:issued says more precisely when it was published.
+		publishedRaw = []string{issued, created, published}
+	} else {
+		publishedRaw = []string{published, issued, created}
+	}
+	if feedType == "rss" {
+		updatedRaw = []string{modified, item.Updated}
+	} else {
+		updatedRaw = []string{item.Updated, modified}
+	}
+	var d itemDates
+	var warning string
+	d.published, warning = itemTime(publishedRaw, item.PublishedParsed, now)
+	if warning != "" {
+		d.warnings = append(d.warnings, "published "+warning)
+	}
+	d.updated, warning = itemTime(updatedRaw, item.UpdatedParsed, now)
+	if warning != "" {
+		d.warnings = append(d.warnings, "updated "+warning)
+	}
+	return d
+}
+
+// itemExtension is the trimmed text of the item's first prefix:name
+// extension element (gofeed files them under the canonical prefix of their
+// namespace), "" when there is none.
+func itemExtension(item *gofeed.Item, prefix, name string) string {
+	for _, e := range item.Extensions[prefix][name] {
+		if v := strings.TrimSpace(e.Value); v != "" {
+			return v
 		}
 	}
-	return usableTime(parsed, now)
+	return ""
+}
+
+// itemTime is the first usable date of raws that readDate reads, else the
+// one gofeed parsed, if usable, with a warning when the reading had one (a
+// zone unknown, ambiguous or absent) or when a date was given and none
+// could be used.
+func itemTime(raws []string, parsed *time.Time, now time.Time) (time.Time, string) {
+	given, read := "", false
+	for _, raw := range raws {
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		given = firstNonEmpty(given, raw)
+		t, warning, ok := readDate(raw)
+		read = read || ok
+		if u := usableTime(&t, now); ok && !u.IsZero() {
+			return u, warning
+		}
+	}
+	if parsed != nil && !parsed.IsZero() {
+		read = true
+		if u := usableTime(parsed, now); !u.IsZero() {
+			if name, offset := parsed.Zone(); offset == 0 && name != "" && !isUTCName(name) && name != "Z" {
+				return u, fmt.Sprintf("date %q: unknown time zone %q, read as UTC", given, name)
+			}
+			return u, ""
+		}
+	}
+	if given != "" && !read {
+		return time.Time{}, fmt.Sprintf("date %q: unreadable, left out", given)
+	}
+	return time.Time{}, ""
 }
 
 // usableTime returns t in UTC, or zero when absent, before 1990 or more
@@ -256,22 +411,35 @@ func validUTF8(s string) string {
 	return strings.ToValidUTF8(s, string(utf8.RuneError))
 }
 
-// keyAssigner gives each item of one document its key: the GUID as written,
-// else the canonical link, else a hash of title, date and content. A GUID
-// met again with another link becomes GUID|link.
+// keyAssigner gives each item of one document its key: the GUID or Atom
+// id as written (trimmed, byte for byte), else the canonical link, else a
+// hash of title, date and content. A GUID met again with another link
+// becomes GUID|link; an item without GUID or link whose hash is taken
+// becomes hash|author, so that items differing only in their author stay
+// apart while the first keeps the key it always had.
 type keyAssigner struct {
-	linkOfGUID map[string]string // first link seen with each GUID
-	taken      map[string]bool
+	linkOfGUID   map[string]string // first link seen with each GUID
+	authorOfHash map[string]string // author of the first item with each hash key
+	taken        map[string]bool
 }
 
 func newKeyAssigner() *keyAssigner {
-	return &keyAssigner{linkOfGUID: map[string]string{}, taken: map[string]bool{}}
+	return &keyAssigner{linkOfGUID: map[string]string{}, authorOfHash: map[string]string{}, taken: map[string]bool{}}
 }
 
 // assign returns the item's key, or false when that key is already taken
 // in this document.
-func (k *keyAssigner) assign(item *gofeed.Item, a syndicate.Article) (string, bool) {
-	key := k.key(item, a)
+func (k *keyAssigner) assign(item *gofeed.Item, scanned itemScan, a syndicate.Article) (string, bool) {
+	guid := itemGUID(item, scanned)
+	key := k.key(item, guid, a)
+	if guid == "" && a.Link == "" {
+		first, seen := k.authorOfHash[key]
+		if !seen {
+			k.authorOfHash[key] = a.Author
+		} else if first != a.Author {
+			key += "|" + a.Author
+		}
+	}
 	if k.taken[key] {
 		return "", false
 	}
@@ -279,8 +447,7 @@ func (k *keyAssigner) assign(item *gofeed.Item, a syndicate.Article) (string, bo
 	return key, true
 }
 
-func (k *keyAssigner) key(item *gofeed.Item, a syndicate.Article) string {
-	guid := validUTF8(strings.TrimSpace(item.GUID))
+func (k *keyAssigner) key(item *gofeed.Item, guid string, a syndicate.Article) string {
 	switch {
 	case guid == "" && a.Link != "":
 		return a.Link
@@ -298,7 +465,61 @@ func (k *keyAssigner) key(item *gofeed.Item, a syndicate.Article) string {
 	return guid
 }
 
+// itemGUID is the item's GUID as written, trimmed: for an Atom entry the
+// text of its <id> (gofeed resolves it as a URL: "HTTP://x/#" would become
+// "http://x/"), else the one gofeed read.
+func itemGUID(item *gofeed.Item, scanned itemScan) string {
+	if scanned.HasID {
+		return validUTF8(strings.TrimSpace(scanned.ID))
+	}
+	return validUTF8(strings.TrimSpace(item.GUID))
+}
+
 func hashKey(item *gofeed.Item) string {
 	date := firstNonEmpty(item.Published, item.Updated)
 	return "sha256:" + contentHash(item.Title, date, firstNonEmpty(item.Content, item.Description))
+}
+
+// legacyKeyAssigner keys items as the reader did before ids were read as
+// written: from gofeed's GUID (an Atom id resolved as a URL), with no
+// author to tell id-less items apart. Stores written then hold these keys;
+// Normalise gives each article its legacy key (LegacyKey) when it differs,
+// so that the planner finds those articles. It must not change.
+type legacyKeyAssigner struct {
+	linkOfGUID map[string]string // first link seen with each GUID
+	taken      map[string]bool
+}
+
+func newLegacyKeyAssigner() *legacyKeyAssigner {
+	return &legacyKeyAssigner{linkOfGUID: map[string]string{}, taken: map[string]bool{}}
+}
+
+// assign returns the item's legacy key, or false when the legacy reader
+// dropped the item (its key was taken in the document).
+func (k *legacyKeyAssigner) assign(item *gofeed.Item, a syndicate.Article) (string, bool) {
+	key := k.key(item, a)
+	if k.taken[key] {
+		return "", false
+	}
+	k.taken[key] = true
+	return key, true
+}
+
+func (k *legacyKeyAssigner) key(item *gofeed.Item, a syndicate.Article) string {
+	guid := validUTF8(strings.TrimSpace(item.GUID))
+	switch {
+	case guid == "" && a.Link != "":
+		return a.Link
+	case guid == "":
+		return hashKey(item)
+	}
+	firstLink, seen := k.linkOfGUID[guid]
+	if !seen {
+		k.linkOfGUID[guid] = a.Link
+		return guid
+	}
+	if a.Link != firstLink {
+		return guid + "|" + firstNonEmpty(a.Link, hashKey(item))
+	}
+	return guid
 }

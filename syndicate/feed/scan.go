@@ -28,11 +28,25 @@ type xmlScan struct {
 	Repaired  []byte
 }
 
-// itemScan is the xml:base in scope of an item and of its content; each is
-// "" where no xml:base applies.
+// itemScan is the xml:base in scope of an item and of its content (each
+// "" where no xml:base applies), and what gofeed rewrites of an Atom
+// entry: its id as written and its categories' terms.
 type itemScan struct {
 	Base        string
 	ContentBase string
+	// ID is the text of an Atom entry's <id> (the last, as gofeed takes
+	// it), entities decoded, not trimmed; HasID says there is one.
+	ID    string
+	HasID bool
+	// Categories are the Atom categories of the item (an entry's, or
+	// atom:category in an RSS item), in order.
+	Categories []scannedCategory
+}
+
+// scannedCategory is an Atom <category>: term is the category, label what
+// to show for it.
+type scannedCategory struct {
+	Term, Label string
 }
 
 // scanElement is an open element of the scan.
@@ -42,6 +56,9 @@ type scanElement struct {
 	ns   map[string]string // namespaces it declares: prefix ("" default) → URI
 	base *url.URL          // xml:base in scope, nil when none
 	item int               // index in Items of the item it is or is inside, -1 outside
+	// isItem marks the item element itself; isID an Atom entry's <id>,
+	// whose text is collected into Items[item].ID.
+	isItem, isID bool
 }
 
 // scanXML reads an XML feed document with the tokenizer gofeed uses (not
@@ -56,6 +73,7 @@ func scanXML(doc []byte, docURL string) xmlScan {
 	docBase, _ := url.Parse(docURL)
 
 	var stack []scanElement
+	var idText []byte // the text of the Atom <id> open, if any
 	// Where the document can be cut and closed again: after the last
 	// complete item, else before the first one.
 	cut, cutItems := -1, 0
@@ -105,12 +123,22 @@ func scanXML(doc []byte, docURL string) xmlScan {
 				if cut < 0 {
 					saveCut(offset, len(stack)-1) // before the first item
 				}
-				top.item = len(s.Items)
+				top.item, top.isItem = len(s.Items), true
 				s.Items = append(s.Items, itemScan{Base: baseString(top.base)})
+			case parent.isItem && t.Name.Local == "id" && parent.name.Local == "entry" && isAtomNS(resolveNS(stack, t.Name.Space)):
+				top.isID, idText = true, idText[:0]
+				s.Items[parent.item].HasID = true
+			case parent.isItem && t.Name.Local == "category" && isAtomNS(resolveNS(stack, t.Name.Space)) &&
+				(parent.name.Local == "entry" || t.Name.Space != ""):
+				s.Items[parent.item].Categories = append(s.Items[parent.item].Categories, categoryOf(t))
 			case parent.item >= 0 && isContent(t.Name.Local) && s.Items[parent.item].ContentBase == "":
 				s.Items[parent.item].ContentBase = baseString(top.base)
 			case parent.item < 0 && t.Name.Local == "link" && resolveNS(stack, t.Name.Space) == atomNS:
 				s.feedLink(t, top.base, docBase)
+			}
+		case xml.CharData:
+			if len(stack) > 0 && stack[len(stack)-1].isID {
+				idText = append(idText, t...)
 			}
 		case xml.EndElement:
 			// Like the tokenizer in non-strict mode, an end tag closes the
@@ -118,6 +146,9 @@ func scanXML(doc []byte, docURL string) xmlScan {
 			for len(stack) > 0 {
 				e := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
+				if e.isID {
+					s.Items[e.item].ID = string(idText)
+				}
 				if e.item >= 0 && (len(stack) == 0 || stack[len(stack)-1].item != e.item) {
 					saveCut(int(d.InputOffset()), len(stack))
 				}
@@ -197,6 +228,33 @@ func rawName(n xml.Name) string {
 		return n.Space + ":" + n.Local
 	}
 	return n.Local
+}
+
+// isAtomNS reports the namespaces gofeed reads Atom elements in: Atom 1.0,
+// Atom 0.3, and none (an Atom feed without xmlns).
+func isAtomNS(uri string) bool {
+	switch strings.TrimSpace(uri) {
+	case "", atomNS, "http://purl.org/atom/ns#":
+		return true
+	}
+	return false
+}
+
+// categoryOf reads the term and label of an Atom <category>.
+func categoryOf(t xml.StartElement) scannedCategory {
+	var c scannedCategory
+	for _, a := range t.Attr {
+		if a.Name.Space != "" {
+			continue
+		}
+		switch a.Name.Local {
+		case "term":
+			c.Term = a.Value
+		case "label":
+			c.Label = a.Value
+		}
+	}
+	return c
 }
 
 // isItem names the elements that are feed items: RSS item, Atom entry.

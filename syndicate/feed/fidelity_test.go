@@ -1,0 +1,176 @@
+package feed
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
+)
+
+func atomDoc(entries ...string) string {
+	return `<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title><id>tag:example.org,2003:feed</id>
+<link href="https://example.org/"/>` + strings.Join(entries, "\n") + `</feed>`
+}
+
+// TestIDsAsWritten: an Atom id or RSS guid is the key byte for byte once
+// trimmed; ids gofeed would make one stay apart.
+func TestIDsAsWritten(t *testing.T) {
+	tests := []struct{ doc, want string }{
+		{atomDoc(`<entry><id>HTTP://www.example.org/thing</id></entry>`), "HTTP://www.example.org/thing"},
+		{atomDoc(`<entry><id>Correct Value</id></entry>`), "Correct Value"},
+		{atomDoc(`<entry><id>http://example.com/#</id></entry>`), "http://example.com/#"},
+		{atomDoc(`<entry><id>http://example.com/a b?x=%41</id></entry>`), "http://example.com/a b?x=%41"},
+		{atomDoc(`<entry><id>
+		   tag:example.org,2003:3.2397
+		</id></entry>`), "tag:example.org,2003:3.2397"},
+		{atomDoc(`<entry><id><![CDATA[urn:x <y>]]></id></entry>`), "urn:x <y>"},
+		{atomDoc(`<entry><id>a&amp;b</id></entry>`), "a&b"},
+		{atomDoc(`<entry xml:base="http://example.org/base/"><id>123</id></entry>`), "123"},
+		// The source's id is not the entry's.
+		{atomDoc(`<entry><source><id>source-id</id></source><id>entry-id</id></entry>`), "entry-id"},
+		{`<feed xmlns="http://purl.org/atom/ns#" version="0.3"><entry><id>HTTP://Example.org/03</id></entry></feed>`, "HTTP://Example.org/03"},
+		{rssDoc(`<item><guid isPermaLink="false">HTTP://www.example.org/Thing</guid></item>`), "HTTP://www.example.org/Thing"},
+		{rssDoc(`<item><guid isPermaLink="false"> Correct Value </guid></item>`), "Correct Value"},
+	}
+	for _, tc := range tests {
+		got := normaliseDoc(t, tc.doc)
+		if len(got) != 1 || got[0].Key != tc.want {
+			t.Errorf("%s\ngot %+v, want the key %q", tc.doc, got, tc.want)
+		}
+	}
+
+	// Entries whose ids gofeed would read as one stay distinct.
+	got := normaliseDoc(t, atomDoc(
+		`<entry><id>http://example.com/#</id><title>a</title></entry>`,
+		`<entry><id>http://example.com/</id><title>b</title></entry>`,
+		`<entry><id>HTTP://example.com/</id><title>c</title></entry>`,
+	))
+	var keys []string
+	for _, a := range got {
+		keys = append(keys, a.Key)
+	}
+	if want := []string{"http://example.com/#", "http://example.com/", "HTTP://example.com/"}; !slices.Equal(keys, want) {
+		t.Errorf("keys %q, want %q", keys, want)
+	}
+}
+
+// TestItemsWithoutIDOrLinkDifferingInAuthor: they are distinct; the first
+// keeps the key it always had, an exact repeat is still dropped.
+func TestItemsWithoutIDOrLinkDifferingInAuthor(t *testing.T) {
+	item := func(author string) string {
+		return `<item><title>Open thread</title><description>Talk.</description>` + author + `</item>`
+	}
+	got := normaliseDoc(t, rssDoc(item(`<author>ann@example.org (Ann)</author>`), item(`<dc:creator>Bob</dc:creator>`),
+		item(""), item(`<dc:creator>Bob</dc:creator>`)))
+	alone := normaliseDoc(t, rssDoc(item(`<author>ann@example.org (Ann)</author>`)))
+	hash := regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	if len(alone) != 1 || !hash.MatchString(alone[0].Key) {
+		t.Fatalf("alone: %+v", alone)
+	}
+	var keys []string
+	for _, a := range got {
+		keys = append(keys, a.Key)
+	}
+	base := alone[0].Key
+	if want := []string{base, base + "|Bob", base + "|"}; !slices.Equal(keys, want) {
+		t.Errorf("keys %q, want %q", keys, want)
+	}
+	for _, a := range got {
+		if a.LegacyKey != "" {
+			t.Errorf("%q: LegacyKey %q, want none (the earlier reader left the others out)", a.Key, a.LegacyKey)
+		}
+	}
+}
+
+// TestCategoriesByTerm: an Atom category is its term for routing and
+// filters; its label is what channels may show.
+func TestCategoriesByTerm(t *testing.T) {
+	tests := []struct {
+		doc            string
+		terms, labels  []string
+		names          []string
+		include, label string // include_categories matches the term, not the label
+	}{
+		{
+			doc: atomDoc(`<entry><id>1</id><category term="atom10" label="Atom 1.0 tests"/><category term="Kazakhstan"/>` +
+				`<category term="kazakhstan" label="Repeated"/><category label="No term"/><category term="same" label="same"/></entry>`),
+			terms:  []string{"atom10", "Kazakhstan", "No term", "same"},
+			labels: []string{"Atom 1.0 tests", "", "", ""},
+			names:  []string{"Atom 1.0 tests", "Kazakhstan", "No term", "same"},
+		},
+		{
+			doc:   atomDoc(`<entry><id>1</id><category term="Tecnología"/><category term="Asia Central" scheme="https://example.org/tags"/></entry>`),
+			terms: []string{"Tecnología", "Asia Central"},
+			names: []string{"Tecnología", "Asia Central"},
+		},
+		{
+			// An extension element named category is not an Atom category.
+			doc:   atomDoc(`<entry xmlns:x="urn:x"><id>1</id><x:category term="not-atom"/><category term="atom"/></entry>`),
+			terms: []string{"atom"},
+			names: []string{"atom"},
+		},
+		{
+			doc: `<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>x</title><item><guid>1</guid>` +
+				`<category>Statements</category><atom:category term="rss-term" label="RSS label"/></item></channel></rss>`,
+			terms:  []string{"Statements", "rss-term"},
+			labels: []string{"", "RSS label"},
+			names:  []string{"Statements", "RSS label"},
+		},
+	}
+	for _, tc := range tests {
+		got := normaliseDoc(t, tc.doc)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d articles", tc.doc, len(got))
+		}
+		a := got[0]
+		if !slices.Equal(a.Categories, tc.terms) || !slices.Equal(a.CategoryLabels, tc.labels) || !slices.Equal(a.CategoryNames(), tc.names) {
+			t.Errorf("%s:\ncategories %q labels %q names %q; want %q %q %q", tc.doc, a.Categories, a.CategoryLabels, a.CategoryNames(), tc.terms, tc.labels, tc.names)
+		}
+	}
+
+	a := normaliseDoc(t, atomDoc(`<entry><id>1</id><category term="atom10" label="Atom 1.0 tests"/></entry>`))[0]
+	if !(syndicate.Filter{IncludeCategories: []string{"ATOM10"}}).Allows(a) {
+		t.Error("include_categories: [ATOM10] does not match the term atom10")
+	}
+	if (syndicate.Filter{ExcludeCategories: []string{"atom10"}}).Allows(a) {
+		t.Error("exclude_categories: [atom10] lets the article through")
+	}
+	if (syndicate.Filter{IncludeCategories: []string{"Atom 1.0 tests"}}).Allows(a) {
+		t.Error("include_categories matched the label")
+	}
+}
+
+// TestIsHTMLPage decides from the root element and the content type, not
+// from a DOCTYPE.
+func TestIsHTMLPage(t *testing.T) {
+	const xhtml = `<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">`
+	tests := []struct {
+		doc, contentType string
+		page             bool
+	}{
+		{`<?xml version="1.0"?>` + xhtml + `<rss version="2.0"><channel/></rss>`, "application/rss+xml", false},
+		{xhtml + "\n<feed xmlns=\"http://www.w3.org/2005/Atom\"/>", "application/atom+xml", false},
+		{xhtml + "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"/>", "application/xml", false},
+		{"\uFEFF  <!-- a comment --><?xml-stylesheet href=\"s.xsl\"?>" + xhtml + "<rss/>", "text/xml", false},
+		{`<!DOCTYPE html [ <!ENTITY a "x>y"> <!-- it's ] > --> ]><rss/>`, "", false},
+		{xhtml + `<rss/>`, "text/html", false},
+		// Pages.
+		{xhtml + `<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Down</title></head></html>`, "application/rss+xml", true},
+		{`<?xml version="1.0"?>` + xhtml + `<html><body>Maintenance</body></html>`, "", true},
+		{"<!doctype html><title>Maintenance</title>", "application/xml", true},
+		{"<HTML><BODY>x</BODY></HTML>", "", true},
+		{"<html:html xmlns:html=\"http://www.w3.org/1999/xhtml\"/>", "", true},
+		{"<p>Service unavailable</p>", "text/html; charset=utf-8", true},
+		{"<p>Service unavailable</p>", "application/xml", false},
+		{"<rss version=\"2.0\"><channel/></rss>", "text/html", false},
+		{`{"version": "https://jsonfeed.org/version/1.1"}`, "application/feed+json", false},
+	}
+	for _, tc := range tests {
+		if got := isHTMLPage([]byte(tc.doc), tc.contentType); got != tc.page {
+			t.Errorf("isHTMLPage(%q, %q) = %v, want %v", tc.doc, tc.contentType, got, tc.page)
+		}
+	}
+}
