@@ -67,16 +67,14 @@ func cmdRun(ctx context.Context, c *cli) error {
 	}
 	var hubs web.WebSub
 	if cfg.PublicURL != "" && !c.opts.dryRun { // a rehearsal subscribes to no hub either
-		sub := &websub.Subscriber{Store: store, CallbackBase: cfg.PublicURL, Poll: engine.PollNow, Now: c.env.Now, Log: c.log}
+		sub := &websub.Subscriber{Store: store, CallbackBase: cfg.PublicURL, Client: netGuard(cfg).Client(30 * time.Second), Poll: engine.PollNow, Now: c.env.Now, Log: c.log}
 		engine.Hubs, hubs = sub, sub
 	}
-	srv := &http.Server{
+	srv := limitServer(&http.Server{
 		Handler: web.Handler(web.Options{
 			Daemon: engine, Gatherer: reg, AdminToken: cfg.AdminToken.Value(), WebSub: hubs, Subscribe: pages, Dashboard: dashboard, Log: c.log,
 		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
-	}
+	}, defaultServerLimits(), c.log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	c.log.Info("listening", "addr", ln.Addr().String())

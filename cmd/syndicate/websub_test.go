@@ -78,7 +78,7 @@ func TestWebSubDeliversAtOnce(t *testing.T) {
 	addr := freeAddr(t)
 	raw, _ := os.ReadFile(s.config)
 	s.writeFile("syndicate.yaml", strings.Replace(string(raw), `listen: "127.0.0.1:0"`,
-		`listen: "`+addr+`"`+"\npublic_url: \"http://"+addr+`"`, 1))
+		`listen: "`+addr+`"`+"\npublic_url: \"http://"+addr+`"`+"\nallow_private_networks: true # the hub is on loopback", 1))
 	d := s.startDaemonAt(addr)
 	defer d.stop()
 	select {

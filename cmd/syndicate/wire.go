@@ -94,7 +94,7 @@ func newReader(cfg *config.Config, c *cli) feedReader {
 	if cfg.UserAgent != "" {
 		ua += " " + cfg.UserAgent
 	}
-	r := feedReader{reader: feed.New(feed.Options{UserAgent: ua, Now: c.env.Now}), limits: map[string]feed.Limits{}}
+	r := feedReader{reader: feed.New(feed.Options{UserAgent: ua, Now: c.env.Now, Guard: netGuard(cfg)}), limits: map[string]feed.Limits{}}
 	for _, f := range cfg.Feeds {
 		r.limits[f.ID] = feed.Limits{Timeout: f.Timeout.Std(), MaxBytes: f.MaxBytes}
 	}
@@ -148,6 +148,7 @@ func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]synd
 // channel: the one place where a type: becomes a channel.
 func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, error) {
 	ua := readBuildInfo().UserAgent()
+	images := netGuard(cfg).Transport(nil, nil) // the feed names them
 	targets := map[string]syndicate.Target{}
 	for i, ch := range cfg.Channels {
 		var channel syndicate.Channel
@@ -182,11 +183,12 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 					MediaPer30m:   noLimitIfZero(m.RateLimits.MediaPer30m),
 					StatusesPer3h: noLimitIfZero(m.RateLimits.StatusesPer3h),
 				},
-				Peers:     peers,
-				Timeout:   ch.Timeout.Std(),
-				UserAgent: ua,
-				Now:       c.env.Now,
-				Logger:    c.log,
+				Peers:          peers,
+				Timeout:        ch.Timeout.Std(),
+				UserAgent:      ua,
+				ImageTransport: images,
+				Now:            c.env.Now,
+				Logger:         c.log,
 			})
 		case config.TypeTelegram:
 			channel, err = telegram.New(telegram.Config{
@@ -206,6 +208,7 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 				Timeout:         ch.Timeout.Std(),
 				PerMinute:       noLimitIfZero(ch.Telegram.Pacing.PerMinute),
 				MinInterval:     noLimitIfZero(ch.Telegram.Pacing.MinInterval.Std()),
+				ImageTransport:  images,
 				Log:             c.log,
 				Now:             c.env.Now,
 			})

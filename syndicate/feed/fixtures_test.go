@@ -82,8 +82,9 @@ type fixtureCase struct {
 	contentType string // served; "" for the extension's
 	truncated   bool
 	hub, self   string
-	positions   []int  // when set, the articles' Position
-	wantErr     string // when set, the read fails with this in the message
+	positions   []int    // when set, the articles' Position
+	wantErr     string   // when set, the read fails with this in the message
+	warnings    []string // each is in one of the read's warnings
 	want        []wantArticle
 }
 
@@ -326,6 +327,29 @@ var fixtureCases = []fixtureCase{
 		{Key: "dup|sha256:…", Title: "Same GUID, no link"},
 	}},
 
+	// Ids exactly as written (gofeed resolves an Atom id as a URL), and
+	// items without id or link told apart by their author.
+	{file: "ids.atom.xml", want: []wantArticle{
+		{Key: "HTTP://www.example.org/thing", Link: "https://example.org/upper", Title: "Scheme in capitals", Published: "2003-12-13T18:30:02Z"},
+		{Key: "http://www.example.org/thing", Link: "https://example.org/lower", Title: "Scheme in lower case", Published: "2003-12-12T18:30:02Z"},
+		{Key: "Correct Value", Title: "Not a web address", Published: "2003-12-11T18:30:02Z"},
+		{Key: "http://example.com/#", Link: "http://example.com/", Title: "An empty fragment", Published: "2003-12-10T18:30:02Z"},
+		{Key: "http://example.com/", Link: "http://example.com/", Title: "No fragment", Published: "2003-12-09T18:30:02Z"},
+		{Key: "123", Link: "http://example.org/base/123", Title: "A relative id under a base", Published: "2003-12-08T18:30:02Z"},
+		{Key: "tag:example.org,2003:categories", Link: "https://example.org/categories", Title: "Categories by term", Published: "2003-12-07T18:30:02Z"},
+	}},
+	{file: "authors.rss.xml", positions: []int{0, 1, 3}, want: []wantArticle{
+		{Key: "sha256:…", Title: "Weekly thread", Summary: "Say what you think.", Has: []string{"Say what you think."}},
+		{Key: "sha256:…|Bob", Title: "Weekly thread", Summary: "Say what you think.", Has: []string{"Say what you think."}},
+		{Key: "sha256:…|", Title: "Weekly thread", Summary: "Say what you think.", Has: []string{"Say what you think."}},
+	}},
+
+	// An XHTML DOCTYPE before the root of a feed served as one.
+	{file: "xhtml-doctype.rss.xml", contentType: "application/rss+xml", want: []wantArticle{{
+		Key: "doctype-1", Link: "https://example.org/doctype", Title: "A feed after an XHTML DOCTYPE", Summary: "Still a feed.",
+		Has: []string{"Still a feed."},
+	}}},
+
 	// WebSub discovery in the document.
 	{file: "websub.rss.xml", hub: "https://hub.example.net/", self: "{{BASE_URL}}/feeds/websub.rss.xml", want: []wantArticle{
 		{Key: "https://example.org/websub", Link: "https://example.org/websub", Title: "WebSub"},
@@ -336,6 +360,31 @@ var fixtureCases = []fixtureCase{
 	{file: "websub.json", hub: "https://hub.example.net/", self: "{{BASE_URL}}/feeds/websub.json", want: []wantArticle{
 		{Key: "websub", Link: "https://example.org/websub", Title: "WebSub", Summary: "Text.", Has: []string{"Text."}},
 	}},
+
+	// Characters XML forbids, raw or referenced, and an item that cannot
+	// be read: each costs itself, never the feed.
+	{file: "forbidden-chars.rss.xml", want: []wantArticle{
+		{Key: "https://example.org/aktau", Link: "https://example.org/aktau", Title: "Strike at the port of Aktau",
+			Summary: "Dockers walk out; the port stops.", Image: "https://example.org/aktau.jpg",
+			Has: []string{"<p>Dockers walk out; the port stops.</p>"}},
+		{Key: "https://example.org/clean", Link: "https://example.org/clean", Title: "Clean ’item’",
+			Summary: "Unharmed by its neighbour.", Has: []string{"<p>Unharmed by its neighbour.</p>"}},
+	}},
+	{file: "forbidden-refs.atom.xml", want: []wantArticle{
+		{Key: "tag:example.org,2023:refs", Link: "https://example.org/refs", Title: "Referenced controls",
+			Summary: "Text and more\U0010ffff.", Published: "2023-01-03T10:00:00Z", Has: []string{"<p>Text and more\U0010ffff.</p>"}},
+		{Key: "tag:example.org,2023:after", Link: "https://example.org/after", Title: "After", Published: "2023-01-02T10:00:00Z"},
+	}},
+	{file: "forbidden-chars.json", want: []wantArticle{
+		{Key: "j1", Link: "https://example.org/j1", Title: "Raw NUL", Summary: "Body.", Has: []string{"<p>Body.</p>"}},
+		{Key: "j2", Link: "https://example.org/j2", Title: "Second"},
+	}},
+	{file: "unreadable-item.rss.xml", positions: []int{0, 2},
+		warnings: []string{"item 2 of 3 (line 11) skipped: it cannot be read: XML syntax error on line 12: expected element name after <"},
+		want: []wantArticle{
+			{Key: "https://example.org/first", Link: "https://example.org/first", Title: "First"},
+			{Key: "https://example.org/third", Link: "https://example.org/third", Title: "Third"},
+		}},
 
 	// A web page.
 	{file: "not-a-feed.html", wantErr: "not a feed: the server answered with an HTML page; the page advertises the feed {{BASE_URL}}/feeds/feed.rss.xml"},
@@ -370,6 +419,11 @@ func TestFixtures(t *testing.T) {
 			}
 			if res.Truncated != tc.truncated || res.Hub != expand(tc.hub) || res.Self != expand(tc.self) {
 				t.Errorf("Truncated %v, Hub %q, Self %q; want %v, %q, %q", res.Truncated, res.Hub, res.Self, tc.truncated, expand(tc.hub), expand(tc.self))
+			}
+			for _, w := range tc.warnings {
+				if !slices.ContainsFunc(res.Warnings, func(got string) bool { return strings.Contains(got, w) }) {
+					t.Errorf("no warning says %q: %q", w, res.Warnings)
+				}
 			}
 			if len(res.Articles) != len(tc.want) {
 				t.Fatalf("got %d articles, want %d: %+v", len(res.Articles), len(tc.want), res.Articles)
@@ -406,6 +460,8 @@ func checkArticle(t *testing.T, a syndicate.Article, w wantArticle, expand func(
 		key = "sha256:…"
 	} else if prefix, hash, ok := strings.Cut(key, "|"); ok && hashKeyPattern.MatchString(hash) {
 		key = prefix + "|sha256:…"
+	} else if ok && hashKeyPattern.MatchString(prefix) {
+		key = "sha256:…|" + hash
 	}
 	got := []string{key, a.Link, a.Title, a.Summary, a.ImageURL, a.ImageCaption, published}
 	want := []string{w.Key, w.Link, w.Title, w.Summary, w.Image, w.Caption, w.Published}

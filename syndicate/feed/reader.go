@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/syndicate-daemon/syndicate/syndicate"
+	"github.com/syndicate-daemon/syndicate/syndicate/netguard"
 )
 
 const (
@@ -52,6 +53,10 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Guard, when set, checks every connection of the default client (it
+	// is not applied to Client): a redirect away from the feed's origin to
+	// an address inside the network is refused. Nil allows everything.
+	Guard *netguard.Guard
 }
 
 // Limits override the Reader's timeout and size cap for one read; zero
@@ -80,7 +85,7 @@ func New(opt Options) *Reader {
 		now:       opt.Now,
 	}
 	if r.client == nil {
-		r.client = defaultClient()
+		r.client = defaultClient(opt.Guard)
 	}
 	if r.client.CheckRedirect == nil {
 		c := *r.client
@@ -106,9 +111,9 @@ func (l Limits) override(with Limits) Limits {
 	return l
 }
 
-func defaultClient() *http.Client {
+func defaultClient(guard *netguard.Guard) *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{Transport: guard.Transport(&http.Transport{
 		Proxy:                  http.ProxyFromEnvironment,
 		DialContext:            dialer.DialContext,
 		ForceAttemptHTTP2:      true,
@@ -117,7 +122,7 @@ func defaultClient() *http.Client {
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 1 << 20,
-	}}
+	}, dialer)}
 }
 
 func limitRedirects(_ *http.Request, via []*http.Request) error {
@@ -181,13 +186,15 @@ func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndi
 	if err != nil {
 		return syndicate.FetchResult{}, fmt.Errorf("fetch %s: %w", redactURL(src.URL), err)
 	}
+	n := NormaliseDocument(src.ID, doc, src.Language, r.now())
 	return syndicate.FetchResult{
 		Validators:   validators(resp.Header, syndicate.Validators{}),
-		Articles:     Normalise(src.ID, doc, src.Language, r.now()),
+		Articles:     n.Articles,
 		PermanentURL: permanentURL(resp),
 		Hub:          firstNonEmpty(hub, doc.Hub),
 		Self:         firstNonEmpty(self, doc.Self),
 		Truncated:    doc.Truncated,
+		Warnings:     n.Warnings,
 	}, nil
 }
 
