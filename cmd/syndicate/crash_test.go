@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -52,14 +51,7 @@ func forwardThenHang(t testing.TB, target, postPath string) (url string, posted 
 // account's statuses and records it sent; the Telegram post, which has no
 // such lookup, becomes uncertain. Nothing is posted twice.
 func TestDaemonKilledMidSend(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found: cannot build the binary to kill")
-	}
-	bin := filepath.Join(t.TempDir(), "syndicate")
-	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := syndicateBinary(t)
 
 	s := newSite(t, siteOptions{})
 	s.mustOnce()

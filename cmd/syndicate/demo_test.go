@@ -33,20 +33,6 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// buildBinary builds the command into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found: cannot build the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "syndicate")
-	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // copyDemo copies deploy/demo.yaml and its feeds into a temporary
 // directory, listening on a free loopback port instead of 8080.
 func copyDemo(t *testing.T) (config, addr string) {
@@ -82,7 +68,7 @@ func copyDemo(t *testing.T) (config, addr string) {
 // pages, stops on SIGTERM, and leaves no file behind.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	bin := buildBinary(t)
+	bin := syndicateBinary(t)
 	config, addr := copyDemo(t)
 	work := t.TempDir()
 

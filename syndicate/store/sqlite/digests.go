@@ -415,18 +415,11 @@ func (s *Store) BeginRecipients(ctx context.Context, digestID int64, subscriberI
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				begun = append(begun, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			ids, err := scanIDs(rows)
+			if err != nil {
 				return err
 			}
+			begun = append(begun, ids...)
 		}
 		return nil
 	})
@@ -602,18 +595,11 @@ func (s *Store) SetRecipients(ctx context.Context, digestID int64, subscriberIDs
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				changed = append(changed, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			ids, err := scanIDs(rows)
+			if err != nil {
 				return err
 			}
+			changed = append(changed, ids...)
 		}
 		if to == syndicate.RecipientDeferred && len(changed) > 0 {
 			_, err := tx.ExecContext(ctx, `UPDATE digests SET finished_at = ? WHERE id = ?`, dbTime(time.Time{}), digestID)
@@ -626,4 +612,19 @@ func (s *Store) SetRecipients(ctx context.Context, digestID int64, subscriberIDs
 	}
 	slices.Sort(changed)
 	return changed, nil
+}
+
+// scanIDs reads a one-column result of ids (RETURNING subscriber_id) and
+// closes it.
+func scanIDs(rows *sql.Rows) ([]int64, error) {
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
