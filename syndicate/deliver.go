@@ -19,6 +19,9 @@ type DeliverResult struct {
 	// channel is not tried again before NextAttempt.
 	Waiting     bool
 	NextAttempt time.Time
+	// Elsewhere is set when another process holds the channel's queue
+	// (another replica delivers it): nothing was sent here.
+	Elsewhere bool
 }
 
 // Deliver sends a channel's due deliveries, oldest article first. It stops
@@ -34,6 +37,10 @@ func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, 
 		if paused, err := e.paused(ctx, channelID); err != nil || paused {
 			return res, err
 		}
+		if held, err := e.holdChannel(ctx, channelID); err != nil || !held {
+			res.Elsewhere = err == nil
+			return res, err
+		}
 		due, err := e.Store.DueDeliveries(ctx, channelID, e.now(), 50)
 		if err != nil {
 			return res, fmt.Errorf("channel %q: list due deliveries: %w", channelID, err)
@@ -44,6 +51,10 @@ func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, 
 		for _, d := range due {
 			if ctx.Err() != nil {
 				return res, nil
+			}
+			if held, err := e.holdChannel(ctx, channelID); err != nil || !held {
+				res.Elsewhere = err == nil
+				return res, err // its lease lapsed: the rest is for the holder
 			}
 			if e.DryRun {
 				a, err := e.Store.Article(ctx, d.ArticleID)
@@ -90,6 +101,7 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (after Deliv
 
 	sending := d
 	sending.State, sending.Attempts, sending.SendingSince, sending.UpdatedAt = StateSending, d.Attempts+1, e.now(), e.now()
+	sending.Owner = e.owner()
 	if err := e.Store.UpdateDelivery(ctx, sending, StatePending); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return d, false, nil // an editor or another worker took it
@@ -196,9 +208,12 @@ func (e *Engine) sendTimeout() time.Duration {
 }
 
 // Recover settles deliveries left in state sending by a process that
-// stopped mid-send. A channel that can look for the post (Resolver) marks
-// it sent when found, or re-sends within the idempotency window; any other
-// becomes uncertain and waits for an editor. Call it before any sending.
+// stopped mid-send: its own earlier run, or another replica that died. A
+// channel that can look for the post (Resolver) marks it sent when found,
+// or re-sends within the idempotency window; any other becomes uncertain
+// and waits for an editor. A send of a process that may still be running
+// is left to it until its lease ends (deliveryLease after it began). Run
+// calls it at start and then every leaseSweep; call it before any sending.
 func (e *Engine) Recover(ctx context.Context) error {
 	if e.DryRun {
 		return nil
@@ -208,6 +223,9 @@ func (e *Engine) Recover(ctx context.Context) error {
 		return fmt.Errorf("recover: list interrupted deliveries: %w", err)
 	}
 	for _, v := range stuck {
+		if !e.stoppedOwner(v.Owner) && e.now().Before(v.SendingSince.Add(e.deliveryLease())) {
+			continue // its process may still be sending it
+		}
 		d := e.resolve(ctx, v)
 		if err := e.Store.UpdateDelivery(ctx, d, StateSending); err != nil && !errors.Is(err, ErrConflict) {
 			return fmt.Errorf("recover delivery %d: %w", v.ID, err)
@@ -218,6 +236,10 @@ func (e *Engine) Recover(ctx context.Context) error {
 	}
 	return nil
 }
+
+// deliveryLease is how long a send is left to the process that began it:
+// the send's own bound, and a minute to record its outcome.
+func (e *Engine) deliveryLease() time.Duration { return e.sendTimeout() + time.Minute }
 
 func (e *Engine) resolve(ctx context.Context, v DeliveryView) Delivery {
 	d := v.Delivery

@@ -106,26 +106,29 @@ type DigestStore interface {
 	// It reads the subscribers' current state: an address unsubscribed a
 	// moment ago is not returned.
 	Unsent(ctx context.Context, digestID int64, list string, afterID int64, limit int) ([]Subscriber, error)
-	// ClaimRecipients records "claimed" until at+RecipientClaimLease, in
-	// one transaction, for each of the subscribers that is still confirmed
-	// and has no record for the digest, a deferred one, or a claim whose
-	// lease has ended, adding one to its attempts; it returns the records
-	// it wrote. Only those may be mailed: two processes resuming the same
-	// digest never claim the same subscriber.
-	ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, at time.Time) ([]Recipient, error)
-	// BeginRecipients moves claimed records to "sending", in one
-	// transaction, as the messages' SMTP transactions begin, and returns
-	// the subscribers it moved: one not claimed (any more) is left out.
-	BeginRecipients(ctx context.Context, digestID int64, subscriberIDs []int64) ([]int64, error)
+	// ClaimRecipients records "claimed" by owner until at+RecipientClaimLease,
+	// in one transaction, for each of the subscribers that is still
+	// confirmed and has no record for the digest, a deferred one, or a
+	// claim whose lease has ended, adding one to its attempts; it returns
+	// the records it wrote. Only those may be mailed: two processes
+	// resuming the same digest never claim the same subscriber.
+	ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, owner string, at time.Time) ([]Recipient, error)
+	// BeginRecipients moves owner's claimed records to "sending", in one
+	// transaction, as the messages' SMTP transactions begin, renewing
+	// their lease, and returns the subscribers it moved: one not claimed
+	// by owner (any more) is left out.
+	BeginRecipients(ctx context.Context, digestID int64, owner string, subscriberIDs []int64) ([]int64, error)
 	// RecordRecipients writes a batch of records in one transaction
 	// (upsert by digest and subscriber).
 	RecordRecipients(ctx context.Context, rs []Recipient) error
 	// Recipient returns the record of one message, or ErrNotFound.
 	Recipient(ctx context.Context, digestID, subscriberID int64) (Recipient, error)
-	// SettleInFlight turns the digest's records left "sending" by a crash
-	// into "uncertain", and returns how many there were; claims left by
-	// it go back to the queue (the record as it was before the claim).
-	SettleInFlight(ctx context.Context, digestID int64) (int, error)
+	// SettleInFlight settles the digest's records in flight whose owner
+	// has stopped (as stopped tells) or whose lease ended by now: those
+	// "sending" become "uncertain", and it returns how many; claims go
+	// back to the queue (the record as it was before the claim). Records
+	// of a process still running, within their lease, are left alone.
+	SettleInFlight(ctx context.Context, digestID int64, now time.Time, stopped func(owner string) bool) (int, error)
 	// DigestMessages lists a digest's records in the given states (all
 	// when none), with each subscriber's address, in subscriber order.
 	DigestMessages(ctx context.Context, digestID int64, states []RecipientState) ([]DigestMessage, error)

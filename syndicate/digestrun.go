@@ -117,12 +117,11 @@ type DigestRun struct {
 
 // digestState is what a process keeps between passes over its digests.
 type digestState struct {
-	mu      sync.Mutex
-	busy    map[string]bool      // channel id → a pass is running
-	settled map[int64]bool       // digests whose leftovers this process settled
-	rounds  map[int64]roundState // digests with deferred recipients
-	errs    map[string]error     // channel id → the last pass's error
-	ended   map[RecipientState]int
+	mu     sync.Mutex
+	busy   map[string]bool      // channel id → a pass is running
+	rounds map[int64]roundState // digests with deferred recipients
+	errs   map[string]error     // channel id → the last pass's error
+	ended  map[RecipientState]int
 }
 
 type roundState struct {
@@ -136,7 +135,7 @@ func (e *Engine) digestState() (*digestState, func()) {
 	s := &e.digests
 	s.mu.Lock()
 	if s.busy == nil {
-		s.busy, s.settled, s.rounds = map[string]bool{}, map[int64]bool{}, map[int64]roundState{}
+		s.busy, s.rounds = map[string]bool{}, map[int64]roundState{}
 		s.errs, s.ended = map[string]error{}, map[RecipientState]int{}
 	}
 	return s, s.mu.Unlock
@@ -361,7 +360,6 @@ func (e *Engine) createDigest(ctx context.Context, ds DigestStore, t DigestTarge
 		return Digest{}, false, fmt.Errorf("digest %q: create: %w", t.ID, err)
 	}
 	if created {
-		e.markSettled(stored.ID) // nothing of it can be in flight
 		e.log().Info("digest made", "channel", t.ID, "digest", stored.ID, "period", period, "articles", len(stored.Articles))
 	}
 	return stored, true, nil
@@ -422,17 +420,16 @@ func (e *Engine) NextDigest(ctx context.Context, channelID string) ([]Article, e
 func (e *Engine) sendDigest(ctx context.Context, ds DigestStore, t DigestTarget, d Digest) (DigestRun, error) {
 	run := DigestRun{Digest: d, Counts: map[RecipientState]int{}}
 	log := e.log().With("channel", t.ID, "digest", d.ID, "period", d.Period)
-	if e.needsSettling(d.ID) {
-		n, err := ds.SettleInFlight(ctx, d.ID)
-		if err != nil {
-			return run, fmt.Errorf("digest %d: settle interrupted messages: %w", d.ID, err)
-		}
-		e.markSettled(d.ID)
-		if n > 0 {
-			run.Settled = n
-			e.recipientsEnded(t.ID, RecipientUncertain, n)
-			log.Warn("digest: messages interrupted in flight are now uncertain; they are not sent again", "uncertain", n)
-		}
+	// Every pass settles what a stopped process left in flight: at start
+	// this process's own last run, later a replica that died.
+	n, err := ds.SettleInFlight(ctx, d.ID, e.now(), e.stoppedOwner)
+	if err != nil {
+		return run, fmt.Errorf("digest %d: settle interrupted messages: %w", d.ID, err)
+	}
+	if n > 0 {
+		run.Settled = n
+		e.recipientsEnded(t.ID, RecipientUncertain, n)
+		log.Warn("digest: messages interrupted in flight are now uncertain; they are not sent again", "uncertain", n)
 	}
 
 	var mailing Mailing
@@ -542,7 +539,7 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 	for i, s := range subs {
 		ids[i], byID[s.ID] = s.ID, s
 	}
-	claimed, err := ds.ClaimRecipients(ctx, d.ID, ids, e.now())
+	claimed, err := ds.ClaimRecipients(ctx, d.ID, ids, e.owner(), e.now())
 	if err != nil {
 		return nil, fmt.Errorf("digest %d: claim recipients: %w", d.ID, err)
 	}
@@ -568,7 +565,7 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 			var begun []int64
 			err := e.writeThroughBusy(sendCtx, fmt.Sprintf("digest %d: begin messages", d.ID), func(ctx context.Context) error {
 				var err error
-				begun, err = ds.BeginRecipients(ctx, d.ID, ids)
+				begun, err = ds.BeginRecipients(ctx, d.ID, e.owner(), ids)
 				return err
 			})
 			return begun, err
@@ -636,18 +633,6 @@ func (e *Engine) observeError(channelID string, err *error) {
 	if *err != nil {
 		e.digestObserver().Digested(channelID, DigestError)
 	}
-}
-
-func (e *Engine) needsSettling(id int64) bool {
-	s, unlock := e.digestState()
-	defer unlock()
-	return !s.settled[id]
-}
-
-func (e *Engine) markSettled(id int64) {
-	s, unlock := e.digestState()
-	defer unlock()
-	s.settled[id] = true
 }
 
 func (e *Engine) nextRound(id int64) time.Time {

@@ -134,6 +134,9 @@ type Engine struct {
 	// SendTimeout bounds one send, which is not cut by shutdown (so its
 	// outcome is recorded); default 2 minutes.
 	SendTimeout time.Duration
+	// Owner names this process in the work it claims (see NewOwner);
+	// default a new name.
+	Owner string
 
 	// Digests are the email channels: the planner creates their
 	// deliveries like any channel's, but no delivery worker sends them;
@@ -143,15 +146,22 @@ type Engine struct {
 	// default DefaultDigestInterval.
 	DigestInterval time.Duration
 
-	polling   sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
-	ready     atomic.Bool
-	running   atomic.Pointer[daemon]       // set while Run runs: Wake reaches its workers
-	requests  atomic.Pointer[pollRequests] // set while Run runs: PollNow adds to it
-	slotsOnce sync.Once
-	pollSlots pollSlots
-	printMu   sync.Mutex
-	runStats  runStats
-	digests   digestState
+	ownerOnce sync.Once
+	// heldChannels: channel id → until when this process holds its
+	// queue's lease (time.Time).
+	heldChannels sync.Map
+	// channelsElsewhere: channel id → when to ask again for a queue held
+	// by another process (time.Time).
+	channelsElsewhere sync.Map
+	polling           sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
+	ready             atomic.Bool
+	running           atomic.Pointer[daemon]       // set while Run runs: Wake reaches its workers
+	requests          atomic.Pointer[pollRequests] // set while Run runs: PollNow adds to it
+	slotsOnce         sync.Once
+	pollSlots         pollSlots
+	printMu           sync.Mutex
+	runStats          runStats
+	digests           digestState
 }
 
 func (e *Engine) now() time.Time {

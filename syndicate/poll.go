@@ -18,6 +18,14 @@ import (
 // (Retry-After) or a poll of it is already running.
 var ErrPollDeferred = errors.New("poll deferred")
 
+// errPolledElsewhere is wrapped with ErrPollDeferred when another process
+// polls the feed or already polled it for this firing of its schedule.
+var errPolledElsewhere = errors.New("polled by another process")
+
+// feedPollLease bounds how long a poll holds its feed against other
+// processes: a fetch, its parse and its record take far less.
+const feedPollLease = 5 * time.Minute
+
 // PollResult says what one poll found.
 type PollResult struct {
 	NotModified bool
@@ -40,13 +48,20 @@ var ErrFeedGone = errors.New("feed gone")
 // Only a server's Retry-After and a 410 Gone hold it back; the backoff
 // after failed polls does not (once and a ping poll on request).
 func (e *Engine) Poll(ctx context.Context, feedID string) (PollResult, error) {
-	return e.pollFeed(ctx, feedID, false)
+	return e.pollFeed(ctx, feedID, false, time.Time{})
 }
 
 // pollScheduled is a poll on the feed's schedule: it also waits out the
 // backoff after failed polls, so a broken feed is not hammered.
 func (e *Engine) pollScheduled(ctx context.Context, feedID string) (PollResult, error) {
-	return e.pollFeed(ctx, feedID, true)
+	return e.pollFeed(ctx, feedID, true, time.Time{})
+}
+
+// pollFiring is a poll for one firing of the feed's schedule, which every
+// replica's scheduler fires: it is skipped when any process polled the
+// feed after since.
+func (e *Engine) pollFiring(ctx context.Context, feedID string, since time.Time) (PollResult, error) {
+	return e.pollFeed(ctx, feedID, true, since)
 }
 
 // feedLock keeps polls of one feed from overlapping; a poll asked for
@@ -56,7 +71,7 @@ type feedLock struct {
 	again atomic.Bool
 }
 
-func (e *Engine) pollFeed(ctx context.Context, feedID string, scheduled bool) (PollResult, error) {
+func (e *Engine) pollFeed(ctx context.Context, feedID string, scheduled bool, since time.Time) (PollResult, error) {
 	f, ok := e.feed(feedID)
 	if !ok {
 		return PollResult{}, fmt.Errorf("unknown feed %q", feedID)
@@ -70,7 +85,8 @@ func (e *Engine) pollFeed(ctx context.Context, feedID string, scheduled bool) (P
 	for l.again.Load() && l.mu.TryLock() {
 		for l.again.Swap(false) {
 			var res PollResult
-			res, err = e.pollOnce(ctx, f, scheduled)
+			res, err = e.pollOnce(ctx, f, scheduled, since)
+			since = time.Time{} // a poll asked for meanwhile is made
 			total.New += res.New
 			total.Deliveries = append(total.Deliveries, res.Deliveries...)
 			total.NotModified = res.NotModified
@@ -84,14 +100,24 @@ func (e *Engine) pollFeed(ctx context.Context, feedID string, scheduled bool) (P
 	return total, err
 }
 
-func (e *Engine) pollOnce(ctx context.Context, f Feed, scheduled bool) (PollResult, error) {
+func (e *Engine) pollOnce(ctx context.Context, f Feed, scheduled bool, since time.Time) (PollResult, error) {
 	slots := e.slots()
 	if !slots.acquire(ctx) {
 		return PollResult{}, fmt.Errorf("feed %q: stopped while waiting for a poll slot: %w", f.Source.ID, ctx.Err())
 	}
 	defer slots.release()
+	if !e.DryRun {
+		held, holder, err := e.takeLease(ctx, feedLease(f.Source.ID), feedPollLease)
+		if err != nil {
+			return PollResult{}, fmt.Errorf("feed %q: %w", f.Source.ID, err)
+		}
+		if !held {
+			return PollResult{}, fmt.Errorf("feed %q: %w (%s): %w", f.Source.ID, errPolledElsewhere, holder, ErrPollDeferred)
+		}
+		defer e.releaseLease(ctx, feedLease(f.Source.ID))
+	}
 	start := e.now() // after the wait: a slot's wait is not the feed's
-	res, result, err := e.poll(ctx, f, start, scheduled)
+	res, result, err := e.poll(ctx, f, start, scheduled, since)
 	e.observer().Polled(f.Source.ID, result, e.now().Sub(start))
 	e.runStats.feedResult(f.Source.ID, err) // deferred too: the feed was not read
 	return res, err
@@ -106,11 +132,15 @@ func FeedBackoff(failures int) time.Duration {
 	return min(time.Minute<<min(failures-1, 10), time.Hour)
 }
 
-func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool) (PollResult, string, error) {
+func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool, since time.Time) (PollResult, string, error) {
 	id := f.Source.ID
 	state, err := e.Store.FeedState(ctx, id)
 	if err != nil {
 		return PollResult{}, "error", fmt.Errorf("feed %q: load state: %w", id, err)
+	}
+	if !since.IsZero() && state.LastPollAt.After(since) {
+		return PollResult{}, "deferred", fmt.Errorf("feed %q: %w at %s for this firing of its schedule: %w",
+			id, errPolledElsewhere, state.LastPollAt.Format(time.RFC3339), ErrPollDeferred)
 	}
 	if state.GoneURL != "" && state.GoneURL == f.Source.URL {
 		return PollResult{}, "gone", fmt.Errorf("feed %q: %s answered 410 Gone; it is not polled until its url changes in the config: %w",

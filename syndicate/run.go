@@ -76,9 +76,15 @@ func (e *Engine) Once(ctx context.Context, maxWait time.Duration) (Report, error
 
 // drain delivers a channel's queue, waiting for retries due before deadline.
 func (e *Engine) drain(ctx context.Context, channelID string, deadline time.Time) error {
+	defer e.releaseChannel(ctx, channelID)
 	for {
-		if _, err := e.Deliver(ctx, channelID); err != nil {
+		res, err := e.Deliver(ctx, channelID)
+		if err != nil {
 			return err
+		}
+		if res.Elsewhere {
+			e.log().Info("channel left to the process that is delivering it", "channel", channelID)
+			return nil
 		}
 		if paused, err := e.paused(ctx, channelID); e.DryRun || paused || err != nil {
 			return err // a paused channel's queue waits for Resume
@@ -189,7 +195,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		if f.Schedule != nil {
 			c.Schedule(f.Schedule, cron.FuncJob(func() {
 				if sleepCtx(ctx, ScheduleOffset(f.Source.ID, f.Schedule, e.now())) == nil {
-					e.pollAndWake(ctx, d, f.Source.ID, true)
+					// Every replica fires: the first to poll serves them all.
+					since := e.now().Add(-schedulePeriod(f.Schedule, e.now()) / 2)
+					e.pollAndWake(ctx, d, f.Source.ID, func(ctx context.Context, id string) (PollResult, error) {
+						return e.pollFiring(ctx, id, since)
+					})
 				}
 			}))
 		}
@@ -210,7 +220,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	var firstPolls sync.WaitGroup
 	for _, f := range e.Feeds {
 		firstPolls.Add(1)
-		workers.Go(func() { defer firstPolls.Done(); e.pollAndWake(ctx, d, f.Source.ID, true) })
+		workers.Go(func() { defer firstPolls.Done(); e.pollAndWake(ctx, d, f.Source.ID, e.pollScheduled) })
 	}
 	if e.AfterFirstPolls != nil {
 		workers.Go(func() {
@@ -221,11 +231,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		})
 	}
 	workers.Go(func() { e.digestLoop(ctx) })
+	if !e.DryRun {
+		workers.Go(func() { e.sweepLoop(ctx) })
+	}
 	for {
 		select {
 		case <-d.requests.signal:
 			for _, id := range d.requests.take() {
-				workers.Go(func() { e.pollAndWake(ctx, d, id, false) })
+				workers.Go(func() { e.pollAndWake(ctx, d, id, e.Poll) })
 			}
 			continue
 		case <-ctx.Done():
@@ -270,13 +283,11 @@ func (e *Engine) FeedID(idOrURL string, byURL bool) (string, bool) {
 // scheduler runs.
 func (e *Engine) Ready() bool { return e.ready.Load() }
 
-func (e *Engine) pollAndWake(ctx context.Context, d *daemon, feedID string, scheduled bool) {
-	poll := e.Poll
-	if scheduled {
-		poll = e.pollScheduled
-	}
+func (e *Engine) pollAndWake(ctx context.Context, d *daemon, feedID string, poll func(context.Context, string) (PollResult, error)) {
 	res, err := poll(ctx, feedID)
 	switch {
+	case errors.Is(err, errPolledElsewhere):
+		e.log().Debug("poll left to another process", "feed", feedID, slog.Any("reason", err))
 	case errors.Is(err, ErrPollDeferred):
 		e.log().Info("poll deferred", "feed", feedID, slog.Any("reason", err))
 	case err != nil:
@@ -290,23 +301,35 @@ func (e *Engine) pollAndWake(ctx context.Context, d *daemon, feedID string, sche
 	}
 }
 
-// worker delivers one channel's queue whenever woken or a retry falls due.
+// worker delivers one channel's queue whenever woken or a retry falls due,
+// while this process holds the queue's lease; otherwise it looks again
+// every leaseRetry, to take the queue over should its holder stop.
 func (e *Engine) worker(ctx context.Context, channelID string, wake <-chan struct{}) {
+	defer e.releaseChannel(ctx, channelID)
 	for {
-		if _, err := e.Deliver(ctx, channelID); err != nil {
+		res, err := e.Deliver(ctx, channelID)
+		if err != nil {
 			e.log().Error("delivery failed", "channel", channelID, slog.Any("error", err))
 		}
-		if !e.waitForWork(ctx, channelID, wake) {
+		if !e.waitForWork(ctx, channelID, wake, res.Elsewhere) {
 			return
 		}
 	}
 }
 
-// waitForWork blocks until the channel is woken or its next retry is due;
-// false when ctx ends.
-func (e *Engine) waitForWork(ctx context.Context, channelID string, wake <-chan struct{}) bool {
+// leaseRetry is how often a process that does not hold a channel's queue
+// checks whether its holder stopped.
+const leaseRetry = 15 * time.Second
+
+// waitForWork blocks until the channel is woken or its next retry is due
+// (or, elsewhere, leaseRetry has passed); false when ctx ends.
+func (e *Engine) waitForWork(ctx context.Context, channelID string, wake <-chan struct{}, elsewhere bool) bool {
 	var due <-chan time.Time
-	if !e.DryRun {
+	if elsewhere {
+		timer := time.NewTimer(leaseRetry)
+		defer timer.Stop()
+		due = timer.C
+	} else if !e.DryRun {
 		next, ok, err := e.Store.NextDue(ctx, channelID)
 		if err != nil {
 			e.log().Error("next due", "channel", channelID, slog.Any("error", err))
@@ -325,6 +348,26 @@ func (e *Engine) waitForWork(ctx context.Context, channelID string, wake <-chan 
 	case <-due:
 	}
 	return true
+}
+
+// leaseSweep is how often Run settles the sends of processes that
+// stopped (a replica that died) once their leases ended.
+const leaseSweep = time.Minute
+
+func (e *Engine) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(leaseSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := e.Recover(ctx); err != nil && ctx.Err() == nil {
+			e.log().Error("settle interrupted sends", slog.Any("error", err))
+		}
+		e.wakeAll() // what was settled to re-send is due now
+	}
 }
 
 // cronLogger adapts slog to the logger cron.Recover wants.

@@ -23,15 +23,20 @@ func ScheduleOffset(feedID string, s cron.Schedule, now time.Time) time.Duration
 	if s == nil {
 		return 0
 	}
-	first := s.Next(now)
-	period := s.Next(first).Sub(first)
-	window := min(period, MaxScheduleOffset)
+	window := min(schedulePeriod(s, now), MaxScheduleOffset)
 	if window <= 0 {
 		return 0
 	}
 	h := fnv.New64a()
 	h.Write([]byte(feedID))
 	return time.Duration(h.Sum64() % uint64(window))
+}
+
+// schedulePeriod is the schedule's interval at now: between its next two
+// firings.
+func schedulePeriod(s cron.Schedule, now time.Time) time.Duration {
+	first := s.Next(now)
+	return s.Next(first).Sub(first)
 }
 
 // pollSlots bounds the polls in flight, in Run and in Once: the feeds are

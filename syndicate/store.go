@@ -200,6 +200,15 @@ type Store interface {
 	SaveSubscription(ctx context.Context, s Subscription) error
 	DeleteSubscription(ctx context.Context, feedID string) error
 
+	// TakeLease gives the named lease to owner until until, when it is
+	// free: never taken, released, ended by now, already owner's, or held
+	// by replacing (a holder the caller knows has stopped; "" for none).
+	// It returns the holder after the call: owner when granted. Two
+	// processes never both hold a lease.
+	TakeLease(ctx context.Context, name, owner string, now, until time.Time, replacing string) (holder string, err error)
+	// ReleaseLease ends the named lease if owner holds it.
+	ReleaseLease(ctx context.Context, name, owner string) error
+
 	// EnsureMeta stores value under key unless a value is already there,
 	// and returns the stored one: the first writer wins, even across
 	// processes (a generated secret).

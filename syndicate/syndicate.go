@@ -132,6 +132,9 @@ type Delivery struct {
 	UpdatedAt time.Time
 	// SendingSince is when the last attempt started (set with StateSending).
 	SendingSince time.Time
+	// Owner is the process that made the last attempt (see NewOwner):
+	// while it runs, no other settles the delivery it left sending.
+	Owner string
 	// Override is the text an editor wrote for this channel in review, in
 	// the channel's markup; empty: the channel renders the article. Every
 	// send, retry and edit of the delivery uses it.

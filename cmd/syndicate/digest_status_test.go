@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,17 +172,35 @@ func crashMidDigest(t *testing.T, path string) {
 	if err != nil || len(subs) != 2 {
 		t.Fatalf("recipients: %d, %v", len(subs), err)
 	}
-	if _, err := st.ClaimRecipients(ctx, d.ID, []int64{subs[0].ID, subs[1].ID}, time.Now()); err != nil {
+	dead := deadOwner(t)
+	if _, err := st.ClaimRecipients(ctx, d.ID, []int64{subs[0].ID, subs[1].ID}, dead, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	// Both handed to the mail server.
-	if begun, err := st.BeginRecipients(ctx, d.ID, []int64{subs[0].ID, subs[1].ID}); err != nil || len(begun) != 2 {
+	if begun, err := st.BeginRecipients(ctx, d.ID, dead, []int64{subs[0].ID, subs[1].ID}); err != nil || len(begun) != 2 {
 		t.Fatalf("BeginRecipients: %v, %v", begun, err)
 	}
 }
 
 // The daemon counts the digests it sends and their messages, and its
 // gauges read the digests from the store.
+// deadOwner names, as the daemon names itself in its claims, a process
+// of this host that is not running.
+func deadOwner(t *testing.T) string {
+	t.Helper()
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pid := 4_000_000; pid > 1; pid-- {
+		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			return fmt.Sprintf("%s/%d/dead", host, pid)
+		}
+	}
+	t.Fatal("no free process id")
+	return ""
+}
+
 func TestRunExposesDigestMetrics(t *testing.T) {
 	s := newDigestSite(t)
 	addr := freeAddr(t)

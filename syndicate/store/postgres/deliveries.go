@@ -26,7 +26,7 @@ const (
 
 const deliveryCols = `d.id, d.article_id, d.channel_id, d.state, d.attempts, d.next_attempt,
 	d.last_error, d.remote_id, d.remote_url, d.sort_time, d.created_at, d.updated_at,
-	d.sending_since, d.override`
+	d.sending_since, d.override, d.owner`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -65,7 +65,7 @@ func deliveryDest(d *syndicate.Delivery) (dest []any, finish func()) {
 	var state string
 	var next, sortT, created, updated, sending time.Time
 	dest = []any{&d.ID, &d.ArticleID, &d.ChannelID, &state, &d.Attempts, &next,
-		&d.LastError, &d.RemoteID, &d.RemoteURL, &sortT, &created, &updated, &sending, &d.Override}
+		&d.LastError, &d.RemoteID, &d.RemoteURL, &sortT, &created, &updated, &sending, &d.Override, &d.Owner}
 	return dest, func() {
 		d.State = syndicate.State(state)
 		d.NextAttempt, d.SortTime = goTime(next), goTime(sortT)
@@ -173,10 +173,10 @@ func (s *Store) UpdateDelivery(ctx context.Context, d syndicate.Delivery, from s
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			UPDATE deliveries SET state = $1, attempts = $2, next_attempt = $3, last_error = $4,
-				remote_id = $5, remote_url = $6, sending_since = $7, override = $8, updated_at = $9
+				remote_id = $5, remote_url = $6, sending_since = $7, override = $8, updated_at = $9, owner = $12
 			WHERE id = $10 AND state = $11`,
 			string(d.State), d.Attempts, d.NextAttempt, d.LastError, d.RemoteID,
-			d.RemoteURL, d.SendingSince, d.Override, s.now(), d.ID, string(from))
+			d.RemoteURL, d.SendingSince, d.Override, s.now(), d.ID, string(from), d.Owner)
 		if err != nil {
 			return err
 		}

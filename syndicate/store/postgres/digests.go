@@ -255,7 +255,7 @@ func scanRecipient(row scanner) (syndicate.Recipient, error) {
 // processes claiming overlapping batches take their row locks in the same
 // order, so one waits for the other instead of deadlocking, and then
 // finds those records no longer deferred or absent.
-func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, at time.Time) ([]syndicate.Recipient, error) {
+func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, owner string, at time.Time) ([]syndicate.Recipient, error) {
 	if at.IsZero() {
 		at = s.now()
 	}
@@ -265,15 +265,15 @@ func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberI
 	var out []syndicate.Recipient
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
-			INSERT INTO digest_recipients AS r (digest_id, subscriber_id, state, attempts, last_error, updated_at, claimed_until)
-			SELECT $1::bigint, s.id, 'claimed', 1, '', $2::timestamptz, $4::timestamptz FROM subscribers s
+			INSERT INTO digest_recipients AS r (digest_id, subscriber_id, state, attempts, last_error, updated_at, claimed_until, owner)
+			SELECT $1::bigint, s.id, 'claimed', 1, '', $2::timestamptz, $4::timestamptz, $5::text FROM subscribers s
 			WHERE s.state = 'confirmed' AND s.id = ANY($3::bigint[])
 			ORDER BY s.id
 			ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
 				state = 'claimed', attempts = r.attempts + 1, updated_at = excluded.updated_at,
-				claimed_until = excluded.claimed_until
+				claimed_until = excluded.claimed_until, owner = excluded.owner
 			WHERE r.state = 'deferred' OR (r.state = 'claimed' AND r.claimed_until <= $2::timestamptz)
-			RETURNING `+recipientCols, digestID, at, subscriberIDs, at.Add(syndicate.RecipientClaimLease))
+			RETURNING `+recipientCols, digestID, at, subscriberIDs, at.Add(syndicate.RecipientClaimLease), owner)
 		if err != nil {
 			return err
 		}
@@ -371,16 +371,18 @@ func validRecipientState(st syndicate.RecipientState) bool {
 // settledError is the last error of a message a crash left in flight.
 const settledError = "interrupted while the message was with the mail server; not sent again"
 
-// BeginRecipients moves claimed records to "sending", in one statement,
-// as the messages' SMTP transactions begin, and returns the subscribers
-// it moved, in order: one not claimed (any more) is left out.
-func (s *Store) BeginRecipients(ctx context.Context, digestID int64, subscriberIDs []int64) ([]int64, error) {
+// BeginRecipients moves owner's claimed records to "sending", in one
+// statement, as the messages' SMTP transactions begin, renewing their
+// lease, and returns the subscribers it moved, in order: one not claimed
+// by owner (any more) is left out.
+func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner string, subscriberIDs []int64) ([]int64, error) {
 	if len(subscriberIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = $1
-		WHERE digest_id = $2 AND subscriber_id = ANY($3::bigint[]) AND state = 'claimed'
-		RETURNING subscriber_id`, s.now(), digestID, subscriberIDs)
+	now := s.now()
+	rows, err := s.pool.Query(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = $1, claimed_until = $5
+		WHERE digest_id = $2 AND subscriber_id = ANY($3::bigint[]) AND state = 'claimed' AND owner = $4
+		RETURNING subscriber_id`, now, digestID, subscriberIDs, owner, now.Add(syndicate.RecipientClaimLease))
 	if err != nil {
 		return nil, fmt.Errorf("begin messages of digest %d: %w", digestID, s.busy(ctx, err))
 	}
@@ -392,27 +394,40 @@ func (s *Store) BeginRecipients(ctx context.Context, digestID int64, subscriberI
 	return begun, nil
 }
 
-// SettleInFlight turns the digest's "sending" records into "uncertain"
-// and gives back its claims, in one transaction: a claim's record goes
-// back to what it was (deferred, with the attempt the claim counted taken
-// back, or none).
-func (s *Store) SettleInFlight(ctx context.Context, digestID int64) (int, error) {
+// SettleInFlight settles, in one transaction, the digest's records in
+// flight whose owner has stopped or whose lease ended by now: "sending"
+// ones become "uncertain"; a claim's record goes back to what it was
+// (deferred, with the attempt the claim counted taken back, or none).
+func (s *Store) SettleInFlight(ctx context.Context, digestID int64, now time.Time, stopped func(owner string) bool) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE digest_recipients SET state = 'uncertain', last_error = $1, updated_at = $2
-			WHERE digest_id = $3 AND state = 'sending'`, settledError, s.now(), digestID)
+		rows, err := tx.Query(ctx, `SELECT DISTINCT owner FROM digest_recipients
+			WHERE digest_id = $1 AND state IN ('claimed', 'sending')`, digestID)
+		if err != nil {
+			return err
+		}
+		owners, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		gone := slices.DeleteFunc(owners, func(o string) bool { return !stopped(o) })
+		if gone == nil {
+			gone = []string{} // an empty array, not NULL
+		}
+		const settle = ` AND (claimed_until <= $2 OR owner = ANY($3::text[]))`
+		tag, err := tx.Exec(ctx, `UPDATE digest_recipients SET state = 'uncertain', last_error = $4, updated_at = $2
+			WHERE digest_id = $1 AND state = 'sending'`+settle, digestID, now, gone, settledError)
 		if err != nil {
 			return err
 		}
 		n = tag.RowsAffected()
 		if _, err := tx.Exec(ctx, `DELETE FROM digest_recipients
-			WHERE digest_id = $1 AND state = 'claimed' AND attempts <= 1`, digestID); err != nil {
+			WHERE digest_id = $1 AND state = 'claimed' AND attempts <= 1`+settle, digestID, now, gone); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE digest_recipients
-			SET state = 'deferred', attempts = attempts - 1, claimed_until = $2
-			WHERE digest_id = $1 AND state = 'claimed'`, digestID, time.Time{})
+			SET state = 'deferred', attempts = attempts - 1, claimed_until = $4
+			WHERE digest_id = $1 AND state = 'claimed'`+settle, digestID, now, gone, time.Time{})
 		return err
 	})
 	if err != nil {

@@ -228,6 +228,43 @@ func (s *Store) EnsureMeta(ctx context.Context, key, value string) (string, erro
 	return kept, nil
 }
 
+// TakeLease gives the lease to owner when it is free, ended, owner's or
+// held by replacing, and returns its holder. The upsert takes the row's
+// lock: of two replicas asking at once, the second sees the first's.
+func (s *Store) TakeLease(ctx context.Context, name, owner string, now, until time.Time, replacing string) (string, error) {
+	var holder string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO leases AS l (name, owner, until) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+			WHERE l.owner IN ('', $2, $4) OR l.until <= $5`, name, owner, until, replacing, now); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT owner FROM leases WHERE name = $1`, name).Scan(&holder)
+	})
+	if err != nil {
+		return "", fmt.Errorf("take lease %q: %w", name, err)
+	}
+	return holder, nil
+}
+
+// ReleaseLease ends the lease if owner holds it, and tells the other
+// replicas, which may take it over at once.
+func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE leases SET owner = '', until = $3 WHERE name = $1 AND owner = $2`,
+			name, owner, time.Time{})
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return s.notify(ctx, tx, changedLease)
+	})
+	if err != nil {
+		return fmt.Errorf("release lease %q: %w", name, err)
+	}
+	return nil
+}
+
 // What a notification says was written.
 const (
 	changedPoll         = "poll"
@@ -236,6 +273,7 @@ const (
 	changedPause        = "pause"
 	changedDigest       = "digest"
 	changedSubscription = "subscription"
+	changedLease        = "lease"
 )
 
 // maxTries is how many times a transaction that lost a deadlock or a

@@ -25,7 +25,7 @@ const (
 
 const deliveryCols = `d.id, d.article_id, d.channel_id, d.state, d.attempts, d.next_attempt,
 	d.last_error, d.remote_id, d.remote_url, d.sort_time, d.created_at, d.updated_at,
-	d.sending_since, d.override`
+	d.sending_since, d.override, d.owner`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -64,7 +64,7 @@ func deliveryDest(d *syndicate.Delivery) (dest []any, finish func()) {
 	var state string
 	var next, sortT, created, updated, sending int64
 	dest = []any{&d.ID, &d.ArticleID, &d.ChannelID, &state, &d.Attempts, &next,
-		&d.LastError, &d.RemoteID, &d.RemoteURL, &sortT, &created, &updated, &sending, &d.Override}
+		&d.LastError, &d.RemoteID, &d.RemoteURL, &sortT, &created, &updated, &sending, &d.Override, &d.Owner}
 	return dest, func() {
 		d.State = syndicate.State(state)
 		d.NextAttempt, d.SortTime = goTime(next), goTime(sortT)
@@ -167,10 +167,10 @@ func (s *Store) NextDue(ctx context.Context, channelID string) (time.Time, bool,
 func (s *Store) UpdateDelivery(ctx context.Context, d syndicate.Delivery, from syndicate.State) error {
 	res, err := s.w.ExecContext(ctx, `
 		UPDATE deliveries SET state = ?, attempts = ?, next_attempt = ?, last_error = ?,
-			remote_id = ?, remote_url = ?, sending_since = ?, override = ?, updated_at = ?
+			remote_id = ?, remote_url = ?, sending_since = ?, override = ?, owner = ?, updated_at = ?
 		WHERE id = ? AND state = ?`,
 		string(d.State), d.Attempts, dbTime(d.NextAttempt), d.LastError, d.RemoteID,
-		d.RemoteURL, dbTime(d.SendingSince), d.Override, dbTime(s.now()), d.ID, string(from))
+		d.RemoteURL, dbTime(d.SendingSince), d.Override, d.Owner, dbTime(s.now()), d.ID, string(from))
 	if err != nil {
 		return fmt.Errorf("update delivery %d: %w", d.ID, busy(err))
 	}

@@ -278,10 +278,11 @@ func scanRecipient(row scanner) (syndicate.Recipient, error) {
 	return r, nil
 }
 
-// ClaimRecipients records "sending" for those of the subscribers still
-// confirmed that have no record of the digest or a deferred one, and
-// returns the records written, in subscriber order.
-func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, at time.Time) ([]syndicate.Recipient, error) {
+// ClaimRecipients records "claimed" by owner for those of the subscribers
+// still confirmed that have no record of the digest, a deferred one or a
+// claim whose lease ended, and returns the records written, in subscriber
+// order.
+func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, owner string, at time.Time) ([]syndicate.Recipient, error) {
 	if at.IsZero() {
 		at = s.now()
 	}
@@ -290,14 +291,14 @@ func (s *Store) ClaimRecipients(ctx context.Context, digestID int64, subscriberI
 		for _, chunk := range int64Chunks(subscriberIDs) {
 			// The SELECT has a WHERE, which keeps SQLite from reading
 			// ON CONFLICT as a join constraint.
-			args := append([]any{digestID, dbTime(at), dbTime(at.Add(syndicate.RecipientClaimLease))}, int64Args(chunk)...)
+			args := append([]any{digestID, dbTime(at), dbTime(at.Add(syndicate.RecipientClaimLease)), owner}, int64Args(chunk)...)
 			rows, err := tx.QueryContext(ctx, `
-				INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at, claimed_until)
-				SELECT ?1, s.id, 'claimed', 1, '', ?2, ?3 FROM subscribers s
-				WHERE s.state = 'confirmed' AND s.id IN (`+numbered(4, len(chunk))+`)
+				INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at, claimed_until, owner)
+				SELECT ?1, s.id, 'claimed', 1, '', ?2, ?3, ?4 FROM subscribers s
+				WHERE s.state = 'confirmed' AND s.id IN (`+numbered(5, len(chunk))+`)
 				ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
 					state = 'claimed', attempts = digest_recipients.attempts + 1, updated_at = excluded.updated_at,
-					claimed_until = excluded.claimed_until
+					claimed_until = excluded.claimed_until, owner = excluded.owner
 				WHERE digest_recipients.state = 'deferred'
 					OR (digest_recipients.state = 'claimed' AND digest_recipients.claimed_until <= ?2)
 				RETURNING `+recipientCols, args...)
@@ -402,15 +403,16 @@ func validRecipientState(st syndicate.RecipientState) bool {
 // settledError is the last error of a message a crash left in flight.
 const settledError = "interrupted while the message was with the mail server; not sent again"
 
-// BeginRecipients moves claimed records to "sending" and returns the
-// subscribers it moved.
-func (s *Store) BeginRecipients(ctx context.Context, digestID int64, subscriberIDs []int64) ([]int64, error) {
+// BeginRecipients moves owner's claimed records to "sending", renewing
+// their lease, and returns the subscribers it moved.
+func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner string, subscriberIDs []int64) ([]int64, error) {
 	var begun []int64
+	now := s.now()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		for _, chunk := range int64Chunks(subscriberIDs) {
-			args := append([]any{dbTime(s.now()), digestID}, int64Args(chunk)...)
-			rows, err := tx.QueryContext(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = ?1
-				WHERE digest_id = ?2 AND state = 'claimed' AND subscriber_id IN (`+numbered(3, len(chunk))+`)
+			args := append([]any{dbTime(now), digestID, owner, dbTime(now.Add(syndicate.RecipientClaimLease))}, int64Args(chunk)...)
+			rows, err := tx.QueryContext(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = ?1, claimed_until = ?4
+				WHERE digest_id = ?2 AND state = 'claimed' AND owner = ?3 AND subscriber_id IN (`+numbered(5, len(chunk))+`)
 				RETURNING subscriber_id`, args...)
 			if err != nil {
 				return err
@@ -429,15 +431,42 @@ func (s *Store) BeginRecipients(ctx context.Context, digestID int64, subscriberI
 	return begun, nil
 }
 
-// SettleInFlight turns the digest's "sending" records into "uncertain"
-// and gives back its claims: a claim's record goes back to what it was
-// (deferred, with the attempt the claim counted taken back, or none).
-func (s *Store) SettleInFlight(ctx context.Context, digestID int64) (int, error) {
+// SettleInFlight settles the digest's records in flight whose owner has
+// stopped or whose lease ended by now: "sending" ones become "uncertain";
+// a claim's record goes back to what it was (deferred, with the attempt
+// the claim counted taken back, or none).
+func (s *Store) SettleInFlight(ctx context.Context, digestID int64, now time.Time, stopped func(owner string) bool) (int, error) {
 	var n int64
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			UPDATE digest_recipients SET state = 'uncertain', last_error = ?, updated_at = ?
-			WHERE digest_id = ? AND state = 'sending'`, settledError, dbTime(s.now()), digestID)
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT owner FROM digest_recipients
+			WHERE digest_id = ? AND state IN ('claimed', 'sending')`, digestID)
+		if err != nil {
+			return err
+		}
+		var owners []any
+		for rows.Next() {
+			var o string
+			if err := rows.Scan(&o); err != nil {
+				rows.Close()
+				return err
+			}
+			if stopped(o) {
+				owners = append(owners, o)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(owners) == 0 {
+			owners = append(owners, "") // matches no record: every claim names its owner
+		}
+		// ?1 the digest, ?2 now, ?3… the stopped owners.
+		settle := ` AND (claimed_until <= ?2 OR owner IN (` + numbered(3, len(owners)) + `))`
+		args := append([]any{digestID, dbTime(now)}, owners...)
+		last := "?" + strconv.Itoa(len(args)+1)
+		res, err := tx.ExecContext(ctx, `UPDATE digest_recipients SET state = 'uncertain', last_error = `+last+`,
+			updated_at = ?2 WHERE digest_id = ?1 AND state = 'sending'`+settle, append(args, settledError)...)
 		if err != nil {
 			return err
 		}
@@ -445,11 +474,11 @@ func (s *Store) SettleInFlight(ctx context.Context, digestID int64) (int, error)
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM digest_recipients
-			WHERE digest_id = ? AND state = 'claimed' AND attempts <= 1`, digestID); err != nil {
+			WHERE digest_id = ?1 AND state = 'claimed' AND attempts <= 1`+settle, args...); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE digest_recipients SET state = 'deferred', attempts = attempts - 1, claimed_until = 0
-			WHERE digest_id = ? AND state = 'claimed'`, digestID)
+			WHERE digest_id = ?1 AND state = 'claimed'`+settle, args...)
 		return err
 	})
 	if err != nil {

@@ -79,7 +79,7 @@ func BenchmarkDigestBatch(b *testing.B) {
 			ids[i] = sub.ID
 		}
 		t1 := cpuTime()
-		rs, err := s.ClaimRecipients(ctx, d.ID, ids, time.Now())
+		rs, err := s.ClaimRecipients(ctx, d.ID, ids, "bench/1/x", time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}

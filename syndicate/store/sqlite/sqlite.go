@@ -220,3 +220,32 @@ func busy(err error) error {
 	}
 	return err
 }
+
+// TakeLease gives the lease to owner when it is free, ended, owner's or
+// held by replacing, and returns its holder.
+func (s *Store) TakeLease(ctx context.Context, name, owner string, now, until time.Time, replacing string) (string, error) {
+	var holder string
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO leases (name, owner, until) VALUES (?1, ?2, ?3)
+			ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+			WHERE leases.owner IN ('', ?2, ?4) OR leases.until <= ?5`,
+			name, owner, dbTime(until), replacing, dbTime(now)); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT owner FROM leases WHERE name = ?`, name).Scan(&holder)
+	})
+	if err != nil {
+		return "", fmt.Errorf("take lease %q: %w", name, err)
+	}
+	return holder, nil
+}
+
+// ReleaseLease ends the lease if owner holds it.
+func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE leases SET owner = '', until = 0 WHERE name = ? AND owner = ?`,
+		name, owner); err != nil {
+		return fmt.Errorf("release lease %q: %w", name, busy(err))
+	}
+	return nil
+}

@@ -34,6 +34,7 @@ var digestTests = []subtest{
 	{"RecordAndRead", testDigestRecord},
 	{"RecordManyAtOnce", testDigestRecordMany},
 	{"SettleInFlight", testDigestSettle},
+	{"SettleLeavesRunningOwners", testDigestSettleOwners},
 	{"Counts", testDigestCounts},
 }
 
@@ -114,7 +115,23 @@ func unsent(t *testing.T, ds syndicate.DigestStore, digestID int64, list string,
 
 func claim(t *testing.T, ds syndicate.DigestStore, digestID int64, ids []int64, when time.Time) []syndicate.Recipient {
 	t.Helper()
-	got, err := ds.ClaimRecipients(t.Context(), digestID, ids, when)
+	return claimAs(t, ds, ownerA, digestID, ids, when)
+}
+
+// Owners of claims: processes that tests stop or keep running.
+const (
+	ownerA = "host-a/100/aaaa"
+	ownerB = "host-b/200/bbbb"
+)
+
+// stopped reports owners as stopped.
+func stopped(owners ...string) func(string) bool {
+	return func(o string) bool { return slices.Contains(owners, o) }
+}
+
+func claimAs(t *testing.T, ds syndicate.DigestStore, owner string, digestID int64, ids []int64, when time.Time) []syndicate.Recipient {
+	t.Helper()
+	got, err := ds.ClaimRecipients(t.Context(), digestID, ids, owner, when)
 	if err != nil {
 		t.Fatalf("ClaimRecipients(%d, %v): %v", digestID, ids, err)
 	}
@@ -562,7 +579,7 @@ func testDigestConcurrentClaims(t *testing.T, st syndicate.Store) {
 				slices.Reverse(order)
 			}
 			for i := 0; i < len(order); i += 7 {
-				got, err := ds.ClaimRecipients(t.Context(), d.ID, order[i:min(i+7, len(order))], at(1))
+				got, err := ds.ClaimRecipients(t.Context(), d.ID, order[i:min(i+7, len(order))], fmt.Sprintf("host/%d/x", w), at(1))
 				if err != nil {
 					t.Errorf("ClaimRecipients: %v", err)
 					return
@@ -666,7 +683,7 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 	// subs[1] and subs[2] began (their transactions); subs[0] is sent and
 	// subs[4] never claimed, so they cannot begin; subs[3] and subs[5]
 	// stay only claimed.
-	begun, err := ds.BeginRecipients(ctx, d.ID, subscriberIDs([]syndicate.Subscriber{subs[0], subs[1], subs[2], subs[4]}))
+	begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, subscriberIDs([]syndicate.Subscriber{subs[0], subs[1], subs[2], subs[4]}))
 	if err != nil {
 		t.Fatalf("BeginRecipients: %v", err)
 	}
@@ -675,7 +692,7 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 		t.Errorf("BeginRecipients began %v, want only the claimed %v", begun, []int64{subs[1].ID, subs[2].ID})
 	}
 
-	n, err := ds.SettleInFlight(ctx, d.ID)
+	n, err := ds.SettleInFlight(ctx, d.ID, at(1), stopped(ownerA))
 	if err != nil || n != 2 {
 		t.Fatalf("SettleInFlight = %d, %v; want 2", n, err)
 	}
@@ -702,7 +719,7 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 	if got := recipient(t, ds, e.ID, subs[1].ID); got.State != syndicate.RecipientClaimed {
 		t.Errorf("another digest's record: %s, want claimed", got.State)
 	}
-	if n, err := ds.SettleInFlight(ctx, d.ID); err != nil || n != 0 {
+	if n, err := ds.SettleInFlight(ctx, d.ID, at(1), stopped(ownerA)); err != nil || n != 0 {
 		t.Errorf("second SettleInFlight = %d, %v; want 0", n, err)
 	}
 }
@@ -763,7 +780,7 @@ func testDigestClaimLease(t *testing.T, st syndicate.Store) {
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := confirmedSubscribers(t, st, "en", 2)
 	claim(t, ds, d.ID, subscriberIDs(subs), at(1))
-	if begun, err := ds.BeginRecipients(t.Context(), d.ID, []int64{subs[1].ID}); err != nil || len(begun) != 1 {
+	if begun, err := ds.BeginRecipients(t.Context(), d.ID, ownerA, []int64{subs[1].ID}); err != nil || len(begun) != 1 {
 		t.Fatalf("BeginRecipients: %v, %v", begun, err)
 	}
 	if got := claim(t, ds, d.ID, subscriberIDs(subs), at(1).Add(syndicate.RecipientClaimLease-time.Microsecond)); len(got) != 0 {
@@ -826,5 +843,48 @@ func testDigestEditorDecisions(t *testing.T, st syndicate.Store) {
 	}
 	if _, err := ds.SetRecipients(ctx, d.ID, []int64{subs[0].ID}, uncertain, syndicate.RecipientFailed, ""); err == nil {
 		t.Errorf("an editor moved a message to failed")
+	}
+}
+
+// testDigestSettleOwners: the messages a process still running has in
+// flight are its own: another may neither begin them nor settle them
+// until its lease ends; then they settle like a stopped process's.
+func testDigestSettleOwners(t *testing.T, st syndicate.Store) {
+	ds := digestStore(t, st)
+	ctx := t.Context()
+	ids := digestFixture(t, st, 1)
+	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
+	subs := confirmedSubscribers(t, st, "en", 4)
+	claimAs(t, ds, ownerA, d.ID, subscriberIDs(subs[:2]), at(1))
+	claimAs(t, ds, ownerB, d.ID, subscriberIDs(subs[2:]), at(1))
+	if begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, subscriberIDs(subs)); err != nil || !slices.Equal(begun, subscriberIDs(subs[:2])) {
+		t.Fatalf("A began %v, %v; want only its own claims %v", begun, err, subscriberIDs(subs[:2]))
+	}
+	if begun, err := ds.BeginRecipients(ctx, d.ID, ownerB, subscriberIDs(subs[2:3])); err != nil || len(begun) != 1 {
+		t.Fatalf("B began %v, %v", begun, err)
+	}
+
+	// A stopped; B runs: only A's message in flight settles.
+	if n, err := ds.SettleInFlight(ctx, d.ID, at(1), stopped(ownerA)); err != nil || n != 2 {
+		t.Fatalf("SettleInFlight with A stopped = %d, %v; want A's 2", n, err)
+	}
+	for i, want := range []syndicate.RecipientState{syndicate.RecipientUncertain, syndicate.RecipientUncertain,
+		syndicate.RecipientSending, syndicate.RecipientClaimed} {
+		if r := recipient(t, ds, d.ID, subs[i].ID); r.State != want {
+			t.Errorf("subscriber %d: %s, want %s", i, r.State, want)
+		}
+	}
+
+	// B's lease ends (it began subs[2] at the store's clock, which may be
+	// later than at(1): a day later is past any lease).
+	later := time.Now().Add(24 * time.Hour)
+	if n, err := ds.SettleInFlight(ctx, d.ID, later, stopped()); err != nil || n != 1 {
+		t.Fatalf("SettleInFlight after B's lease = %d, %v; want 1", n, err)
+	}
+	if r := recipient(t, ds, d.ID, subs[2].ID); r.State != syndicate.RecipientUncertain {
+		t.Errorf("B's message in flight after its lease: %s, want uncertain", r.State)
+	}
+	if _, err := ds.Recipient(ctx, d.ID, subs[3].ID); !errors.Is(err, syndicate.ErrNotFound) {
+		t.Errorf("B's claim never begun, after its lease: %v; want no record", err)
 	}
 }

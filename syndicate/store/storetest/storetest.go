@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) syndicate.Store) {
 		{"Digests", digestTests},
 		{"Desk", deskTests},
 		{"Concurrency", concurrencyTests},
+		{"Leases", leaseTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
