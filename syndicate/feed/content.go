@@ -39,6 +39,8 @@ func parseArticleHTML(raw, base string) *articleHTML {
 	for _, n := range nodes {
 		body.AppendChild(n)
 	}
+	keepFallbacks(body, 0)
+	mathAsText(body)
 	var b *url.URL
 	if u, err := url.Parse(strings.TrimSpace(base)); err == nil && u.IsAbs() {
 		b = u
@@ -46,6 +48,129 @@ func parseArticleHTML(raw, base string) *articleHTML {
 	absolutise(body, b)
 	a.findReadAlso(body)
 	return a
+}
+
+// maxFallbackDepth bounds how many frames inside frames have their
+// fallback read: each level parses its text again.
+const maxFallbackDepth = 4
+
+// keepFallbacks puts in place of each <iframe> and <object> whose fallback
+// holds text (what a reader without frames or plugins is shown) that
+// fallback, to be sanitised as the rest. One without, as embedded videos
+// are, is left for the sanitiser to drop as before.
+func keepFallbacks(n *html.Node, depth int) {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		switch {
+		case c.Type != html.ElementNode || c.Namespace != "":
+		case c.DataAtom == atom.Iframe && depth < maxFallbackDepth:
+			// An iframe's content is raw text to the parser: the
+			// fallback is that text read as HTML.
+			raw := nodeRawText(c)
+			if strings.TrimSpace(raw) == "" {
+				break
+			}
+			nodes, err := html.ParseFragment(strings.NewReader(raw), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
+			if err != nil {
+				break
+			}
+			fallback := &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
+			for _, f := range nodes {
+				fallback.AppendChild(f)
+			}
+			keepFallbacks(fallback, depth+1)
+			replaceWithChildren(c, fallback)
+			c = next
+			continue
+		case c.DataAtom == atom.Object && hasText(c):
+			keepFallbacks(c, depth)
+			replaceWithChildren(c, c)
+			c = next
+			continue
+		}
+		keepFallbacks(c, depth)
+		c = next
+	}
+}
+
+// replaceWithChildren puts the children of from in place of n.
+func replaceWithChildren(n, from *html.Node) {
+	parent := n.Parent
+	for f := from.FirstChild; f != nil; f = from.FirstChild {
+		from.RemoveChild(f)
+		parent.InsertBefore(f, n)
+	}
+	parent.RemoveChild(n)
+}
+
+// nodeRawText is the text directly inside n.
+func nodeRawText(n *html.Node) string {
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data)
+		}
+	}
+	return b.String()
+}
+
+// hasText reports text other than whitespace inside n.
+func hasText(n *html.Node) bool {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.TextNode && strings.TrimSpace(c.Data) != "" {
+			return true
+		}
+		if c.Type == html.ElementNode && !isInvisible(c) && hasText(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// mathAsText replaces each MathML <math> by its text, which channels can
+// show where they cannot show MathML: its alttext, else a TeX annotation,
+// else the text of its tokens (a+b).
+func mathAsText(n *html.Node) {
+	for c := n.FirstChild; c != nil; {
+		next := c.NextSibling
+		if c.Type == html.ElementNode && c.Namespace == "math" && c.Data == "math" {
+			n.InsertBefore(&html.Node{Type: html.TextNode, Data: mathText(c)}, c)
+			n.RemoveChild(c)
+		} else {
+			mathAsText(c)
+		}
+		c = next
+	}
+}
+
+func mathText(m *html.Node) string {
+	if alt := strings.TrimSpace(attr(m, "alttext")); alt != "" {
+		return strings.Join(strings.Fields(alt), " ")
+	}
+	var tex string
+	var tokens strings.Builder
+	var visit func(n *html.Node)
+	visit = func(n *html.Node) {
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			switch {
+			case c.Type == html.TextNode:
+				tokens.WriteString(c.Data)
+			case c.Type != html.ElementNode:
+			case c.Data == "annotation":
+				if enc := strings.ToLower(attr(c, "encoding")); tex == "" && (enc == "application/x-tex" || enc == "tex") {
+					tex = nodeRawText(c)
+				}
+			case c.Data == "annotation-xml":
+			default:
+				visit(c)
+			}
+		}
+	}
+	visit(m)
+	if t := strings.Join(strings.Fields(tex), " "); t != "" {
+		return t
+	}
+	return strings.Join(strings.Fields(tokens.String()), " ")
 }
 
 // absolutise resolves the URLs of the tree against base, and moves the

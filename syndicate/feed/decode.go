@@ -227,6 +227,9 @@ func declareUTF8(doc []byte) []byte {
 		return doc
 	}
 	start, end := m[2], m[3]
+	if strings.EqualFold(string(doc[start:end]), "utf-8") {
+		return doc // says so already: no copy of the document for it
+	}
 	out := make([]byte, 0, len(doc)-(end-start)+len("utf-8"))
 	out = append(out, doc[:start]...)
 	out = append(out, "utf-8"...)

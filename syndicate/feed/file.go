@@ -1,11 +1,11 @@
 package feed
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -28,7 +28,9 @@ func IsFileURL(raw string) bool {
 // as a conditional GET: the file's modification time and size stand for
 // Last-Modified (unchanged: not read at all), the hash of its content for
 // the ETag (a file rewritten with the same bytes is not modified either).
-func (r *Reader) readFile(src syndicate.FeedSource, v syndicate.Validators, lim Limits) (syndicate.FetchResult, error) {
+// ctx is the caller's context, fetchCtx the read's (bounded by
+// lim.Timeout).
+func (r *Reader) readFile(ctx, fetchCtx context.Context, src syndicate.FeedSource, v syndicate.Validators, lim Limits) (syndicate.FetchResult, error) {
 	u, err := url.Parse(src.URL)
 	if err != nil || u.Path == "" || (u.Host != "" && u.Host != "localhost") {
 		return syndicate.FetchResult{}, fmt.Errorf("read %s: not a local file URL (file:///absolute/path)", src.URL)
@@ -53,7 +55,7 @@ func (r *Reader) readFile(src syndicate.FeedSource, v syndicate.Validators, lim 
 	if v.LastModified == stamp && v.ETag != "" {
 		return syndicate.FetchResult{NotModified: true, Validators: v}, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(f, lim.MaxBytes+1))
+	body, err := readAll(f, info.Size(), lim.MaxBytes)
 	if err != nil {
 		return syndicate.FetchResult{}, fileError(path, err)
 	}
@@ -65,11 +67,10 @@ func (r *Reader) readFile(src syndicate.FeedSource, v syndicate.Validators, lim 
 	if validators.ETag == v.ETag {
 		return syndicate.FetchResult{NotModified: true, Validators: validators}, nil
 	}
-	doc, err := Parse(body, contentTypeOf(path), src.URL)
+	n, doc, err := r.parse(fetchCtx, body, contentTypeOf(path), src.URL, src, lim)
 	if err != nil {
-		return syndicate.FetchResult{}, fmt.Errorf("read feed file %s: %w", path, err)
+		return syndicate.FetchResult{}, parseError(ctx, "read feed file "+path, lim.Timeout, err)
 	}
-	n := NormaliseDocument(src.ID, doc, src.Language, r.now())
 	return syndicate.FetchResult{
 		Validators: validators,
 		Articles:   n.Articles,

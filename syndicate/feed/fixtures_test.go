@@ -230,13 +230,73 @@ var fixtureCases = []fixtureCase{
 			"<ul><li>one</li></ul><ol><li>two</li></ol>", "<h2>Heading</h2>",
 			`<table><caption>T</caption><thead><tr><th colspan="2">H</th></tr></thead><tbody><tr><td>a</td><td>b</td></tr></tbody></table>`,
 			"js link", "<p>Broken <b>markup <i>never closed\n</i></b></p>",
+			// A frame's fallback is kept, sanitised; MathML as its text.
+			"<p>iframe body</p>", "\n  m\n",
 		},
 		Lacks: []string{
-			"<script", "alert", "<style", "color: red", "<iframe", "iframe body", "<object", "<embed", "<form", "<input",
+			"<script", "alert", "<style", "color: red", "<iframe", "evil.example", "<object", "<embed", "<form", "<input",
 			"<button", "<svg", "<math", "class=", "style=", "onclick", "onerror", "onmouseover", "javascript", "vbscript", "data:", "ftp:", "srcset",
 			"target=", "width=", "border=", "rowspan", "<span", "<h7",
 		},
 	}}},
+
+	// Content as published: RSS xhtml:body, <body>, <fullitem>; Atom
+	// xhtml written with a prefix, base64; MathML as text; the fallback
+	// of frames and objects.
+	{file: "content-rss-body.rss.xml", want: []wantArticle{
+		{Key: "body-prefixed", Link: "https://example.org/posts/prefixed", Title: "xhtml:body with a prefix", Summary: "The feed's own summary.",
+			Has: []string{
+				`<p>First <em>paragraph</em> &amp; a <a href="https://example.org/posts/related">relative link</a>.</p>`,
+				"<p>Second paragraph<br/>on two lines, &lt;escaped&gt; markup.</p>",
+			}, Lacks: []string{"xhtml:", "xmlns"}},
+		{Key: "body-default-ns", Link: "https://example.org/posts/default-ns", Title: "body in the XHTML namespace", Summary: "Example content",
+			Has: []string{"<p>Example content</p><p>More.</p>"}},
+		{Key: "body-plain", Title: "body in no namespace, with a script and an empty frame", Summary: "safe description",
+			Has: []string{"safe", "<b>description</b>"}, Lacks: []string{"<script", "alert", "<iframe", "example.com"}},
+		{Key: "body-base", Link: "https://example.org/posts/based", Title: "body under its own xml:base", Summary: "See the notes",
+			Image: "https://static.example.org/notes/figure.png", Caption: "A figure",
+			Has: []string{`<a href="https://static.example.org/notes/page.html">the notes</a>`}},
+		{Key: "fullitem", Title: "fullitem", Summary: "Example full content", Has: []string{"<p>Example <i>full</i> content</p>"}},
+		{Key: "fullitem-cdata", Title: "fullitem in CDATA, with a body too", Summary: "The body wins.",
+			Has: []string{"<p>The body wins.</p>"}, Lacks: []string{"Not this one"}},
+		{Key: "encoded-first", Title: "content:encoded before any body", Summary: "Summary.",
+			Has: []string{"<p>Encoded content.</p>"}, Lacks: []string{"Not the body"}},
+	}},
+	{file: "content-atom.atom.xml", want: []wantArticle{
+		{Key: "tag:example.org,2024:xhtml-prefixed", Link: "https://example.org/posts/prefixed", Title: "xhtml content with a prefix",
+			Summary: "Hi there & next.", Published: "2024-01-05T10:00:00Z",
+			Has: []string{
+				`<p>Hi <b>there</b> &amp; <a href="https://example.org/next">next</a>.</p>`, "<p>History of the &lt;blink&gt; tag</p>",
+			}, Lacks: []string{"xh:", "<div"}},
+		{Key: "tag:example.org,2024:xhtml-default", Link: "https://example.org/posts/default", Title: "xhtml content in the default namespace",
+			Summary: "Example Atom", Published: "2024-01-04T10:00:00Z", Has: []string{"<p>Example <b>Atom</b></p>"}},
+		{Key: "tag:example.org,2024:xhtml-summary", Link: "https://example.org/posts/summary", Title: "xhtml summary with a prefix",
+			Summary: "A short summary.", Published: "2024-01-03T10:00:00Z", Has: []string{"<p>The content.</p>"}},
+		{Key: "tag:example.org,2024:mathml", Link: "https://example.org/posts/math", Title: "MathML kept as text",
+			Summary: "Sum: a+b.", Published: "2024-01-02T10:00:00Z",
+			Has:   []string{"<p>Sum: a+b.</p>", "<p>Alt: x squared.</p>", `<p>TeX: \frac{a}{b}.</p>`},
+			Lacks: []string{"<math", "<mi", "javascript", "alert"}},
+		{Key: "tag:example.org,2024:fallbacks", Link: "https://example.org/posts/fallbacks", Title: "The fallback text of frames and objects",
+			Summary: "Frame: safe description", Published: "2024-01-01T10:00:00Z",
+			Has: []string{
+				"<p>Frame: safe <b>description</b> </p>", `<p>Object: safe   <a href="https://example.org/movie.html">watch it</a></p>`,
+				"<p>Video:      none</p>",
+			},
+			Lacks: []string{"<iframe", "<object", "<embed", "<param", "<script", "alert", "swf", "video.example.com"}},
+	}},
+	{file: "content-base64.atom.xml", want: []wantArticle{
+		{Key: "tag:example.org,2024:base64-html", Link: "https://example.org/posts/b64", Title: "base64 under an HTML type",
+			Summary: "A base64 summary.", Published: "2024-01-05T10:00:00Z",
+			Has:   []string{`<p>Safe <b>description</b> and <a href="https://example.org/more">more</a>.</p>`},
+			Lacks: []string{"<script", "location", "PHA+"}},
+		{Key: "tag:example.org,2024:base64-none", Link: "https://example.org/posts/b64-none", Title: "base64 with no type",
+			Summary: "Example Atom", Published: "2024-01-04T10:00:00Z", Has: []string{"Example <b>Atom</b>"}},
+		{Key: "tag:example.org,2024:base64-text", Link: "https://example.org/posts/b64-text", Title: "base64 plain text",
+			Summary: "Plain text: 1 < 2 & <b>not bold</b>", Published: "2024-01-03T10:00:00Z",
+			Has: []string{"Plain text: 1 &lt; 2 &amp; &lt;b&gt;not bold&lt;/b&gt;"}},
+		{Key: "tag:example.org,2024:escaped", Link: "https://example.org/posts/escaped", Title: "escaped, as before",
+			Summary: "Escaped HTML.", Published: "2024-01-02T10:00:00Z", Has: []string{"<p>Escaped <b>HTML</b>.</p>"}},
+	}},
 
 	// Featured images.
 	{file: "images.rss.xml", want: []wantArticle{

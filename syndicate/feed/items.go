@@ -2,6 +2,7 @@ package feed
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/mmcdole/gofeed"
@@ -15,14 +16,14 @@ import (
 // passes over it) and named in skipped. ok is false when the frame cannot
 // be read, or when no item can: the document is then as broken as gofeed
 // said.
-func parseItemByItem(doc []byte, docURL string) (f *gofeed.Feed, scans []itemScan, skipped []string, ok bool) {
+func parseItemByItem(ctx context.Context, doc []byte, docURL string) (f *gofeed.Feed, scans []itemScan, skipped []string, ok bool) {
 	spans := findItems(doc)
 	if len(spans) == 0 {
 		return nil, nil, nil, false
 	}
 	head, tail := doc[:spans[0].start], doc[spans[len(spans)-1].end:]
 	frame := append(append([]byte(nil), head...), tail...)
-	f, err := parseFeed(frame)
+	f, err := parseFeed(ctx, frame)
 	if err != nil {
 		return nil, nil, nil, false
 	}
@@ -38,7 +39,10 @@ func parseItemByItem(doc []byte, docURL string) (f *gofeed.Feed, scans []itemSca
 		piece = append(piece, bytes.Repeat([]byte("\n"), lines)...)
 		piece = append(piece, doc[sp.start:sp.end]...)
 		piece = append(piece, tail...)
-		one, err := parseFeed(piece)
+		if ctx.Err() != nil {
+			return nil, nil, nil, false
+		}
+		one, err := parseFeed(ctx, piece)
 		if err == nil && len(one.Items) != 1 {
 			err = fmt.Errorf("it reads as %d items", len(one.Items))
 		}

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -72,10 +73,19 @@ type Normalised struct {
 // maxWarnings bounds the warnings of one document.
 const maxWarnings = 10
 
-// NormaliseDocument is Normalise with the warnings it found.
+// NormaliseDocument is Normalise with the warnings it found, the first
+// saying how many items were skipped when the document had more than
+// Parse reads (Document.Omitted).
 func NormaliseDocument(feedID string, d *Document, fallbackLanguage string, now time.Time) Normalised {
+	n, _ := normaliseDocument(context.Background(), feedID, d, fallbackLanguage, now)
+	return n
+}
+
+// normaliseDocument is NormaliseDocument, failing with ctx's error once
+// ctx is done.
+func normaliseDocument(ctx context.Context, feedID string, d *Document, fallbackLanguage string, now time.Time) (Normalised, error) {
 	if d == nil || d.Feed == nil {
-		return Normalised{}
+		return Normalised{}, nil
 	}
 	f := d.Feed
 	base := feedBase(f, withoutUserinfo(d.URL))
@@ -83,14 +93,19 @@ func NormaliseDocument(feedID string, d *Document, fallbackLanguage string, now 
 	keys, legacy := newKeyAssigner(), newLegacyKeyAssigner()
 	sanitiser := newSanitiser()
 	out := Normalised{Articles: make([]syndicate.Article, 0, len(f.Items))}
-	warnings := slices.Clone(d.Skipped) // items that could not be read
-	for position, item := range f.Items {
+	warnings := slices.Clone(d.notes)
+	warnings = append(warnings, d.Skipped...) // items that could not be read
+	for i, item := range f.Items {
 		if item == nil {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return Normalised{}, stopped(err)
+		}
+		position := d.position(i)
 		var scanned itemScan
-		if position < len(d.items) {
-			scanned = d.items[position]
+		if i < len(d.items) {
+			scanned = d.items[i]
 		}
 		a, itemWarnings := normaliseItem(item, f.FeedType, scanned, itemBases{
 			feed:    firstNonEmpty(scanned.Base, base),
@@ -122,7 +137,7 @@ func NormaliseDocument(feedID string, d *Document, fallbackLanguage string, now 
 		warnings = append(warnings[:maxWarnings-1], fmt.Sprintf("and %d more warnings", more))
 	}
 	out.Warnings = warnings
-	return out
+	return out, nil
 }
 
 // feedBase is what relative links resolve against: the feed's home page
@@ -143,11 +158,29 @@ type itemBases struct {
 
 func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases itemBases, sanitiser *bluemonday.Policy, now time.Time) (syndicate.Article, []string) {
 	link := itemLink(item, bases.feed)
-	contentBase := firstNonEmpty(bases.content, link, bases.feed)
-	content := parseArticleHTML(fixC1(firstNonEmpty(item.Content, item.Description)), contentBase)
+	src := itemContent(item, feedType, scanned)
+	var warnings []string
+	for _, name := range scanned.Cut {
+		if name == "elements" {
+			warnings = append(warnings, fmt.Sprintf("elements past its first %d left out", maxItemElements))
+		} else {
+			warnings = append(warnings, fmt.Sprintf("<%s> cut to its first %s of text", name, formatSize(maxContentBytes)))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		html *string
+	}{{"content", &src.content}, {"summary", &src.description}} {
+		if capped, cut := capHTML(*f.html); cut {
+			warnings = append(warnings, fmt.Sprintf("%s of %d bytes cut to its first %s", f.name, len(*f.html), formatSize(int64(len(capped)))))
+			*f.html = capped
+		}
+	}
+	contentBase := firstNonEmpty(src.base, bases.content, link, bases.feed)
+	content := parseArticleHTML(fixC1(firstNonEmpty(src.content, src.description)), contentBase)
 	description := content
-	if item.Content != "" {
-		description = parseArticleHTML(fixC1(item.Description), contentBase)
+	if src.content != "" {
+		description = parseArticleHTML(fixC1(src.description), firstNonEmpty(bases.content, link, bases.feed))
 	}
 	img := featuredImage(item, feedType, content, bases.feed)
 	dates := readItemDates(item, feedType, now)
@@ -155,7 +188,7 @@ func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases i
 	a := syndicate.Article{
 		Link:           link,
 		Title:          inlineText(fixC1(item.Title)),
-		Summary:        summary(description, content, item.Content != ""),
+		Summary:        summary(description, content, src.content != ""),
 		ContentHTML:    validUTF8(content.sanitisedHTML(sanitiser)),
 		ImageURL:       img.URL,
 		ImageCaption:   validUTF8(fixC1(img.Caption)),
@@ -170,7 +203,39 @@ func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases i
 		a.Author = inlineText(fixC1(item.Author.Name))
 	}
 	a.Hash = contentHash(a.Title, a.Summary, a.ContentHTML, a.ImageURL)
-	return a, dates.warnings
+	return a, append(warnings, dates.warnings...)
+}
+
+// itemSource is the HTML an item's article is made of: its content (""
+// when it has none apart from the description) and its description, and
+// the xml:base of the content when it is not where gofeed found it.
+type itemSource struct {
+	content, description, base string
+}
+
+// itemContent is the item's content as published: for RSS, the
+// content:encoded (or atom:content) gofeed read, else the item's
+// xhtml:body (or <body>), else its <fullitem>; for Atom, the content and
+// summary gofeed read, except where it misreads them (an xhtml construct
+// whose elements carry a prefix, a base64 one it left encoded: see
+// textConstruct.value).
+func itemContent(item *gofeed.Item, feedType string, scanned itemScan) itemSource {
+	src := itemSource{content: item.Content, description: item.Description}
+	switch f := scanned.forms; {
+	case f == nil:
+	case feedType == "rss" && src.content == "":
+		if body, base := scanned.body(); body != "" {
+			src.content, src.base = body, base
+		}
+	case feedType == "atom":
+		if v, ok := f.content.value(item.Content); ok {
+			src.content = v
+		}
+		if v, ok := f.summary.value(item.Description); ok {
+			src.description = v
+		}
+	}
+	return src
 }
 
 // relatedLinks are the links of the content's "Read also" blocks, then

@@ -15,6 +15,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -57,13 +58,19 @@ type Options struct {
 	// is not applied to Client): a redirect away from the feed's origin to
 	// an address inside the network is refused. Nil allows everything.
 	Guard *netguard.Guard
+	// MaxItems is how many items of a document are read at most (default
+	// DefaultMaxItems, 500): of a document with more, the newest by date
+	// (else the first in document order); the others are skipped with a
+	// warning (FetchResult.Warnings).
+	MaxItems int
 }
 
-// Limits override the Reader's timeout and size cap for one read; zero
-// fields keep the Reader's.
+// Limits override the Reader's timeout, size cap and items read for one
+// read; zero fields keep the Reader's.
 type Limits struct {
 	Timeout  time.Duration
 	MaxBytes int64
+	MaxItems int
 }
 
 // Reader fetches, parses and normalises feeds. It is safe for concurrent use.
@@ -81,8 +88,9 @@ func New(opt Options) *Reader {
 	r := &Reader{
 		client:    opt.Client,
 		userAgent: opt.UserAgent,
-		limits:    Limits{Timeout: DefaultTimeout, MaxBytes: DefaultMaxBytes}.override(Limits{Timeout: opt.Timeout, MaxBytes: opt.MaxBytes}),
-		now:       opt.Now,
+		limits: Limits{Timeout: DefaultTimeout, MaxBytes: DefaultMaxBytes, MaxItems: DefaultMaxItems}.override(
+			Limits{Timeout: opt.Timeout, MaxBytes: opt.MaxBytes, MaxItems: opt.MaxItems}),
+		now: opt.Now,
 	}
 	if r.client == nil {
 		r.client = defaultClient(opt.Guard)
@@ -107,6 +115,9 @@ func (l Limits) override(with Limits) Limits {
 	}
 	if with.MaxBytes > 0 {
 		l.MaxBytes = with.MaxBytes
+	}
+	if with.MaxItems > 0 {
+		l.MaxItems = with.MaxItems
 	}
 	return l
 }
@@ -150,11 +161,11 @@ func (r *Reader) Read(ctx context.Context, src syndicate.FeedSource, v syndicate
 // and the caller should log it).
 func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndicate.Validators, lim Limits) (syndicate.FetchResult, error) {
 	lim = r.limits.override(lim)
-	if IsFileURL(src.URL) {
-		return r.readFile(src, v, lim)
-	}
 	fetchCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
+	if IsFileURL(src.URL) {
+		return r.readFile(ctx, fetchCtx, src, v, lim)
+	}
 
 	resp, err := r.get(fetchCtx, src.URL, v)
 	if err != nil {
@@ -182,11 +193,10 @@ func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndi
 	if err != nil {
 		return syndicate.FetchResult{}, networkError(ctx, src.URL, lim.Timeout, err)
 	}
-	doc, err := Parse(body, resp.Header.Get("Content-Type"), docURL)
+	n, doc, err := r.parse(fetchCtx, body, resp.Header.Get("Content-Type"), docURL, src, lim)
 	if err != nil {
-		return syndicate.FetchResult{}, fmt.Errorf("fetch %s: %w", redactURL(src.URL), err)
+		return syndicate.FetchResult{}, parseError(ctx, "fetch "+redactURL(src.URL), lim.Timeout, err)
 	}
-	n := NormaliseDocument(src.ID, doc, src.Language, r.now())
 	return syndicate.FetchResult{
 		Validators:   validators(resp.Header, syndicate.Validators{}),
 		Articles:     n.Articles,
@@ -196,6 +206,31 @@ func (r *Reader) ReadWith(ctx context.Context, src syndicate.FeedSource, v syndi
 		Truncated:    doc.Truncated,
 		Warnings:     n.Warnings,
 	}, nil
+}
+
+// parse reads and normalises a fetched document within ctx, at most
+// lim.MaxItems of its items.
+func (r *Reader) parse(ctx context.Context, body []byte, contentType, docURL string, src syndicate.FeedSource, lim Limits) (Normalised, *Document, error) {
+	doc, err := ParseContext(ctx, body, contentType, docURL, ParseOptions{MaxItems: lim.MaxItems})
+	if err != nil {
+		return Normalised{}, nil, err
+	}
+	n, err := normaliseDocument(ctx, src.ID, doc, src.Language, r.now())
+	if err != nil {
+		return Normalised{}, nil, err
+	}
+	return n, doc, nil
+}
+
+// parseError wraps a failure to read a document with what was being read
+// (prefix), saying so when it is the fetch's deadline that stopped it
+// (parent is the caller's context, whose cancellation is reported as
+// such).
+func parseError(parent context.Context, prefix string, timeout time.Duration, err error) error {
+	if parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: not read within %s, the fetch's deadline: %w", prefix, timeout, err)
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
 }
 
 // permanentURL returns the final URL when the request was redirected and
@@ -240,13 +275,37 @@ func validators(h http.Header, previous syndicate.Validators) syndicate.Validato
 	}
 }
 
+// readAll reads at most limit+1 bytes of r, into a buffer of the size
+// announced (size, when known and within the limit), so that a large body
+// is not copied over and over as the buffer grows.
+func readAll(r io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	r = io.LimitReader(r, limit+1)
+	buf := make([]byte, 0, size+1) // one more, to see the end (or a body longer than said)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
 // readCapped reads the body, refusing it as soon as it is known to be over
 // limit: from Content-Length before reading, else after limit+1 bytes.
 func readCapped(resp *http.Response, limit int64) ([]byte, error) {
 	if resp.ContentLength > limit {
 		return nil, &TooLargeError{Limit: limit}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := readAll(resp.Body, resp.ContentLength, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}

@@ -2,11 +2,15 @@ package feed
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"io"
+	"math"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 const atomNS = "http://www.w3.org/2005/Atom"
@@ -14,8 +18,22 @@ const atomNS = "http://www.w3.org/2005/Atom"
 // xmlScan is what a pass over an XML feed document finds that gofeed does
 // not keep.
 type xmlScan struct {
-	// Items has one entry per item or entry of the document, in order.
-	Items []itemScan
+	// Items has one entry per item or entry of the document read, in
+	// document order: every complete one, or, of a document with more
+	// than the scan's maxItems, those an itemChooser keeps (ByDate says
+	// they are the newest by date, else they are the first). Total is how
+	// many complete items the document has.
+	Items  []itemScan
+	Total  int
+	ByDate bool
+	// spans are where every complete item is, in document order, when
+	// not all of them are in Items.
+	spans []span32
+	// chooser picks Items as the items end; open is the item being read
+	// (cur, used again for each).
+	chooser *itemChooser[itemScan]
+	open    *itemScan
+	cur     itemScan
 	// Hub and Self are the first feed-level atom:link rel="hub" and
 	// rel="self", resolved against the xml:base in scope (else the
 	// document URL).
@@ -26,6 +44,21 @@ type xmlScan struct {
 	// nil when the document ends before its first item begins.
 	Truncated bool
 	Repaired  []byte
+	// Err, when set, stopped the scan: elements nested too deeply (a
+	// *NestingError), or the context done. The document is not to be
+	// parsed.
+	Err error
+	// cuts are the parts of the document past its budgets, in document
+	// order: the text of an item's field past maxContentBytes, the
+	// elements of an item past maxItemElements, those outside the items
+	// past maxFeedElements. Parse leaves them out.
+	cuts []cut
+	// outside counts the elements outside the items.
+	outside int
+	// Broken is set when a syntax error stopped the scan before the end:
+	// the items after it are not in Items, and the last in Items may not
+	// have ended.
+	Broken bool
 }
 
 // itemScan is the xml:base in scope of an item and of its content (each
@@ -41,6 +74,63 @@ type itemScan struct {
 	// Categories are the Atom categories of the item (an entry's, or
 	// atom:category in an RSS item), in order.
 	Categories []scannedCategory
+	// Start and End are where the item's element starts and ends (after
+	// its end tag) in the document scanned; Position is its place among
+	// the items.
+	Start, End, Position int
+	// Date is the text of the item's first date element (pubDate,
+	// published, updated, dc:date, dcterms:issued …), trimmed: what
+	// tells the newest items when there are too many to read.
+	Date string
+	// forms holds what the item says in the content forms gofeed does
+	// not read; nil when it uses none.
+	forms *contentForms
+	// Cut names the item's elements whose text is cut (past
+	// maxContentBytes), and "elements" when elements past
+	// maxItemElements are left out.
+	Cut []string
+	// elements counts the elements inside the item.
+	elements int
+}
+
+// contentForms are the item's content in the forms gofeed does not read
+// as published.
+type contentForms struct {
+	// bodies are the first RSS xhtml:body (or <body>) and the first
+	// <fullitem> of an item, as HTML.
+	bodies [2]capturedBody
+	// content and summary are an Atom entry's last <content> and
+	// <summary> when they are xhtml or base64 (the last, as gofeed
+	// takes it).
+	content, summary *textConstruct
+}
+
+// capturedBody is the HTML an RSS body element holds, and the xml:base in
+// scope there.
+type capturedBody struct {
+	HTML, Base string
+	ok         bool
+}
+
+// body is the item's HTML from its xhtml:body, else its <fullitem>, with
+// the xml:base in scope there; "" when it has neither or they are empty.
+func (s itemScan) body() (html, base string) {
+	if s.forms == nil {
+		return "", ""
+	}
+	for _, b := range s.forms.bodies {
+		if strings.TrimSpace(b.HTML) != "" {
+			return b.HTML, b.Base
+		}
+	}
+	return "", ""
+}
+
+func (s *itemScan) contentForms() *contentForms {
+	if s.forms == nil {
+		s.forms = &contentForms{}
+	}
+	return s.forms
 }
 
 // scannedCategory is an Atom <category>: term is the category, label what
@@ -57,29 +147,88 @@ type scanElement struct {
 	base *url.URL          // xml:base in scope, nil when none
 	item int               // index in Items of the item it is or is inside, -1 outside
 	// isItem marks the item element itself; isID an Atom entry's <id>,
-	// whose text is collected into Items[item].ID.
-	isItem, isID bool
+	// whose text is collected into Items[item].ID; isDate the item's
+	// first date element, whose text is collected into Items[item].Date.
+	isItem, isID, isDate bool
+	// capture, when set, collects what is inside the element (it is, or
+	// is inside, a content form the scan reads: see markupCapture);
+	// captured says which form the element itself is, captureNone for
+	// those inside it.
+	capture  *markupCapture
+	captured captureKind
+	typ      string // an Atom construct's type and mode
+	mode     string
+	// field is the text budget of the item's child the element is or is
+	// inside; nil outside items.
+	field *fieldBudget
+	// dropped marks an element left out (past an element budget) or
+	// inside one; dropRoot the one left out, starting at dropStart.
+	dropped, dropRoot bool
+	dropStart         int
 }
+
+// fieldBudget is the text an item's child (its description, its
+// content:encoded …) holds so far, up to maxContentBytes.
+type fieldBudget struct {
+	name string
+	text int
+	cut  bool
+}
+
+// captureKind names the content forms the scan collects.
+type captureKind uint8
+
+const (
+	captureNone captureKind = iota
+	captureBody
+	captureFullitem
+	captureContent
+	captureSummary
+)
 
 // scanXML reads an XML feed document with the tokenizer gofeed uses (not
 // strict), tracking what gofeed drops: where the document is cut short, the
 // feed-level WebSub links and the xml:base of each item. A syntax error
 // before the end stops the scan; gofeed then reports it.
 func scanXML(doc []byte, docURL string) xmlScan {
-	var s xmlScan
-	d := xml.NewDecoder(bytes.NewReader(doc))
+	return scanXMLContext(context.Background(), doc, docURL, 0)
+}
+
+// span32 is where an item is in a document, in little memory: a document
+// may hold a million empty items.
+type span32 struct{ start, end int32 }
+
+// scanXMLContext is scanXML that stops, with Err set, once ctx is done or
+// once elements are nested more than maxNesting deep (HTML's void
+// elements, <br> and its kind, unclosed in the document, are not counted),
+// and that keeps in Items at most maxItems items (0: all).
+func scanXMLContext(ctx context.Context, doc []byte, docURL string, maxItems int) (s xmlScan) {
+	if maxItems <= 0 || len(doc) > math.MaxInt32 {
+		maxItems = math.MaxInt
+	}
+	s.chooser = newItemChooser[itemScan](maxItems)
+	defer s.choose()
+	if maxItems < math.MaxInt {
+		// Room for every item's span at once: a document may hold a
+		// million empty items, and a growing slice would copy them over
+		// and over.
+		s.spans = make([]span32, 0, bytes.Count(doc, []byte("<item"))+bytes.Count(doc, []byte("<entry"))+1)
+	}
+	d := xml.NewDecoder(contextReader(ctx, bytes.NewReader(doc)))
 	d.Strict = false
 	d.CharsetReader = func(_ string, r io.Reader) (io.Reader, error) { return r, nil } // already UTF-8
 	docBase, _ := url.Parse(docURL)
 
 	var stack []scanElement
-	var idText []byte // the text of the Atom <id> open, if any
+	var idText []byte   // the text of the Atom <id> open, if any
+	var dateText []byte // the text of the item's date element open, if any
+	depth := 0          // elements open, void ones not counted
 	// Where the document can be cut and closed again: after the last
 	// complete item, else before the first one.
-	cut, cutItems := -1, 0
+	cutAt := -1
 	var cutStack []string
 	saveCut := func(offset int, depth int) {
-		cut, cutItems = offset, len(s.Items)
+		cutAt = offset
 		cutStack = cutStack[:0]
 		for _, e := range stack[:depth] {
 			cutStack = append(cutStack, e.raw)
@@ -89,14 +238,20 @@ func scanXML(doc []byte, docURL string) xmlScan {
 		offset := int(d.InputOffset())
 		tok, err := d.RawToken()
 		if err != nil {
+			if ctx.Err() != nil {
+				s.Err = ctx.Err()
+				return s
+			}
 			if errors.Is(err, io.EOF) && len(stack) == 0 {
 				return s
 			}
 			if isUnexpectedEOF(err) || errors.Is(err, io.EOF) {
 				s.Truncated = true
-				s.Repaired = repair(doc, cut, cutStack)
-				s.Items = s.Items[:cutItems]
+				s.Repaired = repair(doc, cutAt, cutStack)
+				s.cuts = slices.DeleteFunc(s.cuts, func(c cut) bool { return c.end > cutAt })
+				return s
 			}
+			s.Broken = true
 			return s
 		}
 		switch t := tok.(type) {
@@ -116,29 +271,74 @@ func scanXML(doc []byte, docURL string) xmlScan {
 					e.base = resolveBase(e.base, docBase, a.Value)
 				}
 			}
+			e.capture, e.field, e.dropped = parent.capture, parent.field, parent.dropped
 			stack = append(stack, e)
+			if !isVoidElement(t.Name.Local) {
+				depth++
+			}
+			if depth > maxNesting {
+				s.Err = &NestingError{Limit: maxNesting, Line: bytes.Count(doc[:offset], []byte("\n")) + 1}
+				return s
+			}
 			top := &stack[len(stack)-1]
+			if top.dropped {
+				continue
+			}
+			if s.overBudget(parent, t) {
+				top.dropped, top.dropRoot, top.dropStart = true, true, offset
+				continue
+			}
+			if parent.capture != nil {
+				parent.capture.start(t)
+			}
 			switch {
 			case parent.item < 0 && isItem(t.Name.Local) && len(stack) <= 3:
-				if cut < 0 {
+				if cutAt < 0 {
 					saveCut(offset, len(stack)-1) // before the first item
 				}
-				top.item, top.isItem = len(s.Items), true
-				s.Items = append(s.Items, itemScan{Base: baseString(top.base)})
+				top.item, top.isItem = s.chooser.n, true
+				s.cur = itemScan{Base: baseString(top.base), Start: offset, End: len(doc), Position: s.chooser.n}
+				s.open = &s.cur
 			case parent.isItem && t.Name.Local == "id" && parent.name.Local == "entry" && isAtomNS(resolveNS(stack, t.Name.Space)):
 				top.isID, idText = true, idText[:0]
-				s.Items[parent.item].HasID = true
+				s.open.HasID = true
 			case parent.isItem && t.Name.Local == "category" && isAtomNS(resolveNS(stack, t.Name.Space)) &&
 				(parent.name.Local == "entry" || t.Name.Space != ""):
-				s.Items[parent.item].Categories = append(s.Items[parent.item].Categories, categoryOf(t))
-			case parent.item >= 0 && isContent(t.Name.Local) && s.Items[parent.item].ContentBase == "":
-				s.Items[parent.item].ContentBase = baseString(top.base)
+				s.open.Categories = append(s.open.Categories, categoryOf(t))
+			case parent.item >= 0 && isContent(t.Name.Local) && s.open.ContentBase == "":
+				s.open.ContentBase = baseString(top.base)
 			case parent.item < 0 && t.Name.Local == "link" && resolveNS(stack, t.Name.Space) == atomNS:
 				s.feedLink(t, top.base, docBase)
 			}
+			if parent.isItem {
+				item := s.open
+				top.field = &fieldBudget{name: top.raw}
+				if isDateElement(t.Name.Local) && item.Date == "" {
+					top.isDate, dateText = true, dateText[:0]
+				}
+				if kind := captureKindOf(t, parent.name.Local, resolveNS(stack, t.Name.Space), item); kind != captureNone {
+					top.capture, top.captured = &markupCapture{}, kind
+					top.typ, top.mode = attrValue(t, "type"), attrValue(t, "mode")
+				}
+			}
 		case xml.CharData:
-			if len(stack) > 0 && stack[len(stack)-1].isID {
-				idText = append(idText, t...)
+			if len(stack) > 0 {
+				top := &stack[len(stack)-1]
+				if top.dropped {
+					continue
+				}
+				if top.field != nil {
+					t = s.capText(top.field, t, doc, offset, int(d.InputOffset()))
+				}
+				switch {
+				case top.isID:
+					idText = append(idText, t...)
+				case top.isDate:
+					dateText = append(dateText, t...)
+				}
+				if top.capture != nil {
+					top.capture.chars(t)
+				}
 			}
 		case xml.EndElement:
 			// Like the tokenizer in non-strict mode, an end tag closes the
@@ -146,8 +346,44 @@ func scanXML(doc []byte, docURL string) xmlScan {
 			for len(stack) > 0 {
 				e := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
+				if !isVoidElement(e.name.Local) {
+					depth--
+				}
+				if e.dropped {
+					if e.dropRoot {
+						// Up to its end tag, or to the end tag of an
+						// element it is inside (that closes it).
+						end := int(d.InputOffset())
+						if e.name.Local != t.Name.Local {
+							end = offset
+						}
+						s.cuts = appendCut(doc, s.cuts, cut{start: e.dropStart, end: end, keepLines: true})
+					}
+					if e.name.Local == t.Name.Local {
+						break
+					}
+					continue
+				}
 				if e.isID {
-					s.Items[e.item].ID = string(idText)
+					s.open.ID = string(idText)
+				}
+				if e.isDate {
+					s.open.Date = strings.TrimSpace(string(dateText))
+				}
+				switch {
+				case e.captured != captureNone:
+					s.open.keep(e)
+				case e.capture != nil:
+					e.capture.end(e.name.Local)
+				}
+				if e.isItem {
+					// Up to its end tag, or to the end tag of an element it
+					// is inside (that closes it).
+					s.open.End = int(d.InputOffset())
+					if e.name.Local != t.Name.Local {
+						s.open.End = offset
+					}
+					s.endItem()
 				}
 				if e.item >= 0 && (len(stack) == 0 || stack[len(stack)-1].item != e.item) {
 					saveCut(int(d.InputOffset()), len(stack))
@@ -298,4 +534,166 @@ func baseString(u *url.URL) string {
 		return ""
 	}
 	return u.String()
+}
+
+// isDateElement names the item elements that date it: RSS pubDate, Atom
+// published and updated, Dublin Core date and the dcterms dates.
+func isDateElement(local string) bool {
+	switch local {
+	case "pubDate", "published", "updated", "issued", "modified", "created", "date":
+		return true
+	}
+	return false
+}
+
+// captureKindOf says which content form the child t of an item (an RSS
+// item, an Atom entry) is, if any, when the scan must collect it: an RSS
+// item's first xhtml:body (or <body> in no namespace) and first
+// <fullitem>, an Atom entry's <content> and <summary> in xhtml or base64.
+func captureKindOf(t xml.StartElement, parent, ns string, item *itemScan) captureKind {
+	switch {
+	case parent == "item" && t.Name.Local == "body" && isBodyNS(ns) && (item.forms == nil || !item.forms.bodies[0].ok):
+		return captureBody
+	case parent == "item" && t.Name.Local == "fullitem" && (item.forms == nil || !item.forms.bodies[1].ok):
+		return captureFullitem
+	case parent == "entry" && (t.Name.Local == "content" || t.Name.Local == "summary") && isAtomNS(ns) &&
+		capturesConstruct(attrValue(t, "type"), attrValue(t, "mode")):
+		if t.Name.Local == "content" {
+			return captureContent
+		}
+		return captureSummary
+	}
+	return captureNone
+}
+
+// isBodyNS reports the namespaces of an RSS item's <body>: XHTML's, none,
+// or the RSS 1.0 and 2.0 ones a default namespace may give it.
+func isBodyNS(ns string) bool {
+	switch strings.TrimSpace(ns) {
+	case xhtmlNS, "", "http://purl.org/rss/1.0/", "http://backend.userland.com/rss2":
+		return true
+	}
+	return false
+}
+
+// keep stores what the content form e collected.
+func (s *itemScan) keep(e scanElement) {
+	f := s.contentForms()
+	switch e.captured {
+	case captureBody:
+		f.bodies[0] = capturedBody{HTML: e.capture.markup(), Base: baseString(e.base), ok: true}
+	case captureFullitem:
+		f.bodies[1] = capturedBody{HTML: e.capture.markup(), Base: baseString(e.base), ok: true}
+	case captureContent:
+		f.content = &textConstruct{Type: e.typ, Mode: e.mode, capture: e.capture}
+	case captureSummary:
+		f.summary = &textConstruct{Type: e.typ, Mode: e.mode, capture: e.capture}
+	}
+}
+
+// attrValue is the value of t's unprefixed attribute name, "" if none.
+func attrValue(t xml.StartElement, name string) string {
+	for _, a := range t.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+const (
+	// maxItemElements bounds the elements of one item (its categories,
+	// the markup of an xhtml:body …): past it, elements are left out
+	// whole, each named once in the item's warnings.
+	maxItemElements = 10000
+	// maxFeedElements bounds the elements outside the items.
+	maxFeedElements = 10000
+)
+
+// overBudget counts the element t, a child of parent, against the budget
+// of its item (or of the document outside the items), and reports it past
+// that budget: it is then left out.
+func (s *xmlScan) overBudget(parent scanElement, t xml.StartElement) bool {
+	switch {
+	case parent.item >= 0:
+		item := s.open
+		item.elements++
+		if item.elements <= maxItemElements {
+			return false
+		}
+		if !slices.Contains(item.Cut, "elements") {
+			item.Cut = append(item.Cut, "elements")
+		}
+		return true
+	case isItem(t.Name.Local):
+		return false
+	}
+	s.outside++
+	return s.outside > maxFeedElements
+}
+
+// capText counts the text t (from start to end in doc) against the text
+// budget of its field f, in item, and returns what fits; the rest of the
+// token is recorded as a cut: in a CDATA section its end ("]]>") is kept,
+// in text a reference is not cut in two.
+func (s *xmlScan) capText(f *fieldBudget, t []byte, doc []byte, start, end int) []byte {
+	if f.text+len(t) <= maxContentBytes {
+		f.text += len(t)
+		return t
+	}
+	allowed := maxContentBytes - f.text
+	f.text = maxContentBytes
+	if f.cut {
+		// Past the budget already: the whole token goes.
+		s.cuts = appendCut(doc, s.cuts, cut{start: start, end: end})
+		return nil
+	}
+	f.cut = true
+	s.open.Cut = append(s.open.Cut, f.name)
+	raw := doc[start:end]
+	floor, cutStart, cutEnd := start, start+allowed, end
+	if bytes.HasPrefix(raw, []byte("<![CDATA[")) && bytes.HasSuffix(raw, []byte("]]>")) {
+		floor = start + len("<![CDATA[")
+		cutStart, cutEnd = floor+allowed, end-len("]]>")
+	} else if from := max(floor, cutStart-32); cutStart < end {
+		if i := bytes.LastIndexByte(doc[from:cutStart], '&'); i >= 0 && bytes.IndexByte(doc[from+i:cutStart], ';') < 0 {
+			cutStart = from + i
+		}
+	}
+	cutStart = min(cutStart, cutEnd)
+	for cutStart > floor && cutStart < len(doc) && !utf8.RuneStart(doc[cutStart]) {
+		cutStart--
+	}
+	if cutStart < cutEnd {
+		s.cuts = appendCut(doc, s.cuts, cut{start: cutStart, end: cutEnd})
+	}
+	kept := t[:min(allowed, len(t))]
+	for range utf8.UTFMax - 1 {
+		if r, size := utf8.DecodeLastRune(kept); r != utf8.RuneError || size != 1 {
+			break
+		}
+		kept = kept[:len(kept)-1]
+	}
+	return kept
+}
+
+// endItem hands the item just read to the chooser.
+func (s *xmlScan) endItem() {
+	it := s.open
+	s.open = nil
+	s.spans = append(s.spans, span32{start: int32(it.Start), end: int32(it.End)})
+	s.chooser.add(it.Date, *it)
+}
+
+// choose sets Items to what the chooser kept.
+func (s *xmlScan) choose() {
+	kept, byDate, total := s.chooser.result()
+	s.Items = make([]itemScan, len(kept))
+	for i, k := range kept {
+		s.Items[i] = k.v
+	}
+	s.Total, s.ByDate = total, byDate
+	if len(kept) == total {
+		s.spans = nil
+	}
 }

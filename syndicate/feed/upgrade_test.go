@@ -3,7 +3,9 @@ package feed
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -244,6 +246,107 @@ func TestUpgradeRepostsNothing(t *testing.T) {
 			}
 			if got := stored(); !slices.Equal(got, wantStored) {
 				t.Errorf("stored after a further poll:\n%q\nwant:\n%q", got, wantStored)
+			}
+		})
+	}
+}
+
+// editCounter is a postCounter that edits too, counting the edits.
+type editCounter struct {
+	postCounter
+	edits []string // keys
+}
+
+func (c *editCounter) Edit(_ context.Context, p syndicate.Post, sent syndicate.Receipt) (syndicate.Receipt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.edits = append(c.edits, p.Article.Key)
+	return sent, nil
+}
+
+func (c *editCounter) edited() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.edits)
+}
+
+// TestUpgradeContentForms: a store written by the reader that did not read
+// content in the forms of readDifferently (its articles carry the hashes
+// it recorded: testdata/golden) is polled by this one, on a channel that
+// edits its posts when an article changes. Nothing is posted again; the
+// articles whose content now reads otherwise are edited once, and no
+// other; a further poll does nothing.
+func TestUpgradeContentForms(t *testing.T) {
+	recorded := map[string][]recordedArticle{}
+	for _, name := range beforeContentForms {
+		raw, err := os.ReadFile(filepath.Join("testdata", "golden", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r map[string][]recordedArticle
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(recorded, r)
+	}
+	for _, doc := range []string{
+		"feeds/content-rss-body.rss.xml", "feeds/content-atom.atom.xml", "feeds/content-base64.atom.xml",
+		"feeds/sanitise.rss.xml", "site/en.rss.xml", "site/es.atom.xml",
+	} {
+		t.Run(filepath.Base(doc), func(t *testing.T) {
+			ctx := context.Background()
+			now := func() time.Time { return testNow() }
+			store, err := sqlite.OpenWith(ctx, filepath.Join(t.TempDir(), "s.db"), sqlite.Options{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			// The earlier reader's articles: the same keys (see
+			// TestHashesAsBefore), with the hashes it gave them.
+			earlier := func(feedID string, d *Document, fallbackLanguage string, now time.Time) []syndicate.Article {
+				articles := Normalise(feedID, d, fallbackLanguage, now)
+				for i := range articles {
+					articles[i].Hash = recorded[doc][i].Hash
+				}
+				return articles
+			}
+			reader := &documentReader{doc: readDocument(t, filepath.Join("testdata", filepath.FromSlash(doc))), normalise: earlier}
+			channel := &editCounter{}
+			engine := &syndicate.Engine{
+				Store:  store,
+				Reader: reader,
+				Feeds:  []syndicate.Feed{{Source: syndicate.FeedSource{ID: "f", URL: testFeedURL}, Backfill: 1000, To: []string{"c"}}},
+				Targets: map[string]syndicate.Target{"c": {ID: "c", Channel: channel, EditOnUpdate: true,
+					Retry: syndicate.RetryPolicy{MaxAttempts: 1, MinBackoff: time.Second, MaxBackoff: time.Second}}},
+				Now: now,
+			}
+			once := func() {
+				t.Helper()
+				r, err := engine.Once(ctx, 0)
+				if err != nil || !r.OK() {
+					t.Fatalf("once: %+v, %v", r, err)
+				}
+			}
+			once()
+			posted := channel.sent()
+			if len(posted) != len(recorded[doc]) {
+				t.Fatalf("the earlier reader posted %d articles, want %d", len(posted), len(recorded[doc]))
+			}
+			reader.use(Normalise)
+			once()
+			if again := channel.sent(); len(again) != len(posted) {
+				t.Errorf("after the upgrade, posted %q", again[len(posted):])
+			}
+			edited := slices.Sorted(slices.Values(channel.edited()))
+			if want := slices.Sorted(slices.Values(readDifferently[doc])); !slices.Equal(edited, want) {
+				t.Errorf("after the upgrade, edited %q; want %q", edited, want)
+			}
+			once()
+			if again := channel.sent(); len(again) != len(posted) {
+				t.Errorf("a further poll posted %q", again[len(posted):])
+			}
+			if again := channel.edited(); len(again) != len(edited) {
+				t.Errorf("a further poll edited %q", again[len(edited):])
 			}
 		})
 	}
