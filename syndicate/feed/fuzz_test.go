@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,40 @@ func FuzzNormalise(f *testing.F) {
 					t.Fatalf("%s in year %d", d.name, d.year)
 				}
 			}
+		}
+	})
+}
+
+// FuzzMaxItems reads bytes with a small MaxItems: it must never panic,
+// read more items than allowed, or place them out of the document's
+// order.
+func FuzzMaxItems(f *testing.F) {
+	for _, path := range fixtureFiles(f) {
+		seed, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(seed, uint8(2))
+	}
+	f.Add([]byte(rssDoc(datedItems(7, false)...)), uint8(3))
+	f.Add([]byte(rssDoc(datedItems(7, true)...)), uint8(1))
+	f.Add([]byte(`{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"a","date_published":"2024-01-02T00:00:00Z"},{"id":"b","date_published":"2024-01-03T00:00:00Z"},{"id":"c"}]}`), uint8(1))
+
+	f.Fuzz(func(t *testing.T, body []byte, max uint8) {
+		limit := int(max%8) + 1
+		d, err := ParseContext(context.Background(), body, "", testFeedURL, ParseOptions{MaxItems: limit})
+		if err != nil {
+			return
+		}
+		if n := len(d.Feed.Items); n > limit {
+			t.Fatalf("%d items read, limit %d", n, limit)
+		}
+		last := -1
+		for _, a := range Normalise("fuzz", d, "en", testNow()) {
+			if a.Position <= last {
+				t.Fatalf("article at %d after one at %d", a.Position, last)
+			}
+			last = a.Position
 		}
 	})
 }
