@@ -10,7 +10,15 @@
 // bombs refused and external ones never fetched), xml:base and relative
 // URLs, HTML that is not safe to pass on (sanitised once, here), images
 // from Media RSS groups and thumbnails, dates in broken or localised
-// forms, and "Read also" links mixed into the text.
+// forms, "Read also" links mixed into the text, and content in the forms
+// gofeed does not read (RSS xhtml:body and <fullitem>, Atom xhtml written
+// with a prefix, base64).
+//
+// The work per document is bounded whatever its shape: at most MaxItems
+// items are read (the newest), nesting deeper than feeds need is refused
+// before any tree is built, an item's text and elements past their
+// budgets are left out before gofeed sees them, and the fetch's deadline
+// holds while parsing.
 package feed
 
 import (
