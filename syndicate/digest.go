@@ -113,11 +113,14 @@ type DigestStore interface {
 	// the records it wrote. Only those may be mailed: two processes
 	// resuming the same digest never claim the same subscriber.
 	ClaimRecipients(ctx context.Context, digestID int64, subscriberIDs []int64, owner string, at time.Time) ([]Recipient, error)
-	// BeginRecipients moves owner's claimed records to "sending", in one
-	// transaction, as the messages' SMTP transactions begin, renewing
-	// their lease, and returns the subscribers it moved: one not claimed
-	// by owner (any more) is left out.
-	BeginRecipients(ctx context.Context, digestID int64, owner string, subscriberIDs []int64) ([]int64, error)
+	// BeginRecipients records the outcomes of messages that ended (as
+	// RecordRecipients) and moves owner's claimed records to "sending",
+	// in one transaction, as the messages' SMTP transactions begin,
+	// renewing their lease; it returns the subscribers it moved: one not
+	// claimed by owner (any more) is left out. Recording each outcome
+	// with the next start is what leaves a crash at most one message per
+	// connection in flight.
+	BeginRecipients(ctx context.Context, digestID int64, owner string, ended []Recipient, subscriberIDs []int64) ([]int64, error)
 	// RecordRecipients writes a batch of records in one transaction
 	// (upsert by digest and subscriber).
 	RecordRecipients(ctx context.Context, rs []Recipient) error

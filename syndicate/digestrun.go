@@ -25,14 +25,23 @@ type Mailer interface {
 // Close releases them.
 type Mailing interface {
 	// Send mails each subscriber of the batch once and returns, in the
-	// batch's order, what became of each message. begin is called for
-	// each message as its SMTP transaction begins; a message whose begin
-	// fails is not sent (deferred). An error says the mail
-	// server could not be reached, or refused the sender, so that the
-	// rest of the list would fare no better: the run stops there, and the
-	// messages of the batch that were not sent come back deferred.
-	Send(ctx context.Context, batch []Subscriber, begin func(Subscriber) error) ([]MailResult, error)
+	// batch's order, what became of each message, telling log as each
+	// message's SMTP transaction begins and as its outcome is known; a
+	// message whose Begin fails is not sent (deferred). An error says the
+	// mail server could not be reached, or refused the sender, so that
+	// the rest of the list would fare no better: the run stops there, and
+	// the messages of the batch that were not sent come back deferred.
+	Send(ctx context.Context, batch []Subscriber, log MessageLog) ([]MailResult, error)
 	Close() error
+}
+
+// MessageLog is where a Mailing reports each message as it goes: Begin
+// before its SMTP transaction begins (the message may then reach the
+// server), Ended once its outcome is known, before the connection
+// begins another. A nil MessageLog is not allowed.
+type MessageLog interface {
+	Begin(Subscriber) error
+	Ended(Subscriber, MailResult)
 }
 
 // MailResult is the outcome of one message.
@@ -496,10 +505,16 @@ func (e *Engine) sendDigest(ctx context.Context, ds DigestStore, t DigestTarget,
 	if err != nil {
 		return run, fmt.Errorf("digest %d: list recipients: %w", d.ID, err)
 	}
-	if len(left) > 0 || counts[RecipientClaimed] > 0 { // claims of a stopped process wait for their lease
+	if len(left) > 0 {
 		e.deferRound(d.ID, retry)
 		logPass("digest pass done; deferred recipients are tried again later",
 			"deferred", counts[RecipientDeferred], "next_round", e.nextRound(d.ID))
+		return run, nil
+	}
+	if inFlight := counts[RecipientClaimed] + counts[RecipientSending]; inFlight > 0 {
+		// Another process has them: it mails them, or, should it stop,
+		// a later pass settles them.
+		logPass("digest pass done; other processes are mailing the rest", "in_flight", inFlight)
 		return run, nil
 	}
 	if err := ds.FinishDigest(ctx, d.ID, e.now()); err != nil {
@@ -549,7 +564,8 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 	var (
 		batch   []Subscriber
 		sending []Recipient
-		records = make([]Recipient, 0, len(claimed))
+		records = make([]Recipient, 0, len(claimed)) // to record
+		final   []Recipient                          // recorded as they ended
 	)
 	for _, r := range claimed {
 		if r.Attempts > retry.MaxAttempts {
@@ -561,39 +577,47 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 		batch, sending = append(batch, byID[r.SubscriberID]), append(sending, r)
 	}
 	if len(batch) > 0 {
-		begins := &beginGroup{begin: func(ids []int64) ([]int64, error) {
-			var begun []int64
-			err := e.writeThroughBusy(sendCtx, fmt.Sprintf("digest %d: begin messages", d.ID), func(ctx context.Context) error {
-				var err error
-				begun, err = ds.BeginRecipients(ctx, d.ID, e.owner(), ids)
-				return err
-			})
-			return begun, err
-		}}
-		results, sendErr := m.Send(sendCtx, batch, begins.one)
-		now := e.now()
+		claims := make(map[int64]Recipient, len(sending))
+		for _, r := range sending {
+			claims[r.SubscriberID] = r
+		}
+		msgs := &messageLog{
+			begin: func(ended []Recipient, ids []int64) ([]int64, error) {
+				var begun []int64
+				err := e.writeThroughBusy(sendCtx, fmt.Sprintf("digest %d: begin messages", d.ID), func(ctx context.Context) error {
+					var err error
+					begun, err = ds.BeginRecipients(ctx, d.ID, e.owner(), ended, ids)
+					return err
+				})
+				return begun, err
+			},
+			final: func(s Subscriber, res MailResult) (Recipient, bool) {
+				r, ok := claims[s.ID]
+				if !ok || (res.State != RecipientSent && res.State != RecipientFailed && res.State != RecipientUncertain) {
+					return Recipient{}, false // deferred ones are recorded with the batch, retries counted
+				}
+				return e.mailRecord(r, res, nil, retry), true
+			},
+		}
+		results, sendErr := m.Send(sendCtx, batch, msgs)
 		for i, r := range sending {
 			var res MailResult
 			if i < len(results) {
 				res = results[i]
 			}
-			if res.State == "" || res.State == RecipientSending || res.State == RecipientClaimed {
-				res = MailResult{State: RecipientDeferred, Err: cmp.Or(sendErr, errNotSent)}
+			rec := e.mailRecord(r, res, sendErr, retry)
+			if msgs.isWritten(r.SubscriberID) {
+				final = append(final, rec)
+				continue
 			}
-			r.State, r.LastError, r.UpdatedAt = res.State, "", now
-			if res.Err != nil {
-				r.LastError = res.Err.Error()
-			}
-			if r.State == RecipientDeferred && r.Attempts >= retry.MaxAttempts {
-				r.State, r.LastError = RecipientFailed, fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, r.LastError)
-			}
-			records = append(records, r)
+			records = append(records, rec)
 		}
 		stop = sendErr
 	}
 	if err := ds.RecordRecipients(sendCtx, records); err != nil {
 		return nil, fmt.Errorf("digest %d: record recipients: %w", d.ID, err)
 	}
+	records = append(records, final...)
 	ended := map[RecipientState]int{}
 	for _, r := range records {
 		counts[r.State]++
@@ -605,6 +629,22 @@ func (e *Engine) sendBatch(ctx context.Context, ds DigestStore, m Mailing, d Dig
 		}
 	}
 	return stop, nil
+}
+
+// mailRecord is the record of claimed message r after res, sendErr
+// being the error that stopped its batch.
+func (e *Engine) mailRecord(r Recipient, res MailResult, sendErr error, retry RetryPolicy) Recipient {
+	if res.State == "" || res.State == RecipientSending || res.State == RecipientClaimed {
+		res = MailResult{State: RecipientDeferred, Err: cmp.Or(sendErr, errNotSent)}
+	}
+	r.State, r.LastError, r.UpdatedAt = res.State, "", e.now()
+	if res.Err != nil {
+		r.LastError = res.Err.Error()
+	}
+	if r.State == RecipientDeferred && r.Attempts >= retry.MaxAttempts {
+		r.State, r.LastError = RecipientFailed, fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, r.LastError)
+	}
+	return r
 }
 
 // errNotSent marks a recipient the mailer returned no result for.
@@ -716,16 +756,24 @@ func (e *Engine) digestLoop(ctx context.Context) {
 	}
 }
 
-// beginGroup records the starts of messages sent on several connections
-// at once in as few writes as it can: a start asked for while a write is
-// running goes into the next, which takes every one waiting (a group
-// commit). Each caller returns once its own start is stored.
-type beginGroup struct {
-	begin func(ids []int64) (begun []int64, err error)
+// messageLog records the starts of messages sent on several connections
+// at once, with the outcomes known since, in as few writes as it can: a
+// start asked for while a write is running goes into the next, which takes
+// every one waiting and every outcome ended (a group commit). Each Begin
+// returns once its own start is stored. As a connection ends a message
+// before it begins the next, the next start's write carries that outcome:
+// a crash finds at most one message per connection without one.
+type messageLog struct {
+	begin func(ended []Recipient, ids []int64) (begun []int64, err error)
+	// final is the record of an outcome to write with the next start, if
+	// it is final (sent, failed, uncertain).
+	final func(Subscriber, MailResult) (Recipient, bool)
 
 	mu      sync.Mutex
 	writing bool
 	waiting []beginRequest
+	ended   []Recipient
+	written map[int64]bool // subscribers whose outcome is stored
 }
 
 type beginRequest struct {
@@ -733,7 +781,23 @@ type beginRequest struct {
 	done chan error
 }
 
-func (g *beginGroup) one(s Subscriber) error {
+func (g *messageLog) Ended(s Subscriber, res MailResult) {
+	r, ok := g.final(s, res)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ended = append(g.ended, r)
+}
+
+func (g *messageLog) isWritten(id int64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.written[id]
+}
+
+func (g *messageLog) Begin(s Subscriber) error {
 	done := make(chan error, 1)
 	g.mu.Lock()
 	g.waiting = append(g.waiting, beginRequest{id: s.ID, done: done})
@@ -743,14 +807,14 @@ func (g *beginGroup) one(s Subscriber) error {
 	}
 	g.writing = true
 	for len(g.waiting) > 0 {
-		reqs := g.waiting
-		g.waiting = nil
+		reqs, ended := g.waiting, g.ended
+		g.waiting, g.ended = nil, nil
 		g.mu.Unlock()
 		ids := make([]int64, len(reqs))
 		for i, r := range reqs {
 			ids[i] = r.id
 		}
-		begun, err := g.begin(ids)
+		begun, err := g.begin(ended, ids)
 		ok := make(map[int64]bool, len(begun))
 		for _, id := range begun {
 			ok[id] = true
@@ -766,6 +830,14 @@ func (g *beginGroup) one(s Subscriber) error {
 			}
 		}
 		g.mu.Lock()
+		if err == nil {
+			if g.written == nil {
+				g.written = map[int64]bool{}
+			}
+			for _, r := range ended {
+				g.written[r.SubscriberID] = true
+			}
+		}
 	}
 	g.writing = false
 	g.mu.Unlock()

@@ -211,7 +211,7 @@ type job struct {
 // batch is one call of Send.
 type batch struct {
 	ctx   context.Context
-	begin func(syndicate.Subscriber) error // records that a message's transaction begins
+	log   syndicate.MessageLog // told as each message begins and ends
 	done  sync.WaitGroup
 	fatal atomic.Pointer[error] // the server cannot take this batch
 }
@@ -226,7 +226,7 @@ func (b *batch) stopped() error {
 }
 
 // Send mails each subscriber once; see syndicate.Mailing.
-func (m *mailing) Send(ctx context.Context, subs []syndicate.Subscriber, begin func(syndicate.Subscriber) error) ([]syndicate.MailResult, error) {
+func (m *mailing) Send(ctx context.Context, subs []syndicate.Subscriber, log syndicate.MessageLog) ([]syndicate.MailResult, error) {
 	m.start.Do(func() {
 		m.jobs = make(chan job)
 		for range m.c.cfg.Connections {
@@ -235,7 +235,7 @@ func (m *mailing) Send(ctx context.Context, subs []syndicate.Subscriber, begin f
 		}
 	})
 	results := make([]syndicate.MailResult, len(subs))
-	b := &batch{ctx: ctx, begin: begin}
+	b := &batch{ctx: ctx, log: log}
 	b.done.Add(len(subs))
 	for i, s := range subs {
 		m.jobs <- job{sub: s, res: &results[i], batch: b}
@@ -280,6 +280,9 @@ func (w *worker) run() {
 	}
 	for j := range w.m.jobs {
 		*j.res = w.deliver(j.batch, j.sub)
+		if j.batch.log != nil {
+			j.batch.log.Ended(j.sub, *j.res) // before this connection begins another
+		}
 		j.batch.done.Done()
 	}
 	if w.conn != nil {
@@ -305,8 +308,8 @@ func (w *worker) deliver(b *batch, s syndicate.Subscriber) syndicate.MailResult 
 	}
 	// From here the message may reach the server: the pipeline records
 	// it "sending" first, so a crash leaves only this one uncertain.
-	if b.begin != nil {
-		if err := b.begin(s); err != nil {
+	if b.log != nil {
+		if err := b.log.Begin(s); err != nil {
 			return deferred(fmt.Errorf("not sent: recording its start failed: %w", err))
 		}
 	}

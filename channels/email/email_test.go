@@ -812,31 +812,64 @@ func TestSendStopsWaitingWhenTheContextEnds(t *testing.T) {
 	}
 }
 
+// messageLog is what the pipeline gives a mailing: it checks that each
+// message begins just before its SMTP transaction, and ends (with its
+// outcome) before its connection begins another.
+type messageLog struct {
+	t      *testing.T
+	f      *fakeSMTP
+	refuse string
+
+	mu    sync.Mutex
+	begun map[string]int
+	ended map[string]syndicate.MailResult
+}
+
+func (l *messageLog) Begin(s syndicate.Subscriber) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.begun[s.Email]++
+	if mails := l.f.count("MAIL"); mails >= len(l.begun) {
+		l.t.Errorf("%s begun after the server saw %d MAIL FROM for %d messages begun", s.Email, mails, len(l.begun))
+	}
+	if inFlight := len(l.begun) - len(l.ended); inFlight > email.DefaultConnections {
+		l.t.Errorf("%d messages begun and not ended, on %d connections", inFlight, email.DefaultConnections)
+	}
+	if s.Email == l.refuse {
+		return errors.New("the store is gone")
+	}
+	return nil
+}
+
+func (l *messageLog) Ended(s syndicate.Subscriber, res syndicate.MailResult) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, twice := l.ended[s.Email]; twice {
+		l.t.Errorf("%s ended twice", s.Email)
+	}
+	l.ended[s.Email] = res
+}
+
 // TestBeginBeforeEachTransaction: the pipeline hears of each message just
-// before its SMTP transaction begins, so a crash leaves only the messages
-// in flight uncertain; a message whose start cannot be recorded is not
+// before its SMTP transaction begins, and of its outcome before its
+// connection begins another, so a crash leaves at most one message per
+// connection uncertain; a message whose start cannot be recorded is not
 // sent.
 func TestBeginBeforeEachTransaction(t *testing.T) {
 	f := newFakeSMTP(t)
 	f.serve()
 	c := newChannel(t, config("127.0.0.1", f.port()))
 	m, _ := c.Prepare(context.Background(), digest, articles())
-	subs := subscribers(6)
-	var mu sync.Mutex
-	begun := map[string]int{}
+	subs := subscribers(12)
 	refuse := subs[3].Email
-	res, err := m.Send(context.Background(), subs, func(s syndicate.Subscriber) error {
-		mu.Lock()
-		defer mu.Unlock()
-		begun[s.Email]++
-		if mails := f.count("MAIL"); mails >= len(begun) {
-			t.Errorf("%s begun after the server saw %d MAIL FROM for %d messages begun", s.Email, mails, len(begun))
+	log := &messageLog{t: t, f: f, refuse: refuse, begun: map[string]int{}, ended: map[string]syndicate.MailResult{}}
+	res, err := m.Send(context.Background(), subs, log)
+	begun := log.begun
+	for i, s := range subs {
+		if got := log.ended[s.Email]; got.State != res[i].State {
+			t.Errorf("%s ended %s, but Send says %s", s.Email, got.State, res[i].State)
 		}
-		if s.Email == refuse {
-			return errors.New("the store is gone")
-		}
-		return nil
-	})
+	}
 	m.Close()
 	if err != nil {
 		t.Fatalf("Send: %v", err)

@@ -293,9 +293,9 @@ type timedMailing struct {
 	t *timedMailer
 }
 
-func (m timedMailing) Send(ctx context.Context, subs []syndicate.Subscriber, begin func(syndicate.Subscriber) error) ([]syndicate.MailResult, error) {
+func (m timedMailing) Send(ctx context.Context, subs []syndicate.Subscriber, log syndicate.MessageLog) ([]syndicate.MailResult, error) {
 	start := time.Now()
-	res, err := m.Mailing.Send(ctx, subs, begin)
+	res, err := m.Mailing.Send(ctx, subs, log)
 	m.t.sending += time.Since(start)
 	return res, err
 }

@@ -177,7 +177,7 @@ func crashMidDigest(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	// Both handed to the mail server.
-	if begun, err := st.BeginRecipients(ctx, d.ID, dead, []int64{subs[0].ID, subs[1].ID}); err != nil || len(begun) != 2 {
+	if begun, err := st.BeginRecipients(ctx, d.ID, dead, nil, []int64{subs[0].ID, subs[1].ID}); err != nil || len(begun) != 2 {
 		t.Fatalf("BeginRecipients: %v, %v", begun, err)
 	}
 }

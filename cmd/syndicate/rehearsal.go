@@ -202,13 +202,14 @@ func (rehearsalMailer) Prepare(context.Context, syndicate.Digest, []syndicate.Ar
 
 type rehearsalMailing struct{}
 
-func (rehearsalMailing) Send(_ context.Context, batch []syndicate.Subscriber, begin func(syndicate.Subscriber) error) ([]syndicate.MailResult, error) {
+func (rehearsalMailing) Send(_ context.Context, batch []syndicate.Subscriber, log syndicate.MessageLog) ([]syndicate.MailResult, error) {
 	res := make([]syndicate.MailResult, len(batch))
 	for i, s := range batch {
 		res[i].State = syndicate.RecipientSent
-		if err := begin(s); err != nil {
+		if err := log.Begin(s); err != nil {
 			res[i] = syndicate.MailResult{State: syndicate.RecipientDeferred, Err: err}
 		}
+		log.Ended(s, res[i])
 	}
 	return res, nil
 }

@@ -173,6 +173,14 @@ func (s *Server) Messages() []Summary {
 	}
 }
 
+// Count returns how many messages have arrived.
+func (s *Server) Count() int {
+	s.t.Helper()
+	var page struct{ Total int }
+	s.get("/api/v1/messages?limit=1", &page)
+	return page.Total
+}
+
 // WaitMessages waits until n messages have arrived (mailpit stores them
 // a moment after the SMTP answer), and returns them.
 func (s *Server) WaitMessages(n int) []Summary {

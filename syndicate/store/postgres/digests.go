@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
@@ -315,6 +316,19 @@ func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) 
 			return fmt.Errorf("record digest recipients: digest %d, subscriber %d: unknown state %q", r.DigestID, r.SubscriberID, r.State)
 		}
 	}
+	if err := s.recordRecipients(ctx, s.pool, rs); err != nil {
+		return fmt.Errorf("record digest recipients: %w", s.busy(ctx, err))
+	}
+	return nil
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// recordRecipients upserts the records, valid ones, through q.
+func (s *Store) recordRecipients(ctx context.Context, q execer, rs []syndicate.Recipient) error {
 	type msg struct{ digest, subscriber int64 }
 	last := make(map[msg]int, len(rs))
 	for i, r := range rs {
@@ -346,7 +360,7 @@ func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) 
 			updated[i] = now
 		}
 	}
-	_, err := s.pool.Exec(ctx, `
+	_, err := q.Exec(ctx, `
 		INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])
 		ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
@@ -354,7 +368,7 @@ func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) 
 			last_error = excluded.last_error, updated_at = excluded.updated_at`,
 		digests, subscribers, states, attempts, lastErrors, updated)
 	if err != nil {
-		return fmt.Errorf("record digest recipients: %d records, digest %d first: %w", len(batch), batch[0].DigestID, s.busy(ctx, err))
+		return fmt.Errorf("%d records, digest %d first: %w", len(batch), batch[0].DigestID, err)
 	}
 	return nil
 }
@@ -371,22 +385,45 @@ func validRecipientState(st syndicate.RecipientState) bool {
 // settledError is the last error of a message a crash left in flight.
 const settledError = "interrupted while the message was with the mail server; not sent again"
 
-// BeginRecipients moves owner's claimed records to "sending", in one
-// statement, as the messages' SMTP transactions begin, renewing their
-// lease, and returns the subscribers it moved, in order: one not claimed
-// by owner (any more) is left out.
-func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner string, subscriberIDs []int64) ([]int64, error) {
-	if len(subscriberIDs) == 0 {
-		return nil, nil
+// BeginRecipients records the outcomes ended and moves owner's claimed
+// records to "sending", in one transaction, as the messages' SMTP
+// transactions begin, renewing their lease, and returns the subscribers
+// it moved, in order: one not claimed by owner (any more) is left out.
+func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner string, ended []syndicate.Recipient, subscriberIDs []int64) ([]int64, error) {
+	for _, r := range ended {
+		if !validRecipientState(r.State) {
+			return nil, fmt.Errorf("begin messages of digest %d: subscriber %d ended in unknown state %q", digestID, r.SubscriberID, r.State)
+		}
 	}
 	now := s.now()
-	rows, err := s.pool.Query(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = $1, claimed_until = $5
-		WHERE digest_id = $2 AND subscriber_id = ANY($3::bigint[]) AND state = 'claimed' AND owner = $4
-		RETURNING subscriber_id`, now, digestID, subscriberIDs, owner, now.Add(syndicate.RecipientClaimLease))
-	if err != nil {
-		return nil, fmt.Errorf("begin messages of digest %d: %w", digestID, s.busy(ctx, err))
+	var begun []int64
+	begin := func(q interface {
+		execer
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	}) error {
+		if len(ended) > 0 {
+			if err := s.recordRecipients(ctx, q, ended); err != nil {
+				return err
+			}
+		}
+		if len(subscriberIDs) == 0 {
+			return nil
+		}
+		rows, err := q.Query(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = $1, claimed_until = $5
+			WHERE digest_id = $2 AND subscriber_id = ANY($3::bigint[]) AND state = 'claimed' AND owner = $4
+			RETURNING subscriber_id`, now, digestID, subscriberIDs, owner, now.Add(syndicate.RecipientClaimLease))
+		if err != nil {
+			return err
+		}
+		begun, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
 	}
-	begun, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	var err error
+	if len(ended) == 0 {
+		err = begin(s.pool) // one statement: no transaction needed
+	} else {
+		err = s.tx(ctx, func(tx pgx.Tx) error { return begin(tx) })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("begin messages of digest %d: %w", digestID, s.busy(ctx, err))
 	}

@@ -342,33 +342,35 @@ func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) 
 			return fmt.Errorf("record digest recipients: digest %d, subscriber %d: unknown state %q", r.DigestID, r.SubscriberID, r.State)
 		}
 	}
-	now := dbTime(s.now())
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, 6*min(len(rs), recordRows))
-		for chunk := range slices.Chunk(rs, recordRows) {
-			args = args[:0]
-			for _, r := range chunk {
-				updated := now
-				if !r.UpdatedAt.IsZero() {
-					updated = dbTime(r.UpdatedAt)
-				}
-				args = append(args, r.DigestID, r.SubscriberID, string(r.State), r.Attempts, r.LastError, updated)
-			}
-			// Rows that name the same message apply in order: the last wins.
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
-				VALUES `+recordValues(len(chunk))+`
-				ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
-					state = excluded.state, attempts = excluded.attempts,
-					last_error = excluded.last_error, updated_at = excluded.updated_at`, args...); err != nil {
-				return fmt.Errorf("digest %d, subscribers %d to %d: %w", chunk[0].DigestID,
-					chunk[0].SubscriberID, chunk[len(chunk)-1].SubscriberID, err)
-			}
-		}
-		return nil
-	})
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return recordTx(ctx, tx, rs, dbTime(s.now())) })
 	if err != nil {
 		return fmt.Errorf("record digest recipients: %w", err)
+	}
+	return nil
+}
+
+// recordTx upserts the records, valid ones, in tx.
+func recordTx(ctx context.Context, tx *sql.Tx, rs []syndicate.Recipient, now int64) error {
+	args := make([]any, 0, 6*min(len(rs), recordRows))
+	for chunk := range slices.Chunk(rs, recordRows) {
+		args = args[:0]
+		for _, r := range chunk {
+			updated := now
+			if !r.UpdatedAt.IsZero() {
+				updated = dbTime(r.UpdatedAt)
+			}
+			args = append(args, r.DigestID, r.SubscriberID, string(r.State), r.Attempts, r.LastError, updated)
+		}
+		// Rows that name the same message apply in order: the last wins.
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
+			VALUES `+recordValues(len(chunk))+`
+			ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
+				state = excluded.state, attempts = excluded.attempts,
+				last_error = excluded.last_error, updated_at = excluded.updated_at`, args...); err != nil {
+			return fmt.Errorf("digest %d, subscribers %d to %d: %w", chunk[0].DigestID,
+				chunk[0].SubscriberID, chunk[len(chunk)-1].SubscriberID, err)
+		}
 	}
 	return nil
 }
@@ -403,12 +405,23 @@ func validRecipientState(st syndicate.RecipientState) bool {
 // settledError is the last error of a message a crash left in flight.
 const settledError = "interrupted while the message was with the mail server; not sent again"
 
-// BeginRecipients moves owner's claimed records to "sending", renewing
-// their lease, and returns the subscribers it moved.
-func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner string, subscriberIDs []int64) ([]int64, error) {
+// BeginRecipients records the outcomes ended and moves owner's claimed
+// records to "sending", renewing their lease, in one transaction, and
+// returns the subscribers it moved.
+func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner string, ended []syndicate.Recipient, subscriberIDs []int64) ([]int64, error) {
+	for _, r := range ended {
+		if !validRecipientState(r.State) {
+			return nil, fmt.Errorf("begin messages of digest %d: subscriber %d ended in unknown state %q", digestID, r.SubscriberID, r.State)
+		}
+	}
 	var begun []int64
 	now := s.now()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if len(ended) > 0 {
+			if err := recordTx(ctx, tx, ended, dbTime(now)); err != nil {
+				return err
+			}
+		}
 		for _, chunk := range int64Chunks(subscriberIDs) {
 			args := append([]any{dbTime(now), digestID, owner, dbTime(now.Add(syndicate.RecipientClaimLease))}, int64Args(chunk)...)
 			rows, err := tx.QueryContext(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = ?1, claimed_until = ?4

@@ -35,6 +35,7 @@ var digestTests = []subtest{
 	{"RecordManyAtOnce", testDigestRecordMany},
 	{"SettleInFlight", testDigestSettle},
 	{"SettleLeavesRunningOwners", testDigestSettleOwners},
+	{"BeginRecordsWhatEnded", testDigestBeginRecordsEnded},
 	{"Counts", testDigestCounts},
 }
 
@@ -683,7 +684,7 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 	// subs[1] and subs[2] began (their transactions); subs[0] is sent and
 	// subs[4] never claimed, so they cannot begin; subs[3] and subs[5]
 	// stay only claimed.
-	begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, subscriberIDs([]syndicate.Subscriber{subs[0], subs[1], subs[2], subs[4]}))
+	begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, nil, subscriberIDs([]syndicate.Subscriber{subs[0], subs[1], subs[2], subs[4]}))
 	if err != nil {
 		t.Fatalf("BeginRecipients: %v", err)
 	}
@@ -780,7 +781,7 @@ func testDigestClaimLease(t *testing.T, st syndicate.Store) {
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := confirmedSubscribers(t, st, "en", 2)
 	claim(t, ds, d.ID, subscriberIDs(subs), at(1))
-	if begun, err := ds.BeginRecipients(t.Context(), d.ID, ownerA, []int64{subs[1].ID}); err != nil || len(begun) != 1 {
+	if begun, err := ds.BeginRecipients(t.Context(), d.ID, ownerA, nil, []int64{subs[1].ID}); err != nil || len(begun) != 1 {
 		t.Fatalf("BeginRecipients: %v, %v", begun, err)
 	}
 	if got := claim(t, ds, d.ID, subscriberIDs(subs), at(1).Add(syndicate.RecipientClaimLease-time.Microsecond)); len(got) != 0 {
@@ -857,10 +858,10 @@ func testDigestSettleOwners(t *testing.T, st syndicate.Store) {
 	subs := confirmedSubscribers(t, st, "en", 4)
 	claimAs(t, ds, ownerA, d.ID, subscriberIDs(subs[:2]), at(1))
 	claimAs(t, ds, ownerB, d.ID, subscriberIDs(subs[2:]), at(1))
-	if begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, subscriberIDs(subs)); err != nil || !slices.Equal(begun, subscriberIDs(subs[:2])) {
+	if begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, nil, subscriberIDs(subs)); err != nil || !slices.Equal(begun, subscriberIDs(subs[:2])) {
 		t.Fatalf("A began %v, %v; want only its own claims %v", begun, err, subscriberIDs(subs[:2]))
 	}
-	if begun, err := ds.BeginRecipients(ctx, d.ID, ownerB, subscriberIDs(subs[2:3])); err != nil || len(begun) != 1 {
+	if begun, err := ds.BeginRecipients(ctx, d.ID, ownerB, nil, subscriberIDs(subs[2:3])); err != nil || len(begun) != 1 {
 		t.Fatalf("B began %v, %v", begun, err)
 	}
 
@@ -886,5 +887,39 @@ func testDigestSettleOwners(t *testing.T, st syndicate.Store) {
 	}
 	if _, err := ds.Recipient(ctx, d.ID, subs[3].ID); !errors.Is(err, syndicate.ErrNotFound) {
 		t.Errorf("B's claim never begun, after its lease: %v; want no record", err)
+	}
+}
+
+// testDigestBeginRecordsEnded: a start carries the outcomes known since
+// the last one, written with it; a settle then finds only the message
+// begun last in flight.
+func testDigestBeginRecordsEnded(t *testing.T, st syndicate.Store) {
+	ds := digestStore(t, st)
+	ctx := t.Context()
+	ids := digestFixture(t, st, 1)
+	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
+	subs := confirmedSubscribers(t, st, "en", 3)
+	claimed := claimAs(t, ds, ownerA, d.ID, subscriberIDs(subs), at(1))
+	if begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, nil, subscriberIDs(subs[:1])); err != nil || len(begun) != 1 {
+		t.Fatalf("BeginRecipients: %v, %v", begun, err)
+	}
+	sent := claimed[0]
+	sent.State, sent.LastError = syndicate.RecipientSent, ""
+	failed := claimed[1]
+	failed.State, failed.LastError = syndicate.RecipientFailed, "550 no such user"
+	begun, err := ds.BeginRecipients(ctx, d.ID, ownerA, []syndicate.Recipient{sent, failed}, subscriberIDs(subs[2:]))
+	if err != nil || !slices.Equal(begun, subscriberIDs(subs[2:])) {
+		t.Fatalf("BeginRecipients with what ended: %v, %v", begun, err)
+	}
+	for i, want := range []syndicate.RecipientState{syndicate.RecipientSent, syndicate.RecipientFailed, syndicate.RecipientSending} {
+		if r := recipient(t, ds, d.ID, subs[i].ID); r.State != want {
+			t.Errorf("subscriber %d: %s, want %s", i, r.State, want)
+		}
+	}
+	if n, err := ds.SettleInFlight(ctx, d.ID, at(1), stopped(ownerA)); err != nil || n != 1 {
+		t.Errorf("SettleInFlight = %d, %v; want only the message begun last", n, err)
+	}
+	if _, err := ds.BeginRecipients(ctx, d.ID, ownerA, []syndicate.Recipient{{DigestID: d.ID, SubscriberID: subs[0].ID, State: "lost"}}, nil); err == nil {
+		t.Error("BeginRecipients recorded an unknown state")
 	}
 }
