@@ -103,7 +103,7 @@ func TestCheckOnline(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("check --online exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"configuration ok", "feed emancipation-en: ok, 4 items", "channel mastodon-en: ok", "channel telegram-en: ok"} {
+	for _, want := range []string{"configuration ok", "store: ok, sqlite ", "does not exist yet", "feed emancipation-en: ok, 4 items", "channel mastodon-en: ok", "channel telegram-en: ok"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}

@@ -171,6 +171,12 @@ func cmdCheck(ctx context.Context, c *cli) error {
 		return nil
 	}
 	failed := 0
+	if msg, err := probeStore(ctx, cfg); err != nil {
+		failed++
+		fmt.Fprintf(c.env.Stdout, "store: FAIL: %v\n", err)
+	} else {
+		fmt.Fprintf(c.env.Stdout, "store: ok, %s\n", msg)
+	}
 	reader := newReader(cfg, c)
 	for _, f := range cfg.Feeds {
 		res, err := reader.Read(ctx, syndicate.FeedSource{ID: f.ID, URL: f.URL, Language: f.Language}, syndicate.Validators{})

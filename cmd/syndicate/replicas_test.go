@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -308,6 +309,65 @@ feeds:
 	var leftClaimed int
 	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE state = 'sending'`).Scan(&leftClaimed); err != nil || leftClaimed != 0 {
 		t.Errorf("%d deliveries left sending (%v)", leftClaimed, err)
+	}
+}
+
+// TestCheckOnlineReachesPostgres: check --online connects to the
+// PostgreSQL store, says what schema it found, changes nothing (nor does a
+// dry run), and fails naming the store when the server is gone.
+func TestCheckOnlineReachesPostgres(t *testing.T) {
+	ctx := context.Background()
+	cluster, err := pgtest.Start(ctx)
+	if errors.Is(err, pgtest.ErrNotInstalled) {
+		t.Skipf("PostgreSQL is not installed: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = cluster.Stop()
+		}
+	})
+	dbURL, err := cluster.CreateDatabase(ctx, "check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(t, siteOptions{})
+	raw, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := regexp.MustCompile(`(?m)^store: .*$`).ReplaceAllString(string(raw), fmt.Sprintf("store: %q", dbURL))
+	s.writeFile("syndicate.yaml", cfg)
+
+	r := s.run("check", "--online", "--config", s.config)
+	if r.code != 0 || !strings.Contains(r.stdout, "store: ok, PostgreSQL ") || !strings.Contains(r.stdout, "schema version 0 (not migrated yet") {
+		t.Fatalf("check --online exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// A dry run changes nothing either: it rehearses on a throwaway store.
+	if r := s.run("once", "--dry-run", "--config", s.config); r.code != 0 {
+		t.Fatalf("once --dry-run exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	db, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables int
+	err = db.QueryRow(ctx, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'`).Scan(&tables)
+	db.Close(ctx)
+	if err != nil || tables != 0 {
+		t.Errorf("check made %d tables (%v); it must change nothing", tables, err)
+	}
+
+	if err := cluster.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	r = s.run("check", "--online", "--config", s.config)
+	if r.code != 1 || !strings.Contains(r.stdout, "store: FAIL: connect to postgres store") {
+		t.Fatalf("check --online with the server gone exited %d:\n%s", r.code, r.stdout)
 	}
 }
 

@@ -54,6 +54,15 @@ func openStore(ctx context.Context, cfg *config.Config, dryRun bool) (syndicate.
 		}
 		return s, nil
 	case strings.HasPrefix(cfg.Store, "postgres://"), strings.HasPrefix(cfg.Store, "postgresql://"):
+		if dryRun {
+			// A dry run changes nothing: a database not yet at this
+			// binary's schema is not migrated, the run rehearses instead.
+			if _, schema, err := postgres.Probe(ctx, cfg.Store); err != nil {
+				return nil, fmt.Errorf("open store: %w", err)
+			} else if schema != postgres.SchemaVersion() {
+				return openTempStore(ctx)
+			}
+		}
 		s, err := postgres.Open(ctx, cfg.Store)
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err) // the error shows the URL without its password
@@ -61,6 +70,46 @@ func openStore(ctx context.Context, cfg *config.Config, dryRun bool) (syndicate.
 		return s, nil
 	}
 	return nil, configError{fmt.Errorf("store: %q is neither sqlite:PATH nor postgres://", cfg.Store)}
+}
+
+// probeStore checks, without changing it, that the store can be reached:
+// the SQLite file or the directory it will be made in, the PostgreSQL
+// server and the schema found there.
+func probeStore(ctx context.Context, cfg *config.Config) (string, error) {
+	switch {
+	case strings.HasPrefix(cfg.Store, "sqlite:"):
+		path := strings.TrimPrefix(cfg.Store, "sqlite:")
+		if _, err := os.Stat(path); err == nil {
+			return "sqlite " + path, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		probe, err := os.CreateTemp(filepath.Dir(path), ".syndicate-check-*")
+		if err != nil {
+			return "", fmt.Errorf("sqlite %s does not exist, and it cannot be made: %w", path, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+		return fmt.Sprintf("sqlite %s does not exist yet: the first run makes it", path), nil
+	case strings.HasPrefix(cfg.Store, "postgres://"), strings.HasPrefix(cfg.Store, "postgresql://"):
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		server, schema, err := postgres.Probe(ctx, cfg.Store)
+		if err != nil {
+			return "", err
+		}
+		msg := fmt.Sprintf("PostgreSQL %s, schema version %d", server, schema)
+		switch want := postgres.SchemaVersion(); {
+		case schema == 0:
+			msg += " (not migrated yet: the first run migrates it)"
+		case schema < want:
+			msg += fmt.Sprintf(" (the next run migrates it to %d)", want)
+		case schema > want:
+			return "", fmt.Errorf("%s: newer than this binary's %d", msg, want)
+		}
+		return msg, nil
+	}
+	return "", configError{fmt.Errorf("store: %q is neither sqlite:PATH nor postgres://", cfg.Store)}
 }
 
 func openTempStore(ctx context.Context) (syndicate.Store, error) {

@@ -140,3 +140,40 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	}
 	return v, nil
 }
+
+// Probe connects to the database at url without changing anything, and
+// returns the server's version and the schema version found there (0 for
+// a database never migrated): `check --online`.
+func Probe(ctx context.Context, url string) (server string, schema int, err error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return "", 0, fmt.Errorf("postgres store %s: invalid connection URL", redact(url))
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return "", 0, fmt.Errorf("connect to postgres store %s: %w", redact(url), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, `SHOW server_version`).Scan(&server); err != nil {
+		return "", 0, fmt.Errorf("postgres store %s: %w", redact(url), err)
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return "", 0, fmt.Errorf("postgres store %s: %w", redact(url), err)
+	}
+	if exists {
+		if err := conn.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&schema); err != nil {
+			return "", 0, fmt.Errorf("postgres store %s: schema version: %w", redact(url), err)
+		}
+	}
+	return server, schema, nil
+}
+
+// SchemaVersion is the schema version this binary migrates to.
+func SchemaVersion() int {
+	ms, err := loadMigrations(migrationFiles, "migrations")
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
