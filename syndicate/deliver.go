@@ -37,6 +37,13 @@ func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, 
 		if paused, err := e.paused(ctx, channelID); err != nil || paused {
 			return res, err
 		}
+		if until, held := e.channelWaits(channelID); held {
+			// The platform asked to wait (a 429, a 5xx): the deliveries
+			// behind the one refused wait too, however often the queue is
+			// woken.
+			res.Waiting, res.NextAttempt = true, until
+			return res, nil
+		}
 		if held, err := e.holdChannel(ctx, channelID); err != nil || !held {
 			res.Elsewhere = err == nil
 			return res, err
@@ -73,6 +80,7 @@ func (e *Engine) Deliver(ctx context.Context, channelID string) (DeliverResult, 
 			}
 			res.Attempted++
 			if after.State == StatePending {
+				e.channelWait.Store(channelID, after.NextAttempt)
 				res.Waiting, res.NextAttempt = true, after.NextAttempt
 				return res, nil
 			}
@@ -139,6 +147,27 @@ func (e *Engine) attempt(ctx context.Context, t Target, d Delivery) (after Deliv
 		log.Error("send failed", "state", done.State, "attempt", done.Attempts, slog.String("error", done.LastError))
 	}
 	return done, true, nil
+}
+
+// channelWaits reports whether the channel's queue waits, after a
+// retryable failure, until the time its refused delivery is due again.
+func (e *Engine) channelWaits(channelID string) (until time.Time, waits bool) {
+	v, ok := e.channelWait.Load(channelID)
+	if !ok {
+		return time.Time{}, false
+	}
+	until = v.(time.Time)
+	return until, e.now().Before(until)
+}
+
+// nextDue is when the channel's queue has work next: its earliest pending
+// delivery, but not before the wait a platform asked for.
+func (e *Engine) nextDue(ctx context.Context, channelID string) (time.Time, bool, error) {
+	next, ok, err := e.Store.NextDue(ctx, channelID)
+	if until, waits := e.channelWaits(channelID); err == nil && ok && waits && until.After(next) {
+		next = until
+	}
+	return next, ok, err
 }
 
 // alreadyPosted guards a retry that comes after the platform forgot the

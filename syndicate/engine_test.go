@@ -332,6 +332,38 @@ func TestRetryableErrorsBackOffThenSucceed(t *testing.T) {
 	}
 }
 
+// TestRefusalHoldsTheWholeQueue: after a platform refuses a send for now
+// (429 with Retry-After), the deliveries behind it wait too, however often
+// the queue is woken (each poll with news wakes it), so the platform is
+// not asked again before it said, and the queue keeps its order.
+func TestRefusalHoldsTheWholeQueue(t *testing.T) {
+	f := newFixture(t, syndicate.Feed{To: []string{"a"}})
+	f.feed.set()
+	f.once()
+	retryAt := f.clock.Now().Add(5 * time.Minute)
+	f.a.errs = []error{&syndicate.SendError{Kind: syndicate.Retryable, RetryAfter: retryAt, Err: errors.New("429")}}
+	f.feed.set(article(1, 1), article(2, 2), article(3, 3))
+	if _, err := f.engine.Poll(context.Background(), "blog"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // woken three times
+		res, err := f.engine.Deliver(context.Background(), "a")
+		if err != nil || !res.Waiting || !res.NextAttempt.Equal(retryAt) {
+			t.Fatalf("Deliver = %+v, %v; want the queue waiting until %s", res, err, retryAt)
+		}
+	}
+	if len(f.a.errs) != 0 || len(f.a.posts) != 0 {
+		t.Fatalf("the platform was asked again within its wait: %d posts", len(f.a.posts))
+	}
+	f.clock.Add(5 * time.Minute)
+	if res, err := f.engine.Deliver(context.Background(), "a"); err != nil || res.Attempted != 3 {
+		t.Fatalf("after the wait: %+v, %v; want the three sent", res, err)
+	}
+	if got := f.a.titles(); !slices.Equal(got, []string{"Article 1", "Article 2", "Article 3"}) {
+		t.Errorf("sent %v, want oldest first", got)
+	}
+}
+
 func TestRetryBudgetEndsFailed(t *testing.T) {
 	f := newFixture(t, syndicate.Feed{To: []string{"a"}})
 	f.feed.set()

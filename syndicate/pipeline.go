@@ -153,15 +153,18 @@ type Engine struct {
 	// channelsElsewhere: channel id → when to ask again for a queue held
 	// by another process (time.Time).
 	channelsElsewhere sync.Map
-	polling           sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
-	ready             atomic.Bool
-	running           atomic.Pointer[daemon]       // set while Run runs: Wake reaches its workers
-	requests          atomic.Pointer[pollRequests] // set while Run runs: PollNow adds to it
-	slotsOnce         sync.Once
-	pollSlots         pollSlots
-	printMu           sync.Mutex
-	runStats          runStats
-	digests           digestState
+	// channelWait: channel id → until when its queue waits after a
+	// retryable failure (time.Time).
+	channelWait sync.Map
+	polling     sync.Map // feed id → *sync.Mutex: no overlapping polls of a feed
+	ready       atomic.Bool
+	running     atomic.Pointer[daemon]       // set while Run runs: Wake reaches its workers
+	requests    atomic.Pointer[pollRequests] // set while Run runs: PollNow adds to it
+	slotsOnce   sync.Once
+	pollSlots   pollSlots
+	printMu     sync.Mutex
+	runStats    runStats
+	digests     digestState
 }
 
 func (e *Engine) now() time.Time {

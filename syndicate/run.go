@@ -89,7 +89,7 @@ func (e *Engine) drain(ctx context.Context, channelID string, deadline time.Time
 		if paused, err := e.paused(ctx, channelID); e.DryRun || paused || err != nil {
 			return err // a paused channel's queue waits for Resume
 		}
-		next, ok, err := e.Store.NextDue(ctx, channelID)
+		next, ok, err := e.nextDue(ctx, channelID)
 		if err != nil {
 			return fmt.Errorf("channel %q: next due: %w", channelID, err)
 		}
@@ -330,7 +330,7 @@ func (e *Engine) waitForWork(ctx context.Context, channelID string, wake <-chan 
 		defer timer.Stop()
 		due = timer.C
 	} else if !e.DryRun {
-		next, ok, err := e.Store.NextDue(ctx, channelID)
+		next, ok, err := e.nextDue(ctx, channelID)
 		if err != nil {
 			e.log().Error("next due", "channel", channelID, slog.Any("error", err))
 			next, ok = e.now().Add(time.Minute), true
