@@ -35,6 +35,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/syndicate-daemon/syndicate/channels/mastodon/internal/length"
 )
 
 // The account the token belongs to.
@@ -907,10 +909,10 @@ func renderContent(text string) string {
 				b.WriteString("<br />")
 			}
 			pos := 0
-			for _, u := range urlSpans(line) {
-				b.WriteString(html.EscapeString(line[pos:u[0]]))
-				b.WriteString(linkHTML(line[u[0]:u[1]]))
-				pos = u[1]
+			for _, u := range length.URLs(line) {
+				b.WriteString(html.EscapeString(line[pos:u.Start]))
+				b.WriteString(linkHTML(line[u.Start:u.End]))
+				pos = u.End
 			}
 			b.WriteString(html.EscapeString(line[pos:]))
 		}
