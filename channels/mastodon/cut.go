@@ -14,7 +14,8 @@ import (
 // cutText cuts s to at most n characters, as count counts them, with an
 // ellipsis. It cuts only at a word boundary (Unicode's, so a text without
 // spaces, such as Japanese, is cut between its words), never inside a URL,
-// a mention or a hashtag, and returns "" rather than a lone ellipsis.
+// a mention or a hashtag, never glues the ellipsis to a URL (a space comes
+// between them), and returns "" rather than a lone ellipsis.
 func cutText(s string, n int, count func(string) int) string {
 	if n <= 0 {
 		return ""
@@ -36,7 +37,7 @@ func cutText(s string, n int, count func(string) int) string {
 			lo = mid + 1
 			continue
 		}
-		if t := text + channels.Ellipsis; count(t) <= n {
+		if t := withEllipsis(text); count(t) <= n {
 			best = t
 			lo = mid + 1
 		} else {
@@ -44,6 +45,20 @@ func cutText(s string, n int, count func(string) int) string {
 		}
 	}
 	return best
+}
+
+// withEllipsis ends a cut text with an ellipsis, after a space when the
+// ellipsis would otherwise become part of a URL: Mastodon takes "…" for a
+// character of a path or a query, so "https://example.org/statement…"
+// would link to a page that does not exist.
+func withEllipsis(text string) string {
+	t := text + channels.Ellipsis
+	for _, u := range findURLs(t) {
+		if u.end > len(text) {
+			return text + " " + channels.Ellipsis
+		}
+	}
+	return t
 }
 
 // boundedPrefix returns a prefix of s that a cut to n characters never

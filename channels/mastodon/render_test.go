@@ -327,7 +327,14 @@ func TestCutText(t *testing.T) {
 		{"comma dropped", "one, two", 5, "one…"},
 		{"a single long word is dropped", "Supercalifragilistic", 10, ""},
 		{"never a lone ellipsis", "one", 0, ""},
-		{"a URL is kept whole or dropped", "read https://example.org/a/long/path now", 30, "read https://example.org/a/long/path…"},
+		{"a URL is kept whole, the ellipsis apart", "read https://example.org/a/long/path now", 30, "read https://example.org/a/long/path …"},
+		{"the ellipsis needs room for its space", "read https://example.org/statement now", 30, "read https://example.org/statement …"},
+		{"or the URL is dropped", "read https://example.org/statement now", 29, "read…"},
+		{"a URL's trailing period stays apart", "read https://example.org/statement. More words", 31, "read https://example.org/statement. …"},
+		{"a URL's trailing comma is dropped", "read https://example.org/statement, more words", 31, "read https://example.org/statement …"},
+		{"a query takes an ellipsis too", "read https://example.org/?q=strike now", 30, "read https://example.org/?q=strike …"},
+		{"an ellipsis after a closing parenthesis is not the URL's", "(see https://example.org/a) more words", 31, "(see https://example.org/a)…"},
+		{"a mention takes no ellipsis", "thanks @alice@example.org and more", 14, "thanks @alice@example.org…"},
 		{"a URL dropped when it does not fit", "read https://example.org/a/long/path now", 20, "read…"},
 		{"a hashtag is kept whole or dropped", "a #MassStrike b", 8, "a…"},
 		{"contractions are one word", "what’s going on", 8, "what’s…"},
@@ -343,6 +350,11 @@ func TestCutText(t *testing.T) {
 			}
 			if count(got) > max(tt.n, 0) {
 				t.Errorf("%q counts %d, over %d", got, count(got), tt.n)
+			}
+			for _, u := range findURLs(got) {
+				if strings.Contains(got[u.start:u.end], channels.Ellipsis) {
+					t.Errorf("%q: the URL %q holds the ellipsis", got, got[u.start:u.end])
+				}
 			}
 		})
 	}

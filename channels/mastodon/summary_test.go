@@ -164,7 +164,7 @@ func TestCutSummary(t *testing.T) {
 		{"a sentence shorter than the floor: cut at a word", "One. Two three four", 12, 6, "One. Two…"},
 		{"a line without a full stop is not a sentence end", "A heading\n\nThen a paragraph", 20, 1, "A heading\n\nThen a…"},
 		{"a decimal point is not a sentence end", "It rose 2.5 per cent in a year", 14, 1, "It rose 2.5…"},
-		{"a question mark in a URL is not a sentence end", "See https://example.org/ask?Then and on", 30, 1, "See https://example.org/ask?Then…"},
+		{"a question mark in a URL is not a sentence end", "See https://example.org/ask?Then and on", 30, 1, "See https://example.org/ask?Then …"},
 		{"no room at all", "One. Two.", 0, 1, ""},
 	}
 	for _, tt := range tests {
