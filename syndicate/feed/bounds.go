@@ -207,11 +207,11 @@ func withoutSpans(doc []byte, spans []cut) []byte {
 		sp.start = max(sp.start, last)
 		if sp.end > sp.start {
 			size -= sp.end - sp.start
+			if sp.keepLines {
+				size += bytes.Count(doc[sp.start:sp.end], []byte("\n"))
+			}
 			last = sp.end
 		}
-	}
-	if sp := spans[len(spans)-1]; sp.keepLines || len(spans) > 1 {
-		size += 64 // some line breaks kept; more grow the slice
 	}
 	out := make([]byte, 0, size)
 	last = 0

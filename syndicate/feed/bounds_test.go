@@ -280,7 +280,7 @@ func TestDeadlineWhileParsing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := normaliseDocument(newCountdown(10), "test", d, "en", testNow()); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := normaliseDocument(newCountdown(10), "test", d, "en", testNow(), false); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("normalise: err = %v, want the deadline", err)
 	}
 }

@@ -77,13 +77,15 @@ const maxWarnings = 10
 // saying how many items were skipped when the document had more than
 // Parse reads (Document.Omitted).
 func NormaliseDocument(feedID string, d *Document, fallbackLanguage string, now time.Time) Normalised {
-	n, _ := normaliseDocument(context.Background(), feedID, d, fallbackLanguage, now)
+	n, _ := normaliseDocument(context.Background(), feedID, d, fallbackLanguage, now, false)
 	return n
 }
 
 // normaliseDocument is NormaliseDocument, failing with ctx's error once
-// ctx is done.
-func normaliseDocument(ctx context.Context, feedID string, d *Document, fallbackLanguage string, now time.Time) (Normalised, error) {
+// ctx is done. With release, it lets go of each item of d once it is
+// normalised (d is not to be read again), so that a document's items and
+// its articles are not all held at once.
+func normaliseDocument(ctx context.Context, feedID string, d *Document, fallbackLanguage string, now time.Time, release bool) (Normalised, error) {
 	if d == nil || d.Feed == nil {
 		return Normalised{}, nil
 	}
@@ -99,6 +101,9 @@ func normaliseDocument(ctx context.Context, feedID string, d *Document, fallback
 		if item == nil {
 			continue
 		}
+		if release {
+			f.Items[i] = nil
+		}
 		if err := ctx.Err(); err != nil {
 			return Normalised{}, stopped(err)
 		}
@@ -106,6 +111,9 @@ func normaliseDocument(ctx context.Context, feedID string, d *Document, fallback
 		var scanned itemScan
 		if i < len(d.items) {
 			scanned = d.items[i]
+			if release {
+				d.items[i] = itemScan{}
+			}
 		}
 		a, itemWarnings := normaliseItem(item, f.FeedType, scanned, itemBases{
 			feed:    firstNonEmpty(scanned.Base, base),

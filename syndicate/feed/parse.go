@@ -252,7 +252,11 @@ func parseFeed(ctx context.Context, doc []byte) (f *gofeed.Feed, err error) {
 			f, err = nil, fmt.Errorf("feed parser failed: %v", p)
 		}
 	}()
-	f, err = gofeed.NewParser().Parse(contextReader(ctx, bytes.NewReader(doc)))
+	p := gofeed.NewParser()
+	// Not the HTML of every RSS item parsed again for an image: the
+	// reader picks its own (featuredImage), and gofeed's is not used.
+	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+	f, err = p.Parse(contextReader(ctx, bytes.NewReader(doc)))
 	if err == nil && f == nil {
 		err = errors.New("feed parser returned no feed")
 	}

@@ -223,7 +223,7 @@ func (r *Reader) parse(ctx context.Context, body []byte, contentType, docURL str
 	if err != nil {
 		return Normalised{}, nil, err
 	}
-	n, err := normaliseDocument(ctx, src.ID, doc, src.Language, r.now())
+	n, err := normaliseDocument(ctx, src.ID, doc, src.Language, r.now(), true)
 	if err != nil {
 		return Normalised{}, nil, err
 	}
