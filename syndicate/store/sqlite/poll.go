@@ -78,38 +78,33 @@ func (p *pollTx) close() {
 	}
 }
 
+// insertArticles inserts the new articles with one statement each: a
+// key already recorded, as an article or as an alias, is skipped.
 func (p *pollTx) insertArticles(rec syndicate.PollRecord) error {
 	if len(rec.Articles) == 0 {
 		return nil
-	}
-	isAlias, err := p.prepare(`SELECT COUNT(*) FROM article_aliases WHERE feed_id = ? AND key = ?`)
-	if err != nil {
-		return err
 	}
 	insert, err := p.prepare(`
 		INSERT INTO articles (feed_id, key, link, dedupe_link, title, summary, content_html,
 			image_url, image_caption, categories, related, language, author, published, updated,
 			position, hash, first_seen, sort_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19
+		WHERE NOT EXISTS (SELECT 1 FROM article_aliases WHERE feed_id = ?1 AND key = ?2)
 		ON CONFLICT (feed_id, key) DO NOTHING`)
 	if err != nil {
 		return err
 	}
 	for _, a := range rec.Articles {
-		if err := p.insertArticle(isAlias, insert, a); err != nil {
+		if err := p.insertArticle(insert, a); err != nil {
 			return fmt.Errorf("article %q: %w", a.Key, err)
 		}
 	}
 	return nil
 }
 
-func (p *pollTx) insertArticle(isAlias, insert *sql.Stmt, a syndicate.Article) error {
+func (p *pollTx) insertArticle(insert *sql.Stmt, a syndicate.Article) error {
 	if err := p.own(&a); err != nil {
 		return err
-	}
-	var n int
-	if err := isAlias.QueryRowContext(p.ctx, p.feed, a.Key).Scan(&n); err != nil || n > 0 {
-		return err // already known as an alias
 	}
 	if a.FirstSeen.IsZero() {
 		a.FirstSeen = p.now
@@ -126,7 +121,7 @@ func (p *pollTx) insertArticle(isAlias, insert *sql.Stmt, a syndicate.Article) e
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return err // recorded before, by an overlapping poll
+		return err // already known as an alias, or recorded before by an overlapping poll
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
