@@ -262,6 +262,82 @@ func checkJSONNesting(doc []byte) error {
 	return nil
 }
 
+// hugeTokens finds, by the bytes of an XML document alone, the runs of
+// text and the CDATA sections longer than a field may hold and the
+// comments and processing instructions as long: the XML tokenizer would
+// buffer each whole (and keep a buffer that large for the rest of the
+// document). It returns cuts that leave a little more than a field's
+// budget of each text (the scan then cuts it exactly, with its warning)
+// and none of each comment.
+func hugeTokens(doc []byte) []cut {
+	const keep = maxContentBytes + 64
+	var cuts []cut
+	textCut := func(start, end int) {
+		if end-start <= keep {
+			return
+		}
+		at := start + keep
+		// Not in the middle of a reference or of a character.
+		if i := bytes.LastIndexByte(doc[at-32:at], '&'); i >= 0 && bytes.IndexByte(doc[at-32+i:at], ';') < 0 {
+			at = at - 32 + i
+		}
+		for at > start && !utf8.RuneStart(doc[at]) {
+			at--
+		}
+		cuts = append(cuts, cut{start: at, end: end})
+	}
+	for i := 0; i < len(doc); {
+		lt := bytes.IndexByte(doc[i:], '<')
+		if lt < 0 {
+			textCut(i, len(doc))
+			break
+		}
+		textCut(i, i+lt)
+		i += lt
+		rest := doc[i:]
+		var end int
+		switch {
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			end = skipPast(doc, i+9, "]]>")
+			if end-len("]]>") > i+9 {
+				textCut(i+9, end-len("]]>"))
+			}
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			end = skipPast(doc, i+4, "-->")
+			if end-i > keep {
+				cuts = append(cuts, cut{start: i, end: end, keepLines: true})
+			}
+		case bytes.HasPrefix(rest, []byte("<?")):
+			end = skipPast(doc, i+2, "?>")
+			if end-i > keep {
+				cuts = append(cuts, cut{start: i, end: end, keepLines: true})
+			}
+		default:
+			end = skipDecl(doc, i+1) // a tag, its quoted values skipped
+		}
+		if end >= len(doc) && !bytes.HasSuffix(doc, []byte(">")) {
+			break // cut short: the scan says so
+		}
+		i = end
+	}
+	return cuts
+}
+
+// cutOffsets are where each cut of cuts (in document order, apart, as
+// hugeTokens gives them) falls in doc once they are made.
+func cutOffsets(doc []byte, cuts []cut) []int {
+	out := make([]int, len(cuts))
+	removed := 0
+	for i, c := range cuts {
+		out[i] = c.start - removed
+		removed += c.end - c.start
+		if c.keepLines {
+			removed -= bytes.Count(doc[c.start:c.end], []byte("\n"))
+		}
+	}
+	return out
+}
+
 // appendCut appends c to cuts, made one with the last when only
 // whitespace lies between them: the items of a run left out are one cut.
 func appendCut(doc []byte, cuts []cut, c cut) []cut {

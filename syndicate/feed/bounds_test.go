@@ -322,6 +322,10 @@ func TestBudgets(t *testing.T) {
 	}{
 		{name: "cdata", doc: rssDoc(`<item><guid>g</guid><content:encoded><![CDATA[` + huge + `]]></content:encoded></item>`),
 			warning: "<content:encoded> cut to its first 1 MiB of text"},
+		{name: "cdata after a huge comment, in a huge channel", doc: strings.Replace(
+			rssDoc(`<item><guid>g</guid><!--`+strings.ReplaceAll(huge, "--", "")+`--><content:encoded><![CDATA[`+huge+`]]></content:encoded></item>`),
+			"<title>Example</title>", "<title>Example</title><description>"+escaped+"</description>", 1),
+			warning: "<content:encoded> cut to its first 1 MiB of text"},
 		{name: "escaped", doc: rssDoc(`<item><guid>g</guid><description>` + escaped + `</description></item>`),
 			warning: "<description> cut to its first 1 MiB of text", minContent: maxContentBytes / 2}, // of escaped text, fewer bytes are the text
 		{name: "xhtml body", doc: rssDoc(`<item><guid>g</guid><body xmlns="http://www.w3.org/1999/xhtml">` + strings.ReplaceAll(huge, "&amp;", "&amp;amp;") + `</body></item>`),

@@ -98,7 +98,12 @@ func ParseContext(ctx context.Context, body []byte, contentType, docURL string, 
 			return nil, fmt.Errorf("not a valid feed: %w", err)
 		}
 		doc = dropForbiddenXML(doc)
-		scan = scanXMLContext(ctx, doc, docURL, opt.maxItems())
+		var cutAt []int
+		if cuts := hugeTokens(doc); len(cuts) > 0 {
+			cutAt = cutOffsets(doc, cuts)
+			doc = withoutSpans(doc, cuts)
+		}
+		scan = scanXMLContext(ctx, doc, docURL, scanOptions{maxItems: opt.maxItems(), cutAt: cutAt})
 		if scan.Err != nil {
 			if err := ctx.Err(); err != nil {
 				return nil, stopped(err)

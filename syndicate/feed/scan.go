@@ -172,7 +172,9 @@ type scanElement struct {
 type fieldBudget struct {
 	name string
 	text int
-	cut  bool
+	// full is set once the budget is spent: the text after goes whole;
+	// warned once the item says the field is cut.
+	full, warned bool
 }
 
 // captureKind names the content forms the scan collects.
@@ -191,7 +193,15 @@ const (
 // feed-level WebSub links and the xml:base of each item. A syntax error
 // before the end stops the scan; gofeed then reports it.
 func scanXML(doc []byte, docURL string) xmlScan {
-	return scanXMLContext(context.Background(), doc, docURL, 0)
+	return scanXMLContext(context.Background(), doc, docURL, scanOptions{})
+}
+
+// scanOptions bound a scan: at most maxItems items kept (0: all); cutAt
+// are the offsets, in document order, where text was cut before the scan
+// (see hugeTokens), for the scan to warn of it.
+type scanOptions struct {
+	maxItems int
+	cutAt    []int
 }
 
 // span32 is where an item is in a document, in little memory: a document
@@ -201,8 +211,9 @@ type span32 struct{ start, end int32 }
 // scanXMLContext is scanXML that stops, with Err set, once ctx is done or
 // once elements are nested more than maxNesting deep (HTML's void
 // elements, <br> and its kind, unclosed in the document, are not counted),
-// and that keeps in Items at most maxItems items (0: all).
-func scanXMLContext(ctx context.Context, doc []byte, docURL string, maxItems int) (s xmlScan) {
+// and that keeps in Items at most opt.maxItems items.
+func scanXMLContext(ctx context.Context, doc []byte, docURL string, opt scanOptions) (s xmlScan) {
+	maxItems, cutAt := opt.maxItems, opt.cutAt
 	if maxItems <= 0 || len(doc) > math.MaxInt32 {
 		maxItems = math.MaxInt
 	}
@@ -225,10 +236,10 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, maxItems int
 	depth := 0          // elements open, void ones not counted
 	// Where the document can be cut and closed again: after the last
 	// complete item, else before the first one.
-	cutAt := -1
+	repairAt := -1
 	var cutStack []string
 	saveCut := func(offset int, depth int) {
-		cutAt = offset
+		repairAt = offset
 		cutStack = cutStack[:0]
 		for _, e := range stack[:depth] {
 			cutStack = append(cutStack, e.raw)
@@ -247,8 +258,8 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, maxItems int
 			}
 			if isUnexpectedEOF(err) || errors.Is(err, io.EOF) {
 				s.Truncated = true
-				s.Repaired = repair(doc, cutAt, cutStack)
-				s.cuts = slices.DeleteFunc(s.cuts, func(c cut) bool { return c.end > cutAt })
+				s.Repaired = repair(doc, repairAt, cutStack)
+				s.cuts = slices.DeleteFunc(s.cuts, func(c cut) bool { return c.end > repairAt })
 				return s
 			}
 			s.Broken = true
@@ -293,7 +304,7 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, maxItems int
 			}
 			switch {
 			case parent.item < 0 && isItem(t.Name.Local) && len(stack) <= 3:
-				if cutAt < 0 {
+				if repairAt < 0 {
 					saveCut(offset, len(stack)-1) // before the first item
 				}
 				top.item, top.isItem = s.chooser.n, true
@@ -327,8 +338,15 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, maxItems int
 				if top.dropped {
 					continue
 				}
+				end := int(d.InputOffset())
+				for len(cutAt) > 0 && cutAt[0] < offset {
+					cutAt = cutAt[1:]
+				}
 				if top.field != nil {
-					t = s.capText(top.field, t, doc, offset, int(d.InputOffset()))
+					if len(cutAt) > 0 && cutAt[0] <= end {
+						s.noteCut(top.field) // cut before the scan
+					}
+					t = s.capText(top.field, t, doc, offset, end)
 				}
 				switch {
 				case top.isID:
@@ -632,6 +650,14 @@ func (s *xmlScan) overBudget(parent scanElement, t xml.StartElement) bool {
 	return s.outside > maxFeedElements
 }
 
+// noteCut says once that the text of field f is cut.
+func (s *xmlScan) noteCut(f *fieldBudget) {
+	if !f.warned {
+		f.warned = true
+		s.open.Cut = append(s.open.Cut, f.name)
+	}
+}
+
 // capText counts the text t (from start to end in doc) against the text
 // budget of its field f, in item, and returns what fits; the rest of the
 // token is recorded as a cut: in a CDATA section its end ("]]>") is kept,
@@ -643,13 +669,13 @@ func (s *xmlScan) capText(f *fieldBudget, t []byte, doc []byte, start, end int) 
 	}
 	allowed := maxContentBytes - f.text
 	f.text = maxContentBytes
-	if f.cut {
+	if f.full {
 		// Past the budget already: the whole token goes.
 		s.cuts = appendCut(doc, s.cuts, cut{start: start, end: end})
 		return nil
 	}
-	f.cut = true
-	s.open.Cut = append(s.open.Cut, f.name)
+	f.full = true
+	s.noteCut(f)
 	raw := doc[start:end]
 	floor, cutStart, cutEnd := start, start+allowed, end
 	if bytes.HasPrefix(raw, []byte("<![CDATA[")) && bytes.HasSuffix(raw, []byte("]]>")) {
