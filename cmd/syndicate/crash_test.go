@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -126,6 +126,7 @@ func deliveryCampaign() (articles, kills int) {
 // twice; every Mastodon post is there (an interrupted one is looked up);
 // a Telegram post missing is uncertain in the ledger, never lost unflagged.
 func TestDeliveriesSurviveSIGKILLs(t *testing.T) {
+	t.Parallel()
 	nArticles, kills := deliveryCampaign()
 	bin := syndicateBinary(t)
 	s := newSite(t, siteOptions{floodLimit: 1000})

@@ -28,6 +28,7 @@ func digestCampaign() (subscribers, kills int) {
 // subscriber got it exactly once, except the uncertain ones (at most one
 // per connection per kill), who got it at most once; nobody twice.
 func TestDigestSurvivesSIGKILLs(t *testing.T) {
+	t.Parallel()
 	nSubscribers, kills := digestCampaign()
 	bin := syndicateBinary(t)
 	s := newDigestSite(t)

@@ -97,6 +97,7 @@ func replicaCampaign() (feeds, articles, subscribers int) {
 // once (or is uncertain: at most one per SMTP connection of the killed
 // replica), and nothing is left claimed.
 func TestReplicasShareTheWork(t *testing.T) {
+	t.Parallel()
 	nFeeds, nArticles, nSubscribers := replicaCampaign()
 	bin := syndicateBinary(t)
 	ctx := context.Background()
@@ -319,6 +320,7 @@ feeds:
 // PostgreSQL store, says what schema it found, changes nothing (nor does a
 // dry run), and fails naming the store when the server is gone.
 func TestCheckOnlineReachesPostgres(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cluster, err := pgtest.Start(ctx)
 	if errors.Is(err, pgtest.ErrNotInstalled) {

@@ -2,28 +2,56 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// syndicateBinary builds the syndicate binary, for the tests that need a
-// process of its own (signals, environment).
+// syndicateBinary returns the syndicate binary, built once for all the
+// tests that need a process of its own (signals, crashes, replicas).
 func syndicateBinary(t *testing.T) string {
 	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
+	bin, err := builtBinary()
+	if errors.Is(err, exec.ErrNotFound) {
 		t.Skip("go tool not found: cannot build the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "syndicate")
-	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
+}
+
+var (
+	binaryDir   string // removed by TestMain
+	builtBinary = sync.OnceValues(func() (string, error) {
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			return "", err
+		}
+		if binaryDir, err = os.MkdirTemp("", "syndicate-test-bin-"); err != nil {
+			return "", err
+		}
+		bin := filepath.Join(binaryDir, "syndicate")
+		if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build: %v\n%s", err, out)
+		}
+		return bin, nil
+	})
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
 }
 
 // TestSecondSignalExitsAtOnce: a first SIGTERM while both posts hang on
