@@ -412,3 +412,22 @@ func TestItemChooser(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepHTML: an item's HTML nested deeper than maxHTMLNesting loses the
+// tags past that depth, not their text; HTML within it is left as it is.
+func TestDeepHTML(t *testing.T) {
+	shallow := strings.Repeat("<div>", maxHTMLNesting) + "text<br><img src=x>" + strings.Repeat("</div>", maxHTMLNesting) + strings.Repeat("<p>a</p>", 400)
+	if got := flattenDeepHTML(shallow); got != shallow {
+		t.Errorf("HTML within the limit changed")
+	}
+	deep := strings.Repeat("<div><b>", 1000) + "deepest" + strings.Repeat("</b></div>", 1000) + "<p>after</p>"
+	flat := flattenDeepHTML(deep)
+	if tooDeep(flat) || !strings.Contains(flat, "deepest") || !strings.HasSuffix(flat, "<p>after</p>") ||
+		strings.Count(flat, "<div>") != maxHTMLNesting/2 {
+		t.Errorf("flattened to %d bytes, %d <div>: %.200q…", len(flat), strings.Count(flat, "<div>"), flat)
+	}
+	a := parseArticleHTML(deep, testFeedURL)
+	if text := a.text(); text != "deepest\n\nafter" {
+		t.Errorf("text %q", text)
+	}
+}

@@ -32,7 +32,7 @@ func parseArticleHTML(raw, base string) *articleHTML {
 	if strings.TrimSpace(raw) == "" {
 		return a
 	}
-	nodes, err := html.ParseFragment(strings.NewReader(raw), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
+	nodes, err := html.ParseFragment(strings.NewReader(flattenDeepHTML(raw)), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
 	if err != nil {
 		return a // only a failing reader errs, and a strings.Reader does not
 	}
@@ -48,6 +48,66 @@ func parseArticleHTML(raw, base string) *articleHTML {
 	absolutise(body, b)
 	a.findReadAlso(body)
 	return a
+}
+
+// maxHTMLNesting bounds how deeply the elements of an item's HTML nest:
+// the tags of those deeper are dropped, their text kept, before a tree is
+// built (and walked) of it.
+const maxHTMLNesting = 256
+
+// flattenDeepHTML returns s without the tags of the elements nested more
+// than maxHTMLNesting deep (by its tags, void ones not counted), or s
+// itself when none is.
+func flattenDeepHTML(s string) string {
+	if strings.Count(s, "<") <= maxHTMLNesting || !tooDeep(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	z := html.NewTokenizer(strings.NewReader(s))
+	depth := 0
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return b.String()
+		case html.StartTagToken:
+			name, _ := z.TagName()
+			if isVoidElement(string(name)) {
+				break
+			}
+			depth++
+			if depth > maxHTMLNesting {
+				continue
+			}
+		case html.EndTagToken:
+			depth = max(depth-1, 0)
+			if depth >= maxHTMLNesting {
+				continue
+			}
+		}
+		b.Write(z.Raw())
+	}
+}
+
+// tooDeep reports elements of s nested more than maxHTMLNesting deep.
+func tooDeep(s string) bool {
+	z := html.NewTokenizer(strings.NewReader(s))
+	depth := 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return false
+		case html.StartTagToken:
+			if name, _ := z.TagName(); !isVoidElement(string(name)) {
+				if depth++; depth > maxHTMLNesting {
+					return true
+				}
+			}
+		case html.EndTagToken:
+			depth = max(depth-1, 0)
+		}
+	}
 }
 
 // maxFallbackDepth bounds how many frames inside frames have their
