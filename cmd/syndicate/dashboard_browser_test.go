@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,9 @@ import (
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/chromedp"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
+	"github.com/syndicate-daemon/syndicate/syndicate/store/sqlite"
 )
 
 // browser is headless Chromium driven through chromedp, with what its
@@ -239,6 +244,10 @@ func TestDashboardInABrowser(t *testing.T) {
 	})
 	s.mastodon.FailNext(1, http.StatusUnprocessableEntity, nil, `{"error":"Validation failed: Text character limit of 500 exceeded"}`)
 	s.once() // exits 1: the seed article's Mastodon post failed
+	if r := s.run("subscribers", "add", "--config", s.config, "--list", "en", "--confirmed", "ana@example.org", "bo@example.net"); r.code != 0 {
+		t.Fatalf("subscribers add: %s", r.stderr)
+	}
+	digest := interruptDigest(t, filepath.Join(s.dir, "syndicate.db"))
 	s.start(t)
 	shots := t.TempDir()
 
@@ -340,6 +349,30 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatalf("Telegram received\n%q\nwant exactly the rewritten text\n%q", got, rewrite)
 	}
 
+	// The digest a crash interrupted: its page, from the overview, and
+	// Resend of its uncertain messages.
+	waitFor(t, func() bool { return len(s.digestMessages(digest, "uncertain")) == 2 }) // settled by the daemon's first pass
+	b.open(s.base + "/")
+	b.press(fmt.Sprintf(`[data-digest="%d"] a`, digest))
+	if loc := b.location(); loc != fmt.Sprintf("%s/digests/%d", s.base, digest) {
+		t.Fatalf("the digest's link leads to %s", loc)
+	}
+	if got := b.attr(`tr[data-message="ana@example.org"]`, "data-state"); got != "uncertain" {
+		t.Fatalf("the digest page shows ana's message %q", got)
+	}
+	if got := b.unnamedControls(); len(got) > 0 {
+		t.Errorf("digest page: controls without a name: %v", got)
+	}
+	b.screenshot(shots, "digest-desktop", 1280)
+	b.screenshot(shots, "digest-360", 360)
+	b.press(`#decide button:not(.secondary)`)
+	if got := b.text(".notice"); !strings.Contains(got, "Resend: 2 messages") || !strings.Contains(got, "may then arrive twice") {
+		t.Errorf("the notice after Resend reads %q", got)
+	}
+	if left := s.digestMessages(digest, "uncertain"); len(left) != 0 {
+		t.Errorf("after Resend %d messages are still uncertain", len(left))
+	}
+
 	// Pause Mastodon: a new article does not reach it.
 	b.open(s.base + "/")
 	b.press(`button[aria-label="Pause mastodon-en"]`)
@@ -386,9 +419,67 @@ func TestDashboardInABrowser(t *testing.T) {
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("the console has errors:\n%s", strings.Join(errs, "\n"))
 	}
-	for _, name := range []string{"overview-desktop", "overview-360", "article-desktop", "article-360"} {
+	for _, name := range []string{"overview-desktop", "overview-360", "article-desktop", "article-360", "digest-desktop", "digest-360"} {
 		if st, err := os.Stat(filepath.Join(shots, name+".png")); err != nil || st.Size() < 10_000 {
 			t.Errorf("screenshot %s: %v", name, err)
 		}
 	}
+}
+
+// interruptDigest makes a digest of digest-en's pending articles, as the
+// daemon does, whose messages to every confirmed subscriber of its list
+// were being sent by a process that then died; it returns the digest.
+func interruptDigest(t *testing.T, path string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pending, err := st.ListDeliveries(ctx, syndicate.DeliveryFilter{ChannelID: "digest-en", States: []syndicate.State{syndicate.StatePending}})
+	if err != nil || len(pending) == 0 {
+		t.Fatalf("pending digest deliveries: %d, %v", len(pending), err)
+	}
+	var articles []int64
+	for _, p := range pending {
+		articles = append(articles, p.ArticleID)
+	}
+	d, _, err := st.CreateDigest(ctx, syndicate.Digest{ChannelID: "digest-en", Period: "interrupted", Articles: articles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, err := st.Unsent(ctx, d.ID, "en", 0, 0)
+	if err != nil || len(subs) == 0 {
+		t.Fatalf("recipients: %d, %v", len(subs), err)
+	}
+	var ids []int64
+	for _, sub := range subs {
+		ids = append(ids, sub.ID)
+	}
+	dead := deadOwner(t)
+	if _, err := st.ClaimRecipients(ctx, d.ID, ids, dead, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if begun, err := st.BeginRecipients(ctx, d.ID, dead, nil, ids); err != nil || len(begun) != len(ids) {
+		t.Fatalf("BeginRecipients: %v, %v", begun, err)
+	}
+	return d.ID
+}
+
+// digestMessages are the digest's messages in the state, as `status
+// --digest N --recipients STATE --json` lists them.
+func (s *site) digestMessages(digest int64, state string) []messageJSON {
+	s.t.Helper()
+	r := s.run("status", "--config", s.config, "--json", "--digest", strconv.FormatInt(digest, 10), "--recipients", state)
+	if r.code != 0 {
+		s.t.Fatalf("status --digest %d: exit %d\n%s", digest, r.code, r.stderr)
+	}
+	var doc struct {
+		Messages []messageJSON `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		s.t.Fatal(err)
+	}
+	return doc.Messages
 }

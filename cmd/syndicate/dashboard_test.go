@@ -12,10 +12,13 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
 const seedTitle = "Protests in Kazakhstan 5 clues to understand what’s going on"
@@ -474,4 +477,109 @@ func TestDashboardIsOffWithoutAdminToken(t *testing.T) {
 	if code := get(s.base + "/healthz"); code != http.StatusOK {
 		t.Errorf("healthz: %d", code)
 	}
+}
+
+// TestDashboardDecidesOnDigestMessages: after a crash mid-digest, the
+// digest's page lists its two uncertain messages; Resend of one mails it
+// again through the running daemon at once, not at its next check, and
+// Mark sent records the other, as `digest resend|mark-sent` do.
+func TestDashboardDecidesOnDigestMessages(t *testing.T) {
+	s := newDigestSite(t)
+	s.mustRun("subscribers", "add", "--config", s.config, "--list", "en", "--confirmed", "ana@example.net", "bob@example.net")
+	s.schedule("0 8 1 1 *") // no digest falls due during the test
+	s.once()
+	s.feeds.publish("kazakhstan", "Kazakhstan", "Tue, 24 Nov 2026 10:00:00 +0100", "Kazakhstan")
+	s.once() // planned, not due
+	crashMidDigest(t, filepath.Join(s.dir, "syndicate.db"))
+
+	addr := freeAddr(t)
+	raw, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.Replace(string(raw), `listen: "127.0.0.1:0"`, `listen: "`+addr+`"`+"\nadmin_token: \"${ADMIN_TOKEN}\"", 1)
+	if err := os.WriteFile(s.config, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := &dashboardSite{site: &site{t: t, dir: s.dir, config: s.config}, base: "http://" + addr}
+	d.start(t)
+	e := d.signIn(t)
+
+	// The daemon's first pass settles the crash: both messages uncertain.
+	var page string
+	waitFor(t, func() bool {
+		_, page = e.get("/digests/1")
+		return strings.Contains(page, `data-count="uncertain">2</b>`)
+	})
+	if _, overview := e.get("/"); !strings.Contains(overview, `<a href="/digests/1" aria-label="Digest 1">1</a>`) {
+		t.Error("the overview does not link to the digest")
+	}
+	for _, want := range []string{`<tr data-message="ana@example.net" data-state="uncertain">`, `<tr data-message="bob@example.net" data-state="uncertain">`,
+		"<dd>crash</dd>", "<dt>Articles</dt><dd>1</dd>", "digest-en, list en"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the digest page lacks %s", want)
+		}
+	}
+	for _, m := range s.statusMessages("uncertain") {
+		if !strings.Contains(page, html.EscapeString(m.LastError)) {
+			t.Errorf("the page does not show %s's last error %q", m.Email, m.LastError)
+		}
+	}
+	if code, _ := e.post("/digests/1/resend", url.Values{"csrf": {"forged"}}); code != http.StatusForbidden {
+		t.Fatalf("resend with a forged CSRF token: %d", code)
+	}
+	if code, _ := e.get("/digests/2"); code != http.StatusNotFound {
+		t.Errorf("an unknown digest: %d", code)
+	}
+
+	// Resend ana's: mailed again well before the daemon's next check.
+	before := len(s.inbox()["ana@example.net"])
+	asked := time.Now()
+	code, _ := e.post("/digests/1/resend", url.Values{"address": {"ana@example.net"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("resend: %d", code)
+	}
+	for len(s.inbox()["ana@example.net"]) == before {
+		if time.Since(asked) > syndicate.DefaultDigestInterval/2 {
+			t.Fatalf("the resent message was not mailed within %s", syndicate.DefaultDigestInterval/2)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := len(s.inbox()["bob@example.net"]); got != 0 {
+		t.Fatalf("bob, not chosen, received %d messages", got)
+	}
+	_, page = e.get("/digests/1?done=resend&changed=1&from=uncertain")
+	if !strings.Contains(page, "Resend: 1 message of digest 1 will be mailed again now.") || !strings.Contains(page, "it may then arrive twice") {
+		t.Errorf("the notice after the resend:\n%s", page)
+	}
+
+	// Mark the rest sent: the digest is done.
+	if code, _ := e.post("/digests/1/mark-sent", url.Values{"state": {"uncertain", "failed"}}); code != http.StatusSeeOther {
+		t.Fatalf("mark sent: %d", code)
+	}
+	waitFor(t, func() bool {
+		dg := s.statusDigests()[0]
+		return dg.Recipients == (recipientsJSON{Sent: 2}) && dg.Finished
+	})
+	_, page = e.get("/digests/1")
+	if !strings.Contains(page, "No message uncertain or failed.") || strings.Contains(page, `id="decide"`) {
+		t.Errorf("the digest page after the decisions:\n%s", page)
+	}
+	if strings.Contains(page, adminToken) || strings.Contains(page, digestSecret) {
+		t.Fatal("the digest page shows a secret")
+	}
+}
+
+// statusMessages are the digest's messages in the state, as `status
+// --digest 1 --recipients STATE --json` lists them.
+func (s *digestSite) statusMessages(state string) []messageJSON {
+	s.t.Helper()
+	r := s.mustRun("status", "--config", s.config, "--json", "--digest", "1", "--recipients", state)
+	var doc struct {
+		Messages []messageJSON `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		s.t.Fatal(err)
+	}
+	return doc.Messages
 }

@@ -39,6 +39,11 @@ type desk struct {
 	countsMu sync.Mutex
 	counts   []web.ListCounts // subscriber counts, kept a little while
 	countsAt time.Time
+
+	// digestWake asks the running daemon for a pass over the digests at
+	// once (messages were given back to be mailed again); see
+	// serveDigestWakes.
+	digestWake chan struct{}
 }
 
 type entryRenderer interface {
@@ -67,7 +72,7 @@ func (c *cli) newDesk(cfg *config.Config, engine *syndicate.Engine) (*desk, erro
 	if _, err := engine.EditorStore(); err != nil {
 		return nil, err
 	}
-	d := &desk{engine: engine, store: engine.Store, cfg: cfg, cli: c, entries: map[string]entryRenderer{}, now: c.env.Now}
+	d := &desk{engine: engine, store: engine.Store, cfg: cfg, cli: c, entries: map[string]entryRenderer{}, now: c.env.Now, digestWake: make(chan struct{}, 1)}
 	for i := range cfg.Channels {
 		ch := &cfg.Channels[i]
 		if !isEmailChannel(cfg, ch.ID) {
@@ -99,6 +104,16 @@ func (c *cli) dashboard(ctx context.Context, cfg *config.Config, engine *syndica
 	key, err := sessionKey(ctx, engine.Store)
 	if err != nil {
 		return nil, err
+	}
+	// The daemon's digest loop looks every DigestInterval; messages an
+	// editor sends again go at once, by a pass the engine's Run runs (and
+	// waits for as it stops) once its first polls have ended.
+	afterFirstPolls := engine.AfterFirstPolls
+	engine.AfterFirstPolls = func(ctx context.Context) {
+		if afterFirstPolls != nil {
+			afterFirstPolls(ctx)
+		}
+		dk.serveDigestWakes(ctx)
 	}
 	return &web.Dashboard{
 		Desk:            dk,
@@ -682,4 +697,92 @@ func (d *desk) Status(ctx context.Context, q web.StatusQuery) (any, error) {
 		return nil, web.Invalid(fmt.Errorf("state: %w", err))
 	}
 	return buildStatus(ctx, d.cfg, d.store, statusFilter{feed: q.Feed, channel: q.Channel, states: states, limit: q.Limit})
+}
+
+// serveDigestWakes makes a pass over the digests each time an editor has
+// given messages back to be mailed, until ctx ends. A channel whose pass
+// is already running is left to it.
+func (d *desk) serveDigestWakes(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.digestWake:
+			_ = d.engine.CheckDigests(ctx, false) // logged inside
+		}
+	}
+}
+
+// digest finds a digest of a configured email channel.
+func (d *desk) digest(ctx context.Context, id int64) (syndicate.DigestStore, syndicate.Digest, error) {
+	ds, ok := d.store.(syndicate.DigestStore)
+	if !ok {
+		return nil, syndicate.Digest{}, fmt.Errorf("the %s store keeps no digests", d.cfg.Store)
+	}
+	dg, err := ds.Digest(ctx, id)
+	if errors.Is(err, syndicate.ErrNotFound) {
+		return ds, dg, web.NotFound(fmt.Errorf("no digest %d", id))
+	}
+	if err != nil {
+		return ds, dg, fmt.Errorf("digest %d: %w", id, err)
+	}
+	if !isEmailChannel(d.cfg, dg.ChannelID) {
+		return ds, dg, web.NotFound(fmt.Errorf("digest %d is of channel %s, which the configuration does not name as an email channel", id, dg.ChannelID))
+	}
+	return ds, dg, nil
+}
+
+// DigestMessages lists the messages as `status --digest N --recipients`
+// does, a page of them.
+func (d *desk) DigestMessages(ctx context.Context, id int64, states []syndicate.RecipientState, limit, offset int) (web.DigestPage, error) {
+	ds, dg, err := d.digest(ctx, id)
+	if err != nil {
+		return web.DigestPage{}, err
+	}
+	p := web.DigestPage{Digest: dg}
+	if ch, ok := d.cfg.Channel(dg.ChannelID); ok && ch.Email != nil {
+		p.List = ch.Email.List
+	}
+	if p.Counts, err = ds.RecipientCounts(ctx, id); err != nil {
+		return p, fmt.Errorf("digest %d: %w", id, err)
+	}
+	msgs, err := ds.DigestMessages(ctx, id, states)
+	if err != nil {
+		return p, err
+	}
+	p.Total = len(msgs)
+	offset = min(max(offset, 0), len(msgs))
+	end := len(msgs)
+	if limit > 0 {
+		end = min(offset+limit, end)
+	}
+	p.Messages = msgs[offset:end]
+	return p, nil
+}
+
+// DigestAct decides on messages as `digest resend|mark-sent` does, with
+// its rules, and has the messages sent again go at once.
+func (d *desk) DigestAct(ctx context.Context, id int64, a web.DigestAction, states []syndicate.RecipientState, addresses []string) (web.DigestActReport, error) {
+	if a != web.DigestResend && a != web.DigestMarkSent {
+		return web.DigestActReport{}, web.NotFound(fmt.Errorf("no action %q on a digest", a))
+	}
+	from, err := decisionStates(string(a), states)
+	if err != nil {
+		return web.DigestActReport{}, web.Invalid(err)
+	}
+	ds, dg, err := d.digest(ctx, id)
+	if err != nil {
+		return web.DigestActReport{}, err
+	}
+	dec, err := decideMessages(ctx, ds, dg.ID, string(a), from, addresses)
+	if err != nil {
+		return web.DigestActReport{}, err
+	}
+	if dec.to == syndicate.RecipientDeferred && len(dec.changed) > 0 {
+		select {
+		case d.digestWake <- struct{}{}:
+		default: // a pass is asked for already
+		}
+	}
+	return web.DigestActReport{Changed: len(dec.changed), Missing: dec.missing}, nil
 }

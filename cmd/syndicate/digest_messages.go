@@ -102,21 +102,12 @@ func printMessages(c *cli, digest int64, msgs []messageJSON) error {
 // [ADDRESS…]`: the messages of digest N in those states (uncertain by
 // default), of those addresses when given.
 func cmdDigestDecision(ctx context.Context, c *cli, verb string, addresses []string) error {
-	to, note := syndicate.RecipientDeferred, "sent again by an editor"
-	if verb == "mark-sent" {
-		to, note = syndicate.RecipientSent, "recorded as sent by an editor"
-	}
 	from, err := parseRecipientStates(c.opts.states)
 	if err != nil {
 		return usagef("--state: %v", err)
 	}
-	if len(from) == 0 {
-		from = []syndicate.RecipientState{syndicate.RecipientUncertain}
-	}
-	for _, st := range from {
-		if st != syndicate.RecipientUncertain && st != syndicate.RecipientFailed && !(to == syndicate.RecipientSent && st == syndicate.RecipientDeferred) {
-			return usagef("--state: %s messages are not for an editor to %s (uncertain or failed ones are)", st, verb)
-		}
+	if from, err = decisionStates(verb, from); err != nil {
+		return usagef("--state: %v", err)
 	}
 	cfg, err := c.loadConfig(true)
 	if err != nil {
@@ -135,9 +126,62 @@ func cmdDigestDecision(ctx context.Context, c *cli, verb string, addresses []str
 	if err != nil {
 		return err
 	}
-	msgs, err := ds.DigestMessages(ctx, d.ID, from)
+	dec, err := decideMessages(ctx, ds, d.ID, verb, from, addresses)
+	for _, a := range dec.missing {
+		fmt.Fprintf(c.env.Stderr, "%s: no %s message in digest %d\n", a, joinRecipientStates(from), d.ID)
+	}
 	if err != nil {
 		return err
+	}
+	for _, email := range dec.changed {
+		fmt.Fprintf(c.env.Stdout, "%s: %s\n", email, dec.to)
+	}
+	if dec.to == syndicate.RecipientDeferred && len(dec.changed) > 0 {
+		fmt.Fprintf(c.env.Stderr, "digest %d: %d messages will be mailed again by the daemon (run) or the next once; "+
+			"an uncertain one may then arrive twice\n", d.ID, len(dec.changed))
+	}
+	if len(dec.missing) > 0 {
+		return failedError{"some addresses had no such message"}
+	}
+	return nil
+}
+
+// decisionStates checks the states an editor's decision on digest
+// messages takes them from (uncertain when none): uncertain or failed,
+// and for mark-sent deferred too.
+func decisionStates(verb string, from []syndicate.RecipientState) ([]syndicate.RecipientState, error) {
+	if len(from) == 0 {
+		return []syndicate.RecipientState{syndicate.RecipientUncertain}, nil
+	}
+	for _, st := range from {
+		if st != syndicate.RecipientUncertain && st != syndicate.RecipientFailed && !(verb == "mark-sent" && st == syndicate.RecipientDeferred) {
+			return nil, fmt.Errorf("%s messages are not for an editor to %s (uncertain or failed ones are)", st, verb)
+		}
+	}
+	return from, nil
+}
+
+// messageDecision is what an editor's decision did to a digest's
+// messages.
+type messageDecision struct {
+	to      syndicate.RecipientState
+	changed []string // the addresses whose message moved to to, in subscriber order
+	missing []string // the addresses asked for that had no such message, sorted
+}
+
+// decideMessages is `digest resend` (verb "resend") or `digest
+// mark-sent` on the messages of the digest in the states from (as
+// decisionStates returns them), of the addresses when given.
+func decideMessages(ctx context.Context, ds syndicate.DigestStore, digestID int64, verb string, from []syndicate.RecipientState,
+	addresses []string) (messageDecision, error) {
+	dec := messageDecision{to: syndicate.RecipientDeferred}
+	note := "sent again by an editor"
+	if verb == "mark-sent" {
+		dec.to, note = syndicate.RecipientSent, "recorded as sent by an editor"
+	}
+	msgs, err := ds.DigestMessages(ctx, digestID, from)
+	if err != nil {
+		return dec, err
 	}
 	wanted := map[string]bool{}
 	for _, a := range addresses {
@@ -152,24 +196,15 @@ func cmdDigestDecision(ctx context.Context, c *cli, verb string, addresses []str
 			delete(missing, strings.ToLower(m.Email))
 		}
 	}
-	for _, a := range slices.Sorted(maps.Keys(missing)) {
-		fmt.Fprintf(c.env.Stderr, "%s: no %s message in digest %d\n", a, joinRecipientStates(from), d.ID)
-	}
-	changed, err := ds.SetRecipients(ctx, d.ID, ids, from, to, note)
+	dec.missing = slices.Sorted(maps.Keys(missing))
+	changed, err := ds.SetRecipients(ctx, digestID, ids, from, dec.to, note)
 	if err != nil {
-		return err
+		return dec, err
 	}
 	for _, id := range changed {
-		fmt.Fprintf(c.env.Stdout, "%s: %s\n", byID[id], to)
+		dec.changed = append(dec.changed, byID[id])
 	}
-	if to == syndicate.RecipientDeferred && len(changed) > 0 {
-		fmt.Fprintf(c.env.Stderr, "digest %d: %d messages will be mailed again by the daemon (run) or the next once; "+
-			"an uncertain one may then arrive twice\n", d.ID, len(changed))
-	}
-	if len(missing) > 0 {
-		return failedError{"some addresses had no such message"}
-	}
-	return nil
+	return dec, nil
 }
 
 func joinRecipientStates(states []syndicate.RecipientState) string {

@@ -53,6 +53,9 @@ var dashboardStatic embed.FS
 // articlesPerPage is the size of a page of /articles.
 const articlesPerPage = 50
 
+// digestMessagesPerPage is the size of a page of a digest's messages.
+const digestMessagesPerPage = 100
+
 // subscribersShown caps the addresses a search shows.
 const subscribersShown = 200
 
@@ -89,7 +92,7 @@ func (o *Dashboard) register(mux *http.ServeMux, adminToken string, log *slog.Lo
 	}
 	d.logins = newLoginLimiter(d.Now)
 	d.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "overview", "articles", "article", "subscribers", "message"} {
+	for _, name := range []string{"login", "overview", "articles", "article", "digest", "subscribers", "message"} {
 		t, err := template.New(name).Funcs(d.funcs()).ParseFS(dashboardTemplates, "templates/dashboard/layout.html", "templates/dashboard/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("dashboard template %s: %w", name, err)
@@ -111,6 +114,8 @@ func (o *Dashboard) register(mux *http.ServeMux, adminToken string, log *slog.Lo
 	mux.Handle("GET /articles", d.headers(d.page(d.articles)))
 	mux.Handle("GET /articles/{id}", d.headers(d.page(d.article)))
 	mux.Handle("POST /deliveries/{id}/{action}", d.headers(d.action(d.act)))
+	mux.Handle("GET /digests/{id}", d.headers(d.page(d.digest)))
+	mux.Handle("POST /digests/{id}/{action}", d.headers(d.action(d.digestAct)))
 	mux.Handle("GET /subscribers", d.headers(d.page(d.subscribers)))
 	mux.Handle("GET /subscribers/export", d.headers(d.page(d.exportSubscribers)))
 	mux.Handle("POST /subscribers/remove", d.headers(d.action(d.removeSubscriber)))
@@ -548,6 +553,228 @@ func (d *dashboard) act(s signedIn) {
 	d.log.Info("dashboard: "+name.Label(), "delivery", id, "channel", after.ChannelID, "state", string(after.State), "rewritten", text != nil)
 	target := fmt.Sprintf("/articles/%d?done=%s&delivery=%d#delivery-%d", articleID, url.QueryEscape(string(name)), id, id)
 	http.Redirect(s.w, s.r, target, http.StatusSeeOther)
+}
+
+// decidable are the states of the digest messages an editor decides on.
+var decidable = []syndicate.RecipientState{syndicate.RecipientUncertain, syndicate.RecipientFailed}
+
+// digestData is the digest page.
+type digestData struct {
+	DigestPage
+	// State is the filter: "" for uncertain or failed, "all", or one
+	// state.
+	State            string
+	States           []syndicate.RecipientState // every state, for the filter and the counts
+	Decidable        []syndicate.RecipientState // the states the actions take
+	Chosen           []syndicate.RecipientState // the states ticked in the form
+	From, To         int
+	PrevURL, NextURL string
+}
+
+// Waiting is how many of the digest's messages wait for a decision.
+func (d digestData) Waiting() int {
+	return d.Counts[syndicate.RecipientUncertain] + d.Counts[syndicate.RecipientFailed]
+}
+
+// FilterName says which messages the filter shows.
+func (d digestData) FilterName() string {
+	switch d.State {
+	case "":
+		return "uncertain or failed"
+	case "all":
+		return "in any state"
+	}
+	return d.State
+}
+
+// digestFilter reads the digest page's state filter.
+func digestFilter(filter string) ([]syndicate.RecipientState, error) {
+	switch filter {
+	case "":
+		return decidable, nil
+	case "all":
+		return nil, nil
+	}
+	if !slices.Contains(syndicate.RecipientStates, syndicate.RecipientState(filter)) {
+		return nil, Invalid(fmt.Errorf("no message state %q (one of %v)", filter, syndicate.RecipientStates))
+	}
+	return []syndicate.RecipientState{syndicate.RecipientState(filter)}, nil
+}
+
+func digestID(s signedIn) (int64, error) {
+	id, err := strconv.ParseInt(s.r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, NotFound(fmt.Errorf("no digest %q", s.r.PathValue("id")))
+	}
+	return id, nil
+}
+
+// digest is GET /digests/{id}: the digest, its messages counted by state,
+// and a page of those in the states filtered, with the editor's actions.
+func (d *dashboard) digest(s signedIn) {
+	id, err := digestID(s)
+	if err != nil {
+		d.fail(s, err)
+		return
+	}
+	q := s.r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	notice := ""
+	if n, err := strconv.Atoi(q.Get("changed")); err == nil {
+		var from []syndicate.RecipientState
+		for _, st := range strings.Split(q.Get("from"), ",") {
+			if slices.Contains(syndicate.RecipientStates, syndicate.RecipientState(st)) {
+				from = append(from, syndicate.RecipientState(st))
+			}
+		}
+		notice = digestNotice(DigestAction(q.Get("done")), id, n, from)
+	}
+	d.showDigest(s, http.StatusOK, id, q.Get("state"), max(page, 1), nil, notice, "")
+}
+
+func (d *dashboard) showDigest(s signedIn, status int, id int64, filter string, page int, chosen []syndicate.RecipientState, notice, problem string) {
+	states, err := digestFilter(filter)
+	if err != nil {
+		d.fail(s, err)
+		return
+	}
+	offset := (page - 1) * digestMessagesPerPage
+	p, err := d.Desk.DigestMessages(s.r.Context(), id, states, digestMessagesPerPage, offset)
+	if err != nil {
+		d.fail(s, err)
+		return
+	}
+	if len(chosen) == 0 {
+		chosen = []syndicate.RecipientState{syndicate.RecipientUncertain}
+	}
+	data := digestData{DigestPage: p, State: filter, States: syndicate.RecipientStates, Decidable: decidable, Chosen: chosen}
+	if len(p.Messages) > 0 {
+		data.From, data.To = offset+1, offset+len(p.Messages)
+	}
+	link := func(page int) string {
+		v := url.Values{}
+		if filter != "" {
+			v.Set("state", filter)
+		}
+		if page > 1 {
+			v.Set("page", strconv.Itoa(page))
+		}
+		target := fmt.Sprintf("/digests/%d", id)
+		if len(v) > 0 {
+			target += "?" + v.Encode()
+		}
+		return target + "#messages"
+	}
+	if page > 1 {
+		data.PrevURL = link(page - 1)
+	}
+	if offset+len(p.Messages) < p.Total {
+		data.NextURL = link(page + 1)
+	}
+	v := d.viewFor(s, fmt.Sprintf("Digest %d", id), "overview")
+	v.Data, v.Notice, v.Problem = data, notice, problem
+	if problem == "" {
+		v.Refresh = d.refresh()
+	}
+	d.render(s.w, status, "digest", v)
+}
+
+// digestNotice says what an action on a digest's messages did.
+func digestNotice(a DigestAction, id int64, changed int, from []syndicate.RecipientState) string {
+	if a.Label() == "" {
+		return ""
+	}
+	if len(from) == 0 {
+		from = []syndicate.RecipientState{syndicate.RecipientUncertain}
+	}
+	if changed == 0 {
+		return fmt.Sprintf("%s: digest %d has no %s message to change; nothing was done.", a.Label(), id, joinStates(from, " or "))
+	}
+	n := fmt.Sprintf("%d messages", changed)
+	if changed == 1 {
+		n = "1 message"
+	}
+	if a == DigestMarkSent {
+		return fmt.Sprintf("Mark sent: %s of digest %d recorded as sent; they are not mailed again.", n, id)
+	}
+	msg := fmt.Sprintf("Resend: %s of digest %d will be mailed again now.", n, id)
+	if slices.Contains(from, syndicate.RecipientUncertain) {
+		msg += " An uncertain message may have reached its recipient already: it may then arrive twice."
+	}
+	return msg
+}
+
+func joinStates(states []syndicate.RecipientState, sep string) string {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
+	return strings.Join(names, sep)
+}
+
+// digestAct is POST /digests/{id}/resend or /mark-sent: the form's
+// states (uncertain when none is ticked) and, when some are ticked, only
+// those addresses, as `digest resend|mark-sent` takes them.
+func (d *dashboard) digestAct(s signedIn) {
+	id, err := digestID(s)
+	if err != nil {
+		d.fail(s, err)
+		return
+	}
+	a := DigestAction(s.r.PathValue("action"))
+	if a.Label() == "" {
+		d.fail(s, NotFound(fmt.Errorf("no action %q on a digest", s.r.PathValue("action"))))
+		return
+	}
+	view := s.r.PostFormValue("view")
+	if _, err := digestFilter(view); err != nil {
+		view = ""
+	}
+	var states []syndicate.RecipientState
+	for _, st := range s.r.PostForm["state"] {
+		if !slices.Contains(syndicate.RecipientStates, syndicate.RecipientState(st)) {
+			d.fail(s, Invalid(fmt.Errorf("no message state %q (one of %v)", st, syndicate.RecipientStates)))
+			return
+		}
+		if !slices.Contains(states, syndicate.RecipientState(st)) {
+			states = append(states, syndicate.RecipientState(st))
+		}
+	}
+	var addresses []string
+	for _, addr := range s.r.PostForm["address"] {
+		if addr = strings.TrimSpace(addr); addr != "" {
+			addresses = append(addresses, addr)
+		}
+	}
+	report, err := d.Desk.DigestAct(s.r.Context(), id, a, states, addresses)
+	if err != nil {
+		if errors.Is(err, ErrInvalid) {
+			d.showDigest(s, http.StatusUnprocessableEntity, id, view, 1, states, "", err.Error())
+			return
+		}
+		d.fail(s, err)
+		return
+	}
+	from := states
+	if len(from) == 0 {
+		from = []syndicate.RecipientState{syndicate.RecipientUncertain}
+	}
+	d.log.Info("dashboard: digest "+a.Label(), "digest", id, "states", fmt.Sprint(from), "changed", report.Changed,
+		"chosen", len(addresses), "missing", len(report.Missing))
+	if len(report.Missing) > 0 {
+		problem := fmt.Sprintf("No %s message in digest %d for %s.", joinStates(from, " or "), id, strings.Join(report.Missing, ", "))
+		status := http.StatusOK
+		if report.Changed == 0 {
+			status = http.StatusConflict
+		}
+		d.showDigest(s, status, id, view, 1, states, digestNotice(a, id, report.Changed, from), problem)
+		return
+	}
+	v := url.Values{"done": {string(a)}, "changed": {strconv.Itoa(report.Changed)}, "from": {joinStates(from, ",")}}
+	if view != "" {
+		v.Set("state", view)
+	}
+	http.Redirect(s.w, s.r, fmt.Sprintf("/digests/%d?%s", id, v.Encode()), http.StatusSeeOther)
 }
 
 type subscribersData struct {

@@ -26,9 +26,18 @@ type fakeDesk struct {
 	paused     map[string]bool
 	subs       []syndicate.Subscriber
 	attempts   map[int64][]syndicate.Attempt
-	acts       []act    // every Act called
-	changes    []string // every change made, in order
+	digests    map[int64]syndicate.Digest
+	messages   map[int64][]syndicate.DigestMessage // by digest, in subscriber order
+	digestAsks []digestAsk                         // every DigestMessages called
+	acts       []act                               // every Act called
+	changes    []string                            // every change made, in order
 	statusAsks []web.StatusQuery
+}
+
+type digestAsk struct {
+	id            int64
+	states        []syndicate.RecipientState
+	limit, offset int
 }
 
 type act struct {
@@ -66,6 +75,18 @@ func newFakeDesk(now time.Time) *fakeDesk {
 		subs: []syndicate.Subscriber{
 			{ID: 1, List: "en", Email: "ana@example.org", State: syndicate.SubscriberConfirmed},
 			{ID: 2, List: "en", Email: "bo@example.net", State: syndicate.SubscriberUnsubscribed},
+		},
+		digests: map[int64]syndicate.Digest{
+			7: {ID: 7, ChannelID: "digest", Period: "2026-11-23T08:00", Articles: []int64{1, 2}, CreatedAt: now.Add(-time.Hour), FinishedAt: now.Add(-50 * time.Minute)},
+		},
+		messages: map[int64][]syndicate.DigestMessage{
+			7: {
+				digestMessage(7, 1, "ana@example.org", syndicate.RecipientUncertain, 1, "interrupted: the daemon stopped during the SMTP transaction", now),
+				digestMessage(7, 2, "bo@example.net", syndicate.RecipientFailed, 1, "550 5.1.1 <bo@example.net>: mailbox <unavailable>", now),
+				digestMessage(7, 3, "cy@example.org", syndicate.RecipientSent, 1, "", now),
+				digestMessage(7, 4, "dee@example.org", syndicate.RecipientDeferred, 2, "451 try again later", now),
+				digestMessage(7, 5, "eve@example.org", syndicate.RecipientUncertain, 1, "interrupted", now),
+			},
 		},
 		attempts: map[int64][]syndicate.Attempt{
 			11: {{DeliveryID: 11, At: now.Add(-time.Minute), Took: 80 * time.Millisecond, State: syndicate.StateFailed, Error: "422 Validation failed"}},
@@ -314,4 +335,81 @@ func (d *fakeDesk) delivery(id int64) syndicate.Delivery {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.deliveries[id]
+}
+
+func digestMessage(digest, sub int64, email string, st syndicate.RecipientState, attempts int, lastError string, now time.Time) syndicate.DigestMessage {
+	return syndicate.DigestMessage{Email: email, Recipient: syndicate.Recipient{DigestID: digest, SubscriberID: sub, State: st,
+		Attempts: attempts, LastError: lastError, UpdatedAt: now.Add(-50 * time.Minute)}}
+}
+
+func (d *fakeDesk) DigestMessages(_ context.Context, id int64, states []syndicate.RecipientState, limit, offset int) (web.DigestPage, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.digestAsks = append(d.digestAsks, digestAsk{id, slices.Clone(states), limit, offset})
+	dg, ok := d.digests[id]
+	if !ok {
+		return web.DigestPage{}, web.NotFound(fmt.Errorf("no digest %d", id))
+	}
+	p := web.DigestPage{Digest: dg, List: "en", Counts: map[syndicate.RecipientState]int{}}
+	var match []syndicate.DigestMessage
+	for _, m := range d.messages[id] {
+		p.Counts[m.State]++
+		if len(states) == 0 || slices.Contains(states, m.State) {
+			match = append(match, m)
+		}
+	}
+	p.Total = len(match)
+	offset = min(offset, len(match))
+	p.Messages = match[offset:min(offset+limit, len(match))]
+	return p, nil
+}
+
+// DigestAct follows the command's rules: uncertain by default, uncertain
+// or failed (and deferred for mark-sent), the addresses narrowing.
+func (d *fakeDesk) DigestAct(_ context.Context, id int64, a web.DigestAction, states []syndicate.RecipientState, addresses []string) (web.DigestActReport, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.digests[id]; !ok {
+		return web.DigestActReport{}, web.NotFound(fmt.Errorf("no digest %d", id))
+	}
+	if len(states) == 0 {
+		states = []syndicate.RecipientState{syndicate.RecipientUncertain}
+	}
+	for _, st := range states {
+		if st != syndicate.RecipientUncertain && st != syndicate.RecipientFailed && !(a == web.DigestMarkSent && st == syndicate.RecipientDeferred) {
+			return web.DigestActReport{}, web.Invalid(fmt.Errorf("%s messages are not for an editor to %s (uncertain or failed ones are)", st, a))
+		}
+	}
+	to := syndicate.RecipientDeferred
+	if a == web.DigestMarkSent {
+		to = syndicate.RecipientSent
+	}
+	wanted := map[string]bool{}
+	for _, addr := range addresses {
+		wanted[strings.ToLower(addr)] = true
+	}
+	missing := maps.Clone(wanted)
+	var report web.DigestActReport
+	for i, m := range d.messages[id] {
+		if !slices.Contains(states, m.State) || (len(wanted) > 0 && !wanted[m.Email]) {
+			continue
+		}
+		delete(missing, m.Email)
+		d.messages[id][i].State = to
+		report.Changed++
+		d.changes = append(d.changes, fmt.Sprintf("digest %d %s %s", id, m.Email, to))
+	}
+	report.Missing = slices.Sorted(maps.Keys(missing))
+	return report, nil
+}
+
+func (d *fakeDesk) message(digest int64, email string) syndicate.DigestMessage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range d.messages[digest] {
+		if m.Email == email {
+			return m
+		}
+	}
+	return syndicate.DigestMessage{}
 }

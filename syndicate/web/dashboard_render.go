@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,9 @@ func (d *dashboard) funcs() template.FuncMap {
 		"stateClass":   func(s syndicate.State) string { return "state-" + string(s) },
 		"count":        func(m map[syndicate.State]int, s syndicate.State) int { return m[s] },
 		"recipients":   func(m map[syndicate.RecipientState]int, s string) int { return m[syndicate.RecipientState(s)] },
+		"messageClass": func(s syndicate.RecipientState) string { return "state-" + string(s) },
+		"decidable":    func(s syndicate.RecipientState) bool { return slices.Contains(decidable, s) },
+		"among":        func(s syndicate.RecipientState, in []syndicate.RecipientState) bool { return slices.Contains(in, s) },
 		"subscribers":  func(m map[syndicate.SubscriberState]int, s string) int { return m[syndicate.SubscriberState(s)] },
 		"over":         func(r syndicate.Rendering) bool { return r.Limit > 0 && r.Length > r.Limit },
 		"webURL":       isWebURL,

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -134,9 +135,11 @@ func (v *visitor) signIn() string {
 }
 
 var (
-	dashboardPages = []string{"/", "/articles", "/articles?state=failed", "/articles/1", "/subscribers", "/subscribers?list=en&email=ana", "/subscribers/export?list=en"}
+	dashboardPages = []string{"/", "/articles", "/articles?state=failed", "/articles/1", "/digests/7", "/digests/7?state=all",
+		"/subscribers", "/subscribers?list=en&email=ana", "/subscribers/export?list=en"}
 	dashboardPosts = []string{"/logout", "/channels/mastodon/pause", "/channels/mastodon/resume", "/deliveries/11/retry", "/deliveries/12/approve",
-		"/deliveries/12/check", "/deliveries/22/release", "/deliveries/23/mark-sent", "/subscribers/remove", "/subscribers/import"}
+		"/deliveries/12/check", "/deliveries/22/release", "/deliveries/23/mark-sent", "/digests/7/resend", "/digests/7/mark-sent",
+		"/subscribers/remove", "/subscribers/import"}
 )
 
 func TestWithoutAdminTokenTheDashboardIsNotThere(t *testing.T) {
@@ -664,7 +667,7 @@ func TestOverview(t *testing.T) {
 	for _, want := range []string{
 		`data-feed="blog"`, "active, lease until", `HTTP 500`, "backing off",
 		`data-channel="mastodon" data-paused="false"`, `data-count="failed">1</b>`, `data-count="review">0</b>`,
-		`data-digest="7"`, "<td>41</td><td>1</td>", "with 1 article so far", `data-list="en"`,
+		`data-digest="7"`, `<a href="/digests/7" aria-label="Digest 7">7</a>`, "<td>41</td><td>1</td>", "with 1 article so far", `data-list="en"`,
 	} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("the overview lacks %s", want)
@@ -817,5 +820,193 @@ func TestActionsFor(t *testing.T) {
 		if _, ok := a.Decision(); ok {
 			t.Errorf("%s is a decision", a)
 		}
+	}
+}
+
+// shownMessages are the addresses of the digest page's messages, in order.
+func shownMessages(body string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`<tr data-message="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func TestDigestPage(t *testing.T) {
+	s := newDashSite(t)
+	v := s.visitor()
+	v.signIn()
+	p := v.get("/digests/7")
+	if p.code != http.StatusOK {
+		t.Fatalf("digest page: %d\n%s", p.code, p.body)
+	}
+	for _, want := range []string{
+		"<h1>Digest 7", "<dd>digest, list en</dd>", "<dd>2026-11-23T08:00</dd>", "<dt>Articles</dt><dd>2</dd>",
+		`data-count="uncertain">2</b>`, `data-count="failed">1</b>`, `data-count="sent">1</b>`, `data-count="deferred">1</b>`,
+		`<tr data-message="bo@example.net" data-state="failed">`, "550 5.1.1 &lt;bo@example.net&gt;: mailbox &lt;unavailable&gt;",
+		`<input type="checkbox" name="address" value="ana@example.org" form="decide" aria-label="Choose ana@example.org">`,
+		`<form method="post" action="/digests/7/resend" id="decide"`, `formaction="/digests/7/mark-sent"`,
+		`<input id="d-state-uncertain" name="state" type="checkbox" value="uncertain" checked>`,
+		`<input id="d-state-failed" name="state" type="checkbox" value="failed">`,
+		"may have reached its recipient already, and then arrives twice",
+		"Messages 1–3 of 3 uncertain or failed",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the digest page lacks %s", want)
+		}
+	}
+	if got := shownMessages(p.body); !slices.Equal(got, []string{"ana@example.org", "bo@example.net", "eve@example.org"}) {
+		t.Errorf("by default the page lists %v, want the uncertain and failed messages", got)
+	}
+	if got := s.desk.digestAsks[len(s.desk.digestAsks)-1]; got.id != 7 || got.limit != 100 || got.offset != 0 ||
+		!slices.Equal(got.states, []syndicate.RecipientState{syndicate.RecipientUncertain, syndicate.RecipientFailed}) {
+		t.Errorf("the page asked for %+v", got)
+	}
+	if strings.Contains(p.body, `value="cy@example.org"`) {
+		t.Error("a sent message can be chosen")
+	}
+
+	// The state filter.
+	for _, tt := range []struct {
+		filter string
+		want   []string
+	}{
+		{"sent", []string{"cy@example.org"}},
+		{"deferred", []string{"dee@example.org"}},
+		{"uncertain", []string{"ana@example.org", "eve@example.org"}},
+		{"all", []string{"ana@example.org", "bo@example.net", "cy@example.org", "dee@example.org", "eve@example.org"}},
+	} {
+		p := v.get("/digests/7?state=" + tt.filter)
+		if got := shownMessages(p.body); p.code != http.StatusOK || !slices.Equal(got, tt.want) {
+			t.Errorf("state=%s: %d, %v, want %v", tt.filter, p.code, got, tt.want)
+		}
+		if !strings.Contains(p.body, `<option value="`+tt.filter+`" selected>`) {
+			t.Errorf("state=%s: the filter does not show it chosen", tt.filter)
+		}
+	}
+	if p := v.get("/digests/7?state=sent"); strings.Contains(p.body, `name="address" value="cy@example.org"`) {
+		t.Error("a sent message can be chosen")
+	}
+	for path, want := range map[string]int{"/digests/7?state=bogus": http.StatusUnprocessableEntity, "/digests/9": http.StatusNotFound,
+		"/digests/x": http.StatusNotFound, "/digests/0": http.StatusNotFound} {
+		if p := v.get(path); p.code != want {
+			t.Errorf("GET %s: %d, want %d", path, p.code, want)
+		}
+	}
+
+	// A digest with nothing to decide has no actions.
+	s.desk.messages[7] = s.desk.messages[7][2:3]
+	if p := v.get("/digests/7?state=all"); strings.Contains(p.body, `id="decide"`) || strings.Contains(p.body, `name="address"`) {
+		t.Error("actions are offered for a digest whose messages are all sent")
+	}
+}
+
+func TestDigestPageIsPaged(t *testing.T) {
+	s := newDashSite(t)
+	var many []syndicate.DigestMessage
+	for i := range int64(250) {
+		many = append(many, digestMessage(8, i+1, "reader"+itoa(i+1)+"@example.org", syndicate.RecipientUncertain, 1, "interrupted", s.clock.Now()))
+	}
+	s.desk.digests[8] = syndicate.Digest{ID: 8, ChannelID: "digest", Period: "2026-11-30T08:00", CreatedAt: s.clock.Now()}
+	s.desk.messages[8] = many
+	v := s.visitor()
+	v.signIn()
+	p := v.get("/digests/8")
+	if got := shownMessages(p.body); len(got) != 100 || got[0] != "reader1@example.org" {
+		t.Fatalf("page 1 shows %d messages", len(got))
+	}
+	if !strings.Contains(p.body, "Messages 1–100 of 250") || !strings.Contains(p.body, `href="/digests/8?page=2#messages" rel="next"`) || strings.Contains(p.body, `rel="prev"`) {
+		t.Errorf("page 1's summary and links:\n%s", p.body)
+	}
+	p = v.get("/digests/8?page=3")
+	if got := shownMessages(p.body); len(got) != 50 || got[0] != "reader201@example.org" {
+		t.Fatalf("page 3 shows %v", got)
+	}
+	if !strings.Contains(p.body, "Messages 201–250 of 250") || strings.Contains(p.body, `rel="next"`) || !strings.Contains(p.body, `href="/digests/8?page=2#messages" rel="prev"`) {
+		t.Error("page 3's summary and links")
+	}
+	if got := s.desk.digestAsks[len(s.desk.digestAsks)-1]; got.limit != 100 || got.offset != 200 {
+		t.Errorf("page 3 asked for %+v", got)
+	}
+	p = v.get("/digests/8?state=all&page=2")
+	if !strings.Contains(p.body, `href="/digests/8?page=3&amp;state=all#messages" rel="next"`) {
+		t.Error("the pages do not keep the filter")
+	}
+}
+
+func TestDigestActions(t *testing.T) {
+	tests := []struct {
+		name      string
+		path      string
+		form      url.Values
+		code      int
+		location  string
+		changes   []string
+		notice    string // on the page shown after
+		noWarning bool   // the notice does not say a message may arrive twice
+	}{
+		{name: "resend-uncertain", path: "/digests/7/resend", form: url.Values{}, code: http.StatusSeeOther,
+			location: "/digests/7?changed=2&done=resend&from=uncertain",
+			changes:  []string{"digest 7 ana@example.org deferred", "digest 7 eve@example.org deferred"},
+			notice:   "Resend: 2 messages of digest 7 will be mailed again now. An uncertain message may have reached its recipient already: it may then arrive twice."},
+		{name: "resend-failed", path: "/digests/7/resend", form: url.Values{"state": {"failed"}, "view": {"all"}}, code: http.StatusSeeOther,
+			location: "/digests/7?changed=1&done=resend&from=failed&state=all",
+			changes:  []string{"digest 7 bo@example.net deferred"},
+			notice:   "Resend: 1 message of digest 7 will be mailed again now.", noWarning: true},
+		{name: "mark-sent-chosen", path: "/digests/7/mark-sent", form: url.Values{"state": {"uncertain", "failed"}, "address": {"bo@example.net", "eve@example.org"}},
+			code: http.StatusSeeOther, location: "/digests/7?changed=2&done=mark-sent&from=uncertain%2Cfailed",
+			changes: []string{"digest 7 bo@example.net sent", "digest 7 eve@example.org sent"},
+			notice:  "Mark sent: 2 messages of digest 7 recorded as sent; they are not mailed again."},
+		{name: "resend-none-left", path: "/digests/7/resend", form: url.Values{"state": {"uncertain"}, "address": {"cy@example.org"}}, code: http.StatusConflict,
+			notice: "No uncertain message in digest 7 for cy@example.org."},
+		{name: "resend-sent", path: "/digests/7/resend", form: url.Values{"state": {"sent"}}, code: http.StatusUnprocessableEntity,
+			notice: "sent messages are not for an editor to resend"},
+		{name: "mark-sent-deferred", path: "/digests/7/mark-sent", form: url.Values{"state": {"deferred"}}, code: http.StatusSeeOther,
+			location: "/digests/7?changed=1&done=mark-sent&from=deferred", changes: []string{"digest 7 dee@example.org sent"}},
+		{name: "unknown-state", path: "/digests/7/resend", form: url.Values{"state": {"bogus"}}, code: http.StatusUnprocessableEntity},
+		{name: "unknown-digest", path: "/digests/9/resend", form: url.Values{}, code: http.StatusNotFound},
+		{name: "unknown-action", path: "/digests/7/explode", form: url.Values{}, code: http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newDashSite(t)
+			v := s.visitor()
+			tt.form.Set("csrf", v.signIn())
+			p := v.post(tt.path, tt.form)
+			if p.code != tt.code {
+				t.Fatalf("POST %s: %d, want %d\n%s", tt.path, p.code, tt.code, p.body)
+			}
+			if loc := p.header.Get("Location"); loc != tt.location {
+				t.Errorf("redirect %q, want %q", loc, tt.location)
+			}
+			if ch := s.desk.snapshot(); !slices.Equal(ch, tt.changes) {
+				t.Errorf("changes %v, want %v", ch, tt.changes)
+			}
+			shown := p.body
+			if tt.location != "" {
+				shown = v.get(tt.location).body
+			}
+			if !strings.Contains(shown, html.EscapeString(tt.notice)) {
+				t.Errorf("the page does not say %q:\n%s", tt.notice, shown)
+			}
+			if tt.noWarning && strings.Contains(shown, "it may then arrive twice") {
+				t.Error("the notice warns of duplicates when no uncertain message was sent again")
+			}
+		})
+	}
+
+	// The page then shows the messages as they are.
+	s := newDashSite(t)
+	v := s.visitor()
+	token := v.signIn()
+	v.post("/digests/7/resend", url.Values{"csrf": {token}, "address": {"ana@example.org"}})
+	if m := s.desk.message(7, "ana@example.org"); m.State != syndicate.RecipientDeferred {
+		t.Fatalf("ana's message is %s", m.State)
+	}
+	if m := s.desk.message(7, "eve@example.org"); m.State != syndicate.RecipientUncertain {
+		t.Fatalf("eve's message, not chosen, is %s", m.State)
+	}
+	if got := shownMessages(v.get("/digests/7").body); !slices.Equal(got, []string{"bo@example.net", "eve@example.org"}) {
+		t.Errorf("after the resend the page lists %v", got)
 	}
 }

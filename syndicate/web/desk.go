@@ -45,6 +45,19 @@ type Desk interface {
 	// Status returns the document of `status --json`, narrowed as its
 	// flags narrow it.
 	Status(ctx context.Context, q StatusQuery) (any, error)
+
+	// DigestMessages returns a digest with its messages counted by state,
+	// and at most limit of its messages in the states (every state when
+	// none), after the first offset of them, in subscriber order, as
+	// `status --digest N --recipients STATE,…` lists them; ErrNotFound
+	// for a digest that does not exist or whose email channel is not
+	// configured.
+	DigestMessages(ctx context.Context, id int64, states []syndicate.RecipientState, limit, offset int) (DigestPage, error)
+	// DigestAct is `digest resend` or `digest mark-sent` on the digest's
+	// messages in the states (uncertain when none), only those of the
+	// addresses when any are given. A state the action does not take is
+	// ErrInvalid. Messages sent again reach a running daemon at once.
+	DigestAct(ctx context.Context, id int64, a DigestAction, states []syndicate.RecipientState, addresses []string) (DigestActReport, error)
 }
 
 // ErrInvalid marks an error that is the editor's to correct.
@@ -328,4 +341,45 @@ type StatusQuery struct {
 	Channel string
 	States  string // comma-separated
 	Limit   int
+}
+
+// DigestPage is one page of a digest's messages, with the digest.
+type DigestPage struct {
+	Digest syndicate.Digest
+	List   string // the subscriber list its channel mails
+	// Counts is every message of the digest by state.
+	Counts   map[syndicate.RecipientState]int
+	Messages []syndicate.DigestMessage
+	Total    int // messages in the states asked for, in all
+}
+
+// DigestAction is what an editor does to messages of a digest, as the
+// command `digest resend|mark-sent` does.
+type DigestAction string
+
+const (
+	// DigestResend mails the messages again (they become deferred): an
+	// uncertain one may then arrive twice.
+	DigestResend DigestAction = "resend"
+	// DigestMarkSent records them as sent: they are not mailed again.
+	DigestMarkSent DigestAction = "mark-sent"
+)
+
+// Label is the text of the action's button.
+func (a DigestAction) Label() string {
+	switch a {
+	case DigestResend:
+		return "Resend"
+	case DigestMarkSent:
+		return "Mark sent"
+	}
+	return ""
+}
+
+// DigestActReport is what DigestAct did.
+type DigestActReport struct {
+	Changed int // messages moved
+	// Missing are the addresses asked for that had no message in those
+	// states (one already decided on, or not of this digest).
+	Missing []string
 }

@@ -1,7 +1,7 @@
 // Progressive help for the dashboard; every page works without it.
 // - a live character count under each review text box;
 // - the page reloads itself every data-refresh seconds while it is visible
-//   and nothing is being typed.
+//   and nothing is being typed or chosen.
 "use strict";
 
 (function () {
@@ -52,7 +52,7 @@
   function busy() {
     var el = document.activeElement;
     if (el && /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName)) return true;
-    return document.querySelector("textarea[data-dirty]") !== null;
+    return document.querySelector("textarea[data-dirty], form[data-dirty]") !== null;
   }
 
   function wireRefresh() {
@@ -64,6 +64,11 @@
       }
     }, seconds * 1000);
   }
+
+  // A box ticked or a choice made is not lost to a reload.
+  document.addEventListener("change", function (e) {
+    if (e.target.form) e.target.form.dataset.dirty = "1";
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("textarea[data-count]").forEach(wireCount);
