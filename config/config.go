@@ -71,7 +71,10 @@ type Feed struct {
 	Filter     Filter
 	Timeout    Duration // per fetch
 	MaxBytes   int64
-	Review     bool // new deliveries wait for an editor's approval
+	// MaxItems is how many of a document's items a poll reads: the
+	// newest by date (else the first), the rest skipped with a warning.
+	MaxItems int
+	Review   bool // new deliveries wait for an editor's approval
 }
 
 // Dashboard holds the editor's dashboard settings.

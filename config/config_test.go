@@ -70,6 +70,7 @@ func TestDesignExampleLoads(t *testing.T) {
 			Filter:     Filter{ExcludeCategories: []string{"Statements"}},
 			Timeout:    Duration(30 * time.Second),
 			MaxBytes:   10 << 20,
+			MaxItems:   500,
 		}},
 		Channels: []Channel{
 			{
@@ -152,7 +153,7 @@ func TestDefaults(t *testing.T) {
 	}
 	f := cfg.Feeds[0]
 	if f.Schedule != "*/10 * * * *" || f.Backfill != 0 || f.FloodLimit != 10 ||
-		f.Timeout.Std() != 30*time.Second || f.MaxBytes != 10485760 || f.Language != "" || f.Filter.MatchRegexp() != nil {
+		f.Timeout.Std() != 30*time.Second || f.MaxBytes != 10485760 || f.MaxItems != 500 || f.Language != "" || f.Filter.MatchRegexp() != nil {
 		t.Errorf("feed defaults: %+v", f)
 	}
 	ch := cfg.Channels[0]
@@ -518,6 +519,7 @@ feeds:
     to: []
     timeout: 0s
     max_bytes: 0
+    max_items: 0
     filter: {include_categories: ["", a], match: "(unclosed"}
 channels: [{id: toot, type: mastodon, server: "https://m.example", access_token: x}]
 `,
@@ -530,6 +532,7 @@ channels: [{id: toot, type: mastodon, server: "https://m.example", access_token:
 				`feeds[0].to: required (at least one channel id)`,
 				`feeds[0].timeout: must be more than 0s (got 0s)`,
 				`feeds[0].max_bytes: must be at least 1 (got 0)`,
+				`feeds[0].max_items: must be at least 1 (got 0)`,
 				`feeds[0].filter.include_categories[0]: must not be empty`,
 				"feeds[0].filter.match: invalid regular expression: missing closing ): `(unclosed`",
 			}, "\n"),
@@ -1071,7 +1074,7 @@ func TestValidateBuiltConfig(t *testing.T) {
 		Store:    "sqlite:x.db",
 		Listen:   "localhost:0",
 		Timezone: "Asia/Almaty",
-		Feeds:    []Feed{{ID: "f", URL: "https://example.org/feed", Schedule: "@daily", FloodLimit: 1, Timeout: 1, MaxBytes: 1, To: []string{"c"}, Filter: Filter{Match: "^A"}}},
+		Feeds:    []Feed{{ID: "f", URL: "https://example.org/feed", Schedule: "@daily", FloodLimit: 1, Timeout: 1, MaxBytes: 1, MaxItems: 1, To: []string{"c"}, Filter: Filter{Match: "^A"}}},
 		Channels: []Channel{{ID: "c", Type: TypeTelegram, OnUpdate: "ignore", Timeout: 1, Retry: Retry{MaxAttempts: 1, MinBackoff: 1, MaxBackoff: 1}}},
 	}
 	want := "channels[0]: the telegram settings are missing"

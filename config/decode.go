@@ -647,6 +647,7 @@ func (d *decoder) feed(path string, n *yaml.Node) Feed {
 		FloodLimit: 10,
 		Timeout:    Duration(30 * time.Second),
 		MaxBytes:   10 << 20,
+		MaxItems:   500,
 	}
 	o := d.object(path, n)
 	if o == nil {
@@ -667,6 +668,7 @@ func (d *decoder) feed(path string, n *yaml.Node) Feed {
 	}
 	d.duration(o, "timeout", &f.Timeout)
 	d.int64(o, "max_bytes", &f.MaxBytes)
+	d.int(o, "max_items", &f.MaxItems)
 	d.bool(o, "review", &f.Review)
 	d.unknownKeys(o, nil)
 	return f

@@ -247,6 +247,7 @@ func (v *checker) feed(f *Feed, p string, loc *time.Location, channels map[strin
 	}
 	v.positive(p+".timeout", f.Timeout)
 	v.atLeast(p+".max_bytes", f.MaxBytes, 1)
+	v.atLeast(p+".max_items", int64(f.MaxItems), 1)
 }
 
 func (v *checker) channel(ch *Channel, p string, loc *time.Location, seen map[string]int, i int) {

@@ -145,7 +145,7 @@ func newReader(cfg *config.Config, c *cli) feedReader {
 	}
 	r := feedReader{reader: feed.New(feed.Options{UserAgent: ua, Now: c.env.Now, Guard: netGuard(cfg)}), limits: map[string]feed.Limits{}}
 	for _, f := range cfg.Feeds {
-		r.limits[f.ID] = feed.Limits{Timeout: f.Timeout.Std(), MaxBytes: f.MaxBytes}
+		r.limits[f.ID] = feed.Limits{Timeout: f.Timeout.Std(), MaxBytes: f.MaxBytes, MaxItems: f.MaxItems}
 	}
 	return r
 }
