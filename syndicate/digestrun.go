@@ -746,13 +746,39 @@ func (e *Engine) digestLoop(ctx context.Context) {
 	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	wake := e.digestWakes()
 	for {
 		_ = e.CheckDigests(ctx, false) // logged inside
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		case <-wake:
+			// Another process's writes wake this often: a pass at most
+			// every digestWakeGap.
+			if sleepCtx(ctx, digestWakeGap) != nil {
+				return
+			}
 		}
+	}
+}
+
+// digestWakeGap is the least time between two passes over the digests
+// that wake-ups ask for.
+const digestWakeGap = time.Second
+
+func (e *Engine) digestWakes() chan struct{} {
+	e.digestWakeOnce.Do(func() { e.digestWake = make(chan struct{}, 1) })
+	return e.digestWake
+}
+
+// WakeDigests asks a running daemon for a pass over its digests now
+// (messages an editor gave back to be mailed, a digest another process
+// made), instead of at its next DigestInterval.
+func (e *Engine) WakeDigests() {
+	select {
+	case e.digestWakes() <- struct{}{}:
+	default: // one is asked for already
 	}
 }
 

@@ -147,6 +147,9 @@ type Engine struct {
 	DigestInterval time.Duration
 
 	ownerOnce sync.Once
+	// digestWake asks digestLoop for a pass now (see WakeDigests).
+	digestWakeOnce sync.Once
+	digestWake     chan struct{}
 	// heldChannels: channel id → until when this process holds its
 	// queue's lease (time.Time).
 	heldChannels sync.Map

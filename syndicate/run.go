@@ -210,6 +210,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		workers.Go(func() {
 			for range w.Changes(ctx) {
 				e.wakeAll() // another process decided something
+				e.WakeDigests()
 			}
 		})
 	}

@@ -483,7 +483,10 @@ func TestDashboardIsOffWithoutAdminToken(t *testing.T) {
 // digest's page lists its two uncertain messages; Resend of one mails it
 // again through the running daemon at once, not at its next check, and
 // Mark sent records the other, as `digest resend|mark-sent` do.
-func TestDashboardDecidesOnDigestMessages(t *testing.T) {
+// runningWithUncertainDigest starts `run` (with its dashboard) on a digest
+// site whose digest 1 a crash left with two messages in flight, and waits
+// until the daemon has settled them uncertain.
+func runningWithUncertainDigest(t *testing.T) (*digestSite, *dashboardSite) {
 	s := newDigestSite(t)
 	s.mustRun("subscribers", "add", "--config", s.config, "--list", "en", "--confirmed", "ana@example.net", "bob@example.net")
 	s.schedule("0 8 1 1 *") // no digest falls due during the test
@@ -503,9 +506,33 @@ func TestDashboardDecidesOnDigestMessages(t *testing.T) {
 	}
 	d := &dashboardSite{site: &site{t: t, dir: s.dir, config: s.config}, base: "http://" + addr}
 	d.start(t)
+	waitFor(t, func() bool { return s.statusDigests()[0].Recipients.Uncertain == 2 })
+	return s, d
+}
+
+// TestDigestResendFromTheCommandLineReachesTheDaemon: `digest resend` in
+// another shell is mailed by the running daemon at once, not at its next
+// digest check.
+func TestDigestResendFromTheCommandLineReachesTheDaemon(t *testing.T) {
+	s, _ := runningWithUncertainDigest(t)
+	asked := time.Now()
+	s.mustRun("digest", "resend", "--config", s.config, "--digest", "1", "ana@example.net")
+	for len(s.inbox()["ana@example.net"]) == 0 {
+		if time.Since(asked) > syndicate.DefaultDigestInterval/2 {
+			t.Fatalf("the resent message was not mailed within %s", syndicate.DefaultDigestInterval/2)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := len(s.inbox()["bob@example.net"]); got != 0 {
+		t.Fatalf("bob, not chosen, received %d messages", got)
+	}
+}
+
+func TestDashboardDecidesOnDigestMessages(t *testing.T) {
+	s, d := runningWithUncertainDigest(t)
 	e := d.signIn(t)
 
-	// The daemon's first pass settles the crash: both messages uncertain.
+	// The daemon's first pass settled the crash: both messages uncertain.
 	var page string
 	waitFor(t, func() bool {
 		_, page = e.get("/digests/1")

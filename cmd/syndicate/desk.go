@@ -39,11 +39,6 @@ type desk struct {
 	countsMu sync.Mutex
 	counts   []web.ListCounts // subscriber counts, kept a little while
 	countsAt time.Time
-
-	// digestWake asks the running daemon for a pass over the digests at
-	// once (messages were given back to be mailed again); see
-	// serveDigestWakes.
-	digestWake chan struct{}
 }
 
 type entryRenderer interface {
@@ -72,7 +67,7 @@ func (c *cli) newDesk(cfg *config.Config, engine *syndicate.Engine) (*desk, erro
 	if _, err := engine.EditorStore(); err != nil {
 		return nil, err
 	}
-	d := &desk{engine: engine, store: engine.Store, cfg: cfg, cli: c, entries: map[string]entryRenderer{}, now: c.env.Now, digestWake: make(chan struct{}, 1)}
+	d := &desk{engine: engine, store: engine.Store, cfg: cfg, cli: c, entries: map[string]entryRenderer{}, now: c.env.Now}
 	for i := range cfg.Channels {
 		ch := &cfg.Channels[i]
 		if !isEmailChannel(cfg, ch.ID) {
@@ -104,16 +99,6 @@ func (c *cli) dashboard(ctx context.Context, cfg *config.Config, engine *syndica
 	key, err := sessionKey(ctx, engine.Store)
 	if err != nil {
 		return nil, err
-	}
-	// The daemon's digest loop looks every DigestInterval; messages an
-	// editor sends again go at once, by a pass the engine's Run runs (and
-	// waits for as it stops) once its first polls have ended.
-	afterFirstPolls := engine.AfterFirstPolls
-	engine.AfterFirstPolls = func(ctx context.Context) {
-		if afterFirstPolls != nil {
-			afterFirstPolls(ctx)
-		}
-		dk.serveDigestWakes(ctx)
 	}
 	return &web.Dashboard{
 		Desk:            dk,
@@ -699,20 +684,6 @@ func (d *desk) Status(ctx context.Context, q web.StatusQuery) (any, error) {
 	return buildStatus(ctx, d.cfg, d.store, statusFilter{feed: q.Feed, channel: q.Channel, states: states, limit: q.Limit})
 }
 
-// serveDigestWakes makes a pass over the digests each time an editor has
-// given messages back to be mailed, until ctx ends. A channel whose pass
-// is already running is left to it.
-func (d *desk) serveDigestWakes(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-d.digestWake:
-			_ = d.engine.CheckDigests(ctx, false) // logged inside
-		}
-	}
-}
-
 // digest finds a digest of a configured email channel.
 func (d *desk) digest(ctx context.Context, id int64) (syndicate.DigestStore, syndicate.Digest, error) {
 	ds, ok := d.store.(syndicate.DigestStore)
@@ -779,10 +750,7 @@ func (d *desk) DigestAct(ctx context.Context, id int64, a web.DigestAction, stat
 		return web.DigestActReport{}, err
 	}
 	if dec.to == syndicate.RecipientDeferred && len(dec.changed) > 0 {
-		select {
-		case d.digestWake <- struct{}{}:
-		default: // a pass is asked for already
-		}
+		d.engine.WakeDigests() // mailed again at once, not at the next digest check
 	}
 	return web.DigestActReport{Changed: len(dec.changed), Missing: dec.missing}, nil
 }
