@@ -234,7 +234,7 @@ func (c *Channel) articleData(lang string, a syndicate.Article) articleData {
 	ad := articleData{
 		Title:    oneLine(a.Title),
 		Summary:  channels.CutAtWord(strings.TrimSpace(a.Summary), summaryLimit, channels.Graphemes),
-		Sections: a.Categories,
+		Sections: a.CategoryNames(), // the labels, where the feed gives them
 		Author:   oneLine(a.Author),
 	}
 	if ad.Title == "" {

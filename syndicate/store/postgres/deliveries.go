@@ -16,7 +16,7 @@ import (
 const (
 	articleHead = `a.id, a.feed_id, a.key, a.link, a.title, a.summary, `
 	articleTail = `, a.image_url, a.image_caption, a.categories, a.related::text, a.language, a.author,
-		a.published, a.updated, a.position, a.hash, a.first_seen`
+		a.published, a.updated, a.position, a.hash, a.first_seen, a.category_labels`
 	articleCols = articleHead + `a.content_html` + articleTail
 	// articleViewCols leaves out the content, which a status page never
 	// shows and which would make a long listing heavy. The related links
@@ -37,11 +37,14 @@ func articleDest(a *syndicate.Article) (dest []any, finish func() error) {
 	var published, updated, firstSeen time.Time
 	dest = []any{&a.ID, &a.FeedID, &a.Key, &a.Link, &a.Title, &a.Summary, &a.ContentHTML,
 		&a.ImageURL, &a.ImageCaption, &a.Categories, &related, &a.Language, &a.Author, &published, &updated,
-		&a.Position, &a.Hash, &firstSeen}
+		&a.Position, &a.Hash, &firstSeen, &a.CategoryLabels}
 	return dest, func() error {
 		a.Published, a.Updated, a.FirstSeen = goTime(published), goTime(updated), goTime(firstSeen)
 		if len(a.Categories) == 0 {
 			a.Categories = nil
+		}
+		if len(a.CategoryLabels) == 0 {
+			a.CategoryLabels = nil
 		}
 		var err error
 		if a.Related, err = decodeRelated(related); err != nil {

@@ -77,16 +77,16 @@ func (p *pollTx) insertArticles(rec syndicate.PollRecord) error {
 		b.Queue(`
 			INSERT INTO articles (feed_id, key, link, dedupe_link, title, summary, content_html,
 				image_url, image_caption, categories, related, language, author, published, updated,
-				position, hash, first_seen, sort_time)
+				position, hash, first_seen, sort_time, category_labels)
 			SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
 				$9::text, $10::text[], $11::jsonb, $12::text, $13::text, $14::timestamptz,
-				$15::timestamptz, $16::integer, $17::text, $18::timestamptz, $19::timestamptz
+				$15::timestamptz, $16::integer, $17::text, $18::timestamptz, $19::timestamptz, $20::text[]
 			WHERE NOT EXISTS (SELECT 1 FROM article_aliases
 				WHERE feed_id = $1 AND md5(key) = md5($2) AND key = $2)
 			ON CONFLICT DO NOTHING`,
 			p.feed, a.Key, a.Link, a.DedupeLink(), a.Title, a.Summary, a.ContentHTML, a.ImageURL,
 			a.ImageCaption, categories(a.Categories), related, a.Language, a.Author, a.Published,
-			a.Updated, a.Position, a.Hash, a.FirstSeen, a.SortTime())
+			a.Updated, a.Position, a.Hash, a.FirstSeen, a.SortTime(), categories(a.CategoryLabels))
 	}
 	if err := p.tx.SendBatch(p.ctx, b).Close(); err != nil {
 		return fmt.Errorf("articles: %w", err)
@@ -172,10 +172,11 @@ func (p *pollTx) updateArticle(a syndicate.Article) error {
 	_, err = p.tx.Exec(p.ctx, `
 		UPDATE articles SET title = $1, summary = $2, content_html = $3, image_url = $4,
 			image_caption = $5, categories = $6, related = $7, language = $8, author = $9,
-			published = $10, updated = $11, position = $12, hash = $13, sort_time = $14
+			published = $10, updated = $11, position = $12, hash = $13, sort_time = $14, category_labels = $16
 		WHERE id = $15`,
 		a.Title, a.Summary, a.ContentHTML, a.ImageURL, a.ImageCaption, categories(a.Categories),
-		related, a.Language, a.Author, a.Published, a.Updated, a.Position, a.Hash, a.SortTime(), ref.id)
+		related, a.Language, a.Author, a.Published, a.Updated, a.Position, a.Hash, a.SortTime(), ref.id,
+		categories(a.CategoryLabels))
 	return err
 }
 

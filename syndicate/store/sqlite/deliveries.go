@@ -15,7 +15,7 @@ import (
 const (
 	articleHead = `a.id, a.feed_id, a.key, a.link, a.title, a.summary, `
 	articleTail = `, a.image_url, a.image_caption, a.categories, a.related, a.language, a.author,
-		a.published, a.updated, a.position, a.hash, a.first_seen`
+		a.published, a.updated, a.position, a.hash, a.first_seen, a.category_labels`
 	articleCols = articleHead + `a.content_html` + articleTail
 	// articleViewCols leaves out the content, which a status page never
 	// shows and which would make a long listing heavy. The related links
@@ -32,16 +32,19 @@ type scanner interface{ Scan(dest ...any) error }
 // articleDest returns the scan destinations of articleCols; finish
 // decodes the times, categories and related links once the row is scanned.
 func articleDest(a *syndicate.Article) (dest []any, finish func() error) {
-	var cats, related string
+	var cats, related, labels string
 	var published, updated, firstSeen int64
 	dest = []any{&a.ID, &a.FeedID, &a.Key, &a.Link, &a.Title, &a.Summary, &a.ContentHTML,
 		&a.ImageURL, &a.ImageCaption, &cats, &related, &a.Language, &a.Author, &published, &updated,
-		&a.Position, &a.Hash, &firstSeen}
+		&a.Position, &a.Hash, &firstSeen, &labels}
 	return dest, func() error {
 		a.Published, a.Updated, a.FirstSeen = goTime(published), goTime(updated), goTime(firstSeen)
 		var err error
 		if a.Categories, err = decodeCategories(cats); err != nil {
 			return fmt.Errorf("categories of article %d: %w", a.ID, err)
+		}
+		if a.CategoryLabels, err = decodeCategories(labels); err != nil {
+			return fmt.Errorf("category labels of article %d: %w", a.ID, err)
 		}
 		if a.Related, err = decodeRelated(related); err != nil {
 			return fmt.Errorf("related links of article %d: %w", a.ID, err)

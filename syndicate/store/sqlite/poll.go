@@ -87,8 +87,8 @@ func (p *pollTx) insertArticles(rec syndicate.PollRecord) error {
 	insert, err := p.prepare(`
 		INSERT INTO articles (feed_id, key, link, dedupe_link, title, summary, content_html,
 			image_url, image_caption, categories, related, language, author, published, updated,
-			position, hash, first_seen, sort_time)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19
+			position, hash, first_seen, sort_time, category_labels)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20
 		WHERE NOT EXISTS (SELECT 1 FROM article_aliases WHERE feed_id = ?1 AND key = ?2)
 		ON CONFLICT (feed_id, key) DO NOTHING`)
 	if err != nil {
@@ -109,14 +109,14 @@ func (p *pollTx) insertArticle(insert *sql.Stmt, a syndicate.Article) error {
 	if a.FirstSeen.IsZero() {
 		a.FirstSeen = p.now
 	}
-	cats, related, err := encodeLists(a)
+	cats, related, labels, err := encodeLists(a)
 	if err != nil {
 		return err
 	}
 	res, err := insert.ExecContext(p.ctx, p.feed, a.Key, a.Link, a.DedupeLink(), a.Title, a.Summary,
 		a.ContentHTML, a.ImageURL, a.ImageCaption, cats, related, a.Language, a.Author,
 		dbTime(a.Published), dbTime(a.Updated), a.Position, a.Hash,
-		dbTime(a.FirstSeen), dbTime(a.SortTime()))
+		dbTime(a.FirstSeen), dbTime(a.SortTime()), labels)
 	if err != nil {
 		return err
 	}
@@ -131,15 +131,19 @@ func (p *pollTx) insertArticle(insert *sql.Stmt, a syndicate.Article) error {
 	return nil
 }
 
-// encodeLists encodes the article's categories and related links as JSON.
-func encodeLists(a syndicate.Article) (cats, related string, err error) {
+// encodeLists encodes the article's categories, related links and
+// category labels as JSON.
+func encodeLists(a syndicate.Article) (cats, related, labels string, err error) {
 	if cats, err = encodeCategories(a.Categories); err != nil {
-		return "", "", fmt.Errorf("categories: %w", err)
+		return "", "", "", fmt.Errorf("categories: %w", err)
 	}
 	if related, err = encodeRelated(a.Related); err != nil {
-		return "", "", fmt.Errorf("related links: %w", err)
+		return "", "", "", fmt.Errorf("related links: %w", err)
 	}
-	return cats, related, nil
+	if labels, err = encodeCategories(a.CategoryLabels); err != nil {
+		return "", "", "", fmt.Errorf("category labels: %w", err)
+	}
+	return cats, related, labels, nil
 }
 
 // own checks that a belongs to the polled feed, and fills in its FeedID.
@@ -214,18 +218,18 @@ func (p *pollTx) updateArticle(a syndicate.Article) error {
 		return err
 	}
 	a.FirstSeen = ref.firstSeen
-	cats, related, err := encodeLists(a)
+	cats, related, labels, err := encodeLists(a)
 	if err != nil {
 		return err
 	}
 	_, err = p.tx.ExecContext(p.ctx, `
 		UPDATE articles SET title = ?, summary = ?, content_html = ?, image_url = ?,
 			image_caption = ?, categories = ?, related = ?, language = ?, author = ?,
-			published = ?, updated = ?, position = ?, hash = ?, sort_time = ?
+			published = ?, updated = ?, position = ?, hash = ?, sort_time = ?, category_labels = ?
 		WHERE id = ?`,
 		a.Title, a.Summary, a.ContentHTML, a.ImageURL, a.ImageCaption, cats, related, a.Language,
 		a.Author, dbTime(a.Published), dbTime(a.Updated), a.Position, a.Hash,
-		dbTime(a.SortTime()), ref.id)
+		dbTime(a.SortTime()), labels, ref.id)
 	if err != nil {
 		return err
 	}

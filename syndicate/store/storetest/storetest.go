@@ -107,13 +107,15 @@ func newArticle(feed, key string, hour int) syndicate.Article {
 		ContentHTML:  "<p>Content of <b>" + key + "</b> &amp; more</p>",
 		ImageURL:     "https://example.org/img/" + key + ".jpg",
 		ImageCaption: "Caption of " + key,
-		Categories:   []string{"Kazakhstan", "Mass strike", "Kazajistán"},
-		Language:     "es",
-		Author:       "Emancipación",
-		Published:    at(hour),
-		Updated:      at(hour).Add(90 * time.Minute),
-		Position:     hour,
-		Hash:         "hash-" + key,
+		Categories:   []string{"Kazakhstan", "mass-strike", "Kazajistán"},
+		// Labels as Atom gives them: the second category has one.
+		CategoryLabels: []string{"", "Mass strike", ""},
+		Language:       "es",
+		Author:         "Emancipación",
+		Published:      at(hour),
+		Updated:        at(hour).Add(90 * time.Minute),
+		Position:       hour,
+		Hash:           "hash-" + key,
 		Related: []syndicate.Link{
 			{Title: "Read also: " + key + " — “the strike goes on”", URL: "https://example.org/related/" + key + "?a=1&b=<2>"},
 			{Title: "", URL: "https://example.org/related/untitled#part-2"},
@@ -232,6 +234,9 @@ func checkArticle(t *testing.T, got, want syndicate.Article, withContent bool) {
 	eq("Position", fmt.Sprint(got.Position), fmt.Sprint(want.Position))
 	if !slices.Equal(got.Categories, want.Categories) {
 		t.Errorf("article %q: Categories = %q, want %q", want.Key, got.Categories, want.Categories)
+	}
+	if !slices.Equal(got.CategoryLabels, want.CategoryLabels) {
+		t.Errorf("article %q: CategoryLabels = %q, want %q", want.Key, got.CategoryLabels, want.CategoryLabels)
 	}
 	if !slices.Equal(got.Related, want.Related) {
 		t.Errorf("article %q: Related = %q, want %q", want.Key, got.Related, want.Related)

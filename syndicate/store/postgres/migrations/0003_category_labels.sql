@@ -1,0 +1,3 @@
+-- A category's label (Atom's label="…"), aligned with categories: what a
+-- hashtag or a digest shows, where routing and filters use the term.
+ALTER TABLE articles ADD COLUMN category_labels text[] NOT NULL DEFAULT '{}';
