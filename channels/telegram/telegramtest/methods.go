@@ -3,9 +3,9 @@ package telegramtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -189,15 +189,26 @@ func (s *Server) getChatMember(r *request) (any, *apiError) {
 	return m, nil
 }
 
-// parseText parses a text or caption in the request's parse mode, trims it
-// as Telegram does, and checks its length.
+// maxTextBytes is the most bytes of a text or caption the Bot API takes
+// before it parses it.
+const maxTextBytes = 1 << 15
+
+// parseText parses a text or caption in the request's parse mode with
+// Telegram's own rules (tghtml.Parse), trims it as Telegram does, and
+// checks its length.
 func parseText(r *request, text string, limit int, tooLong string) (string, []tghtml.Entity, *apiError) {
+	if len(text) > maxTextBytes {
+		return "", nil, badRequest("text is too long")
+	}
 	plain, entities := text, []tghtml.Entity(nil)
 	switch mode := r.params["parse_mode"]; strings.ToLower(mode) {
 	case "":
 	case "html":
 		var err error
 		plain, entities, err = tghtml.Parse(text)
+		if errors.Is(err, tghtml.ErrNotUTF8) {
+			return "", nil, badRequest("text must be encoded in UTF-8")
+		}
 		if err != nil {
 			return "", nil, badRequest("can't parse entities: " + err.Error())
 		}
@@ -293,8 +304,11 @@ func checkReplyMarkup(r *request) *apiError {
 			}
 			if rawURL, ok := b["url"]; ok {
 				var u string
-				if err := json.Unmarshal(rawURL, &u); err != nil || !validButtonURL(u) {
-					return badRequest(fmt.Sprintf("inline keyboard button URL '%s' is invalid: Wrong HTTP URL", u))
+				if err := json.Unmarshal(rawURL, &u); err != nil {
+					return badRequest(`can't parse inline keyboard button: Field "url" must be of type String`)
+				}
+				if _, err := tghtml.CheckLink(u); err != nil {
+					return badRequest(fmt.Sprintf("inline keyboard button URL '%s' is invalid: %v", u, err))
 				}
 			}
 		}
@@ -309,20 +323,6 @@ func strictObject(v string, dst any) error {
 		return fmt.Errorf("not an object")
 	}
 	return json.Unmarshal([]byte(v), dst)
-}
-
-func validButtonURL(s string) bool {
-	u, err := url.Parse(s)
-	if err != nil {
-		return false
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-		return u.Host != ""
-	case "tg":
-		return true
-	}
-	return false
 }
 
 func (s *Server) newMessage(c *chat, methodName string, r *request) *stored {

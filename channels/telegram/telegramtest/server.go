@@ -260,9 +260,11 @@ func (s *Server) Calls(method string) int {
 	return s.calls[method]
 }
 
-// ParseHTML parses text as Telegram parses parse_mode HTML and returns the
-// plain text, or the reason it is refused (what follows "can't parse
-// entities: " in Telegram's answer).
+// ParseHTML parses text as Telegram parses parse_mode HTML (tdlib's rules,
+// which the server applies too) and returns the plain text, or the reason
+// it is refused (what follows "can't parse entities: " in Telegram's
+// answer). Like Telegram it accepts a "&" that starts no character
+// reference.
 func ParseHTML(s string) (plain string, err error) {
 	plain, _, err = tghtml.Parse(s)
 	return plain, err

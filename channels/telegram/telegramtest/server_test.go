@@ -67,7 +67,14 @@ func TestRoutesAndErrors(t *testing.T) {
 			400, "Bad Request: can't parse reply keyboard markup JSON object"},
 		{"bad button URL", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"},
 			"reply_markup": {`{"inline_keyboard":[[{"text":"go","url":"javascript:x"}]]}`}},
-			400, "Bad Request: inline keyboard button URL 'javascript:x' is invalid: Wrong HTTP URL"},
+			400, "Bad Request: inline keyboard button URL 'javascript:x' is invalid: Wrong port number specified in the URL"},
+		{"button to a host without a dot", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"},
+			"reply_markup": {`{"inline_keyboard":[[{"text":"go","url":"http://localhost/a"}]]}`}},
+			400, "Bad Request: inline keyboard button URL 'http://localhost/a' is invalid: Wrong HTTP URL"},
+		{"over 32 KiB", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {strings.Repeat("<b></b>", 5000)}, "parse_mode": {"HTML"}},
+			400, "Bad Request: text is too long"},
+		{"bad custom emoji", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {`<tg-emoji emoji-id="x">👍</tg-emoji>`}, "parse_mode": {"HTML"}},
+			400, "Bad Request: can't parse entities: Invalid custom emoji identifier specified"},
 		{"unknown parameter", "/bot" + token + "/sendMessage", url.Values{"chat_id": {"@news"}, "text": {"x"}, "disable_notifcation": {"true"}},
 			400, `Bad Request: telegramtest: unknown parameter "disable_notifcation" for method sendMessage`},
 		{"edit of an unknown message", "/bot" + token + "/editMessageText", url.Values{"chat_id": {"@news"}, "message_id": {"9"}, "text": {"x"}},
@@ -84,7 +91,7 @@ func TestRoutesAndErrors(t *testing.T) {
 	if len(s.Messages()) != 0 {
 		t.Errorf("refused messages were recorded: %+v", s.Messages())
 	}
-	if s.Calls("sendMessage") != 9 {
+	if s.Calls("sendMessage") != 12 {
 		t.Errorf("Calls(sendMessage) = %d", s.Calls("sendMessage"))
 	}
 }
@@ -338,6 +345,8 @@ func TestBotRights(t *testing.T) {
 	}
 }
 
+// The server parses as Telegram does (tdlib's rules): it keeps what
+// Telegram keeps and refuses what it refuses.
 func TestParseHTML(t *testing.T) {
 	tests := []struct {
 		in, plain, err string
@@ -347,35 +356,65 @@ func TestParseHTML(t *testing.T) {
 		{in: `<a href="https://x.org/?a=1&amp;b=&quot;2&quot;">link</a>`, plain: "link"},
 		{in: "<pre><code class=\"language-go\">x &lt; y</code></pre>", plain: "x < y"},
 		{in: "<blockquote expandable>q</blockquote>", plain: "q"},
+		{in: `<blockquote cite="" x>q</blockquote>`, plain: "q"},
+		{in: `<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji> <tg-time unix="1700000000" format="wDT">then</tg-time>`, plain: "👍 then"},
 		{in: "&lt;&gt;&amp;&quot;&#65;&#x42;", plain: `<>&"AB`},
 		{in: "a > b", plain: "a > b"},
 		{in: "<B>caps</B>", plain: "caps"},
 		{in: "<b>x</>", plain: "x"},
+		{in: "<b foo>x</b>", plain: "x"},
+		// Telegram keeps a "&" that starts no reference, and reads one
+		// without ";".
+		{in: "Q&A", plain: "Q&A"},
+		{in: "&nbsp; &#0;", plain: "&nbsp; &#0;"},
+		{in: "&lt", plain: "<"},
 		{in: "a < b", err: `Unsupported start tag "" at byte offset 2`},
-		{in: "Q&A", err: `Unescaped "&" (write it as "&amp;") at byte offset 1`},
-		{in: "&nbsp;", err: `Unescaped "&" (write it as "&amp;") at byte offset 0`},
-		{in: "&#0;", err: "at byte offset 0"},
-		{in: "&#xD800;", err: "at byte offset 0"},
-		{in: "&lt", err: "at byte offset 0"},
+		{in: "&#xD800;", err: "Text contains invalid Unicode characters after decoding HTML entities, check for unmatched surrogate code units"},
 		{in: "<script>x</script>", err: `Unsupported start tag "script" at byte offset 0`},
-		{in: "<b>x", err: `Can't find end tag corresponding to start tag "b" at byte offset 0`},
-		{in: "<b><i>x</b></i>", err: `Unmatched end tag, expected "</i>", found "</b>" at byte offset 7`},
+		{in: "<b>x", err: `Can't find end tag corresponding to start tag "b"`},
+		{in: "<b><i>x</b></i>", err: `Unmatched end tag at byte offset 7, expected "</i>", found "</b>"`},
 		{in: "x</b>", err: "Unexpected end tag at byte offset 1"},
 		{in: "<b", err: "Unclosed start tag at byte offset 0"},
 		{in: "<b>x</b", err: "Unclosed end tag at byte offset 4"},
 		{in: `<a href="x>y</a>`, err: "Unclosed start tag at byte offset 0"},
 		{in: "<span>x</span>", err: `Tag "span" must have class "tg-spoiler" at byte offset 0`},
-		{in: "<b foo>x</b>", err: `Expected equal sign in declaration of an attribute of the tag "b" at byte offset 0`},
-		{in: "\xff", err: "Strings must be encoded in UTF-8 at byte offset 0"},
+		{in: `<tg-time unix="1" format="x">t</tg-time>`, err: "Invalid date format used"},
+		{in: "\xff", err: "Text must be encoded in UTF-8"},
 	}
 	for _, tt := range tests {
 		plain, err := ParseHTML(tt.in)
 		switch {
 		case tt.err == "" && (err != nil || plain != tt.plain):
 			t.Errorf("ParseHTML(%q) = %q, %v; want %q", tt.in, plain, err, tt.plain)
-		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+		case tt.err != "" && (err == nil || err.Error() != tt.err):
 			t.Errorf("ParseHTML(%q) = %q, %v; want error %q", tt.in, plain, err, tt.err)
 		}
+	}
+}
+
+// What the server answers for a text with the entities Telegram makes.
+func TestEntitiesAsTelegramMakesThem(t *testing.T) {
+	s := NewServer(t, token)
+	s.AddChat("@news")
+	_, a := form(t, s, "sendMessage", url.Values{"chat_id": {"@news"}, "parse_mode": {"HTML"},
+		"text": {`<a href="HTTPS://X.org">x</a> <a href="http://localhost/">l</a> <a>y.org</a> <a href="tg://user?id=7">u</a> ` +
+			`<pre><code class="language-go">g</code></pre> <tg-emoji emoji-id="12">e</tg-emoji> <tg-time unix="9" format="tD">d</tg-time>`}})
+	var m struct {
+		Text     string           `json:"text"`
+		Entities []map[string]any `json:"entities"`
+	}
+	if err := json.Unmarshal(a.Result, &m); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(m.Entities)
+	want := `[{"length":1,"offset":0,"type":"text_link","url":"https://x.org/"},` +
+		`{"length":5,"offset":4,"type":"text_link","url":"http://y.org/"},` +
+		`{"length":1,"offset":10,"type":"text_mention","user":{"id":7}},` +
+		`{"language":"go","length":1,"offset":12,"type":"pre"},` +
+		`{"custom_emoji_id":"12","length":1,"offset":14,"type":"custom_emoji"},` +
+		`{"date_time_format":"Dt","length":1,"offset":16,"type":"date_time","unix_time":9}]`
+	if m.Text != "x l y.org u g e d" || string(got) != want {
+		t.Errorf("text %q, entities\n%s\nwant\n%s", m.Text, got, want)
 	}
 }
 

@@ -1,6 +1,7 @@
 package tghtml
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode"
@@ -32,7 +33,11 @@ const MaxInput = 1 << 20
 //     again (as &amp; &lt; &gt;; &quot; inside attributes);
 //   - a link is kept only with an absolute http(s) URL: a relative one is
 //     resolved against base (dropped when base is nil), any other scheme
-//     (javascript:, data:, mailto: …) is dropped, its text kept.
+//     (javascript:, data:, mailto: …) is dropped, its text kept;
+//   - a pre whose only element is a code in a language (class
+//     "language-x" or "lang-x"), or a pre in a language itself, becomes
+//     <pre><code class="language-x"> around all of the pre, the one form
+//     that Telegram reads as a pre in a language.
 //
 // The result has no leading or trailing white space.
 func FromHTML(src string, base *url.URL) string {
@@ -192,7 +197,7 @@ func (c *converter) enter(n *html.Node) (leave func(), descend bool) {
 		c.prefix = "  "
 		leaves = append(leaves, func() { c.prefix = "" })
 	}
-	tag, attr := "", ""
+	tag, attr, lang := "", "", ""
 	switch {
 	case name == "h1" || name == "h2" || name == "h3" || name == "h4" || name == "h5" || name == "h6" || name == "dt":
 		tag = "b"
@@ -202,18 +207,25 @@ func (c *converter) enter(n *html.Node) (leave func(), descend bool) {
 		}
 	case name == "pre" || name == "blockquote":
 		tag = name
+		if name == "pre" {
+			lang = preLanguage(n)
+		}
 	case name == "span" && hasClass(n, "tg-spoiler"):
 		tag = "tg-spoiler"
 	case name == "code" && c.inside("pre"):
-		if lang := language(n); lang != "" {
-			tag, attr = "code", ` class="language-`+lang+`"`
-		}
+		// Plain text in the pre, which took its language (preLanguage).
 	default:
 		tag = inlineTags[name]
 	}
-	if tag != "" && c.allows(tag, attr) {
+	if tag != "" && c.allows(tag) {
 		c.frames = append(c.frames, frame{tag: tag, attr: attr})
 		depth := len(c.frames)
+		if lang != "" {
+			// Around the same text as the pre, so that Telegram makes
+			// one entity of both; the code element inside is then
+			// plain text.
+			c.frames = append(c.frames, frame{tag: "code", attr: ` class="language-` + lang + `"`})
+		}
 		leaves = append(leaves, func() { c.close(depth) })
 	}
 	if len(leaves) == 0 {
@@ -226,16 +238,13 @@ func (c *converter) enter(n *html.Node) (leave func(), descend bool) {
 	}, true
 }
 
-// allows applies Telegram's nesting rules: nothing inside code or pre
-// (but a code with a language directly inside pre), no link in a link, no
-// formatting twice, a blockquote or pre only at the top level, code only
-// at the top level or in a blockquote.
-func (c *converter) allows(tag, attr string) bool {
+// allows applies Telegram's nesting rules (see CheckNesting): nothing
+// inside code or pre, no link in a link, no formatting twice, a
+// blockquote or pre only at the top level, code only at the top level or
+// in a blockquote.
+func (c *converter) allows(tag string) bool {
 	for _, f := range c.frames {
-		if f.tag == "code" || (f.tag == "pre" && !(tag == "code" && attr != "")) {
-			return false
-		}
-		if f.tag == tag {
+		if f.tag == "code" || f.tag == "pre" || f.tag == tag {
 			return false
 		}
 	}
@@ -243,9 +252,6 @@ func (c *converter) allows(tag, attr string) bool {
 	case "blockquote", "pre":
 		return len(c.frames) == 0
 	case "code":
-		if attr != "" {
-			return len(c.frames) == 1 && c.frames[0].tag == "pre"
-		}
 		return len(c.frames) == 0 || (len(c.frames) == 1 && c.frames[0].tag == "blockquote")
 	}
 	return true
@@ -369,6 +375,28 @@ func (c *converter) link(href string) (string, bool) {
 	return s, true
 }
 
+// preLanguage returns the language of a pre: that of its code when it
+// holds one code element and nothing else but white space, else its own.
+func preLanguage(pre *html.Node) string {
+	var only *html.Node
+	for ch := pre.FirstChild; ch != nil; ch = ch.NextSibling {
+		switch {
+		case ch.Type == html.ElementNode && only == nil:
+			only = ch
+		case ch.Type == html.ElementNode:
+			return language(pre)
+		case ch.Type == html.TextNode && strings.TrimFunc(ch.Data, isHTMLSpace) != "":
+			return language(pre)
+		}
+	}
+	if only != nil && strings.EqualFold(only.Data, "code") {
+		if lang := language(only); lang != "" {
+			return lang
+		}
+	}
+	return language(pre)
+}
+
 func isWeb(u *url.URL) bool {
 	scheme := strings.ToLower(u.Scheme)
 	return (scheme == "http" || scheme == "https") && u.Host != "" && u.Opaque == ""
@@ -453,3 +481,26 @@ func escapeAttr(s string) string {
 // Escape escapes plain text for Telegram's HTML parser, in text or in a
 // double-quoted attribute: & < > " become &amp; &lt; &gt; &quot;.
 func Escape(s string) string { return escapeAttr(s) }
+
+// CheckEscaped reports a "&" in s that does not start a character
+// reference ended by ";" (&lt; &gt; &amp; &quot; &#N; &#xN;), in the text
+// or in an attribute. Telegram accepts such text: it keeps a "&" that
+// starts no reference as it is, and reads "&lt" without ";" as "<", so a
+// missing escape changes the text without an error. What syndicate writes
+// itself (FromHTML, Escape, and Truncate of either) never has one; a
+// template or an editor's text, which Telegram checks as Parse does, may.
+func CheckEscaped(s string) error {
+	src := source(s)
+	for i := strings.IndexByte(s, '&'); i >= 0; {
+		code, next := src.charRef(i)
+		if code == 0 || s[next-1] != ';' {
+			return fmt.Errorf(`unescaped "&" (write it as "&amp;") at byte offset %d`, i)
+		}
+		j := strings.IndexByte(s[next:], '&')
+		if j < 0 {
+			break
+		}
+		i = next + j
+	}
+	return nil
+}

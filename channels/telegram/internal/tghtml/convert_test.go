@@ -30,6 +30,12 @@ func TestFromHTML(t *testing.T) {
 		{"pre", "<pre><code class=\"language-go\">if a &lt; b {\n\treturn\n}</code></pre><p>after</p>",
 			"<pre><code class=\"language-go\">if a &lt; b {\n\treturn\n}</code></pre>\n\nafter"},
 		{"pre without language", "<pre>x  <b>y</b>\n z</pre>", "<pre>x  y\n z</pre>"},
+		// One entity only when the code is around all of the pre.
+		{"pre with code and more", "<pre>$ <code class=\"language-sh\">ls</code>\n</pre>", "<pre>$ ls\n</pre>"},
+		{"pre with white space around its code", "<pre>\n<code class=\"language-go\">x</code>\n</pre>", "<pre><code class=\"language-go\">x\n</code></pre>"},
+		{"pre with two codes", "<pre><code class=\"lang-c\">a</code><code>b</code></pre>", "<pre>ab</pre>"},
+		{"pre in a language", "<pre class=\"language-py\"><code>x</code> y</pre>", "<pre><code class=\"language-py\">x y</code></pre>"},
+		{"code in a language outside pre", "<p><code class=\"language-go\">x</code></p>", "<code>x</code>"},
 		{"blockquote", "<blockquote><p>one</p><p>two <blockquote>inner</blockquote></p></blockquote>", "<blockquote>one\n\ntwo\n\ninner</blockquote>"},
 		{"bold heading inside bold", "<b><h3>x</h3></b>", "<b>x</b>"},
 		{"empty elements", "<b></b><i> </i><a href=\"https://x.org\"><img src=x></a>text", "text"},
@@ -45,13 +51,26 @@ func TestFromHTML(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("FromHTML(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
-			if _, _, err := Parse(got); err != nil {
-				t.Errorf("Parse refuses %q: %v", got, err)
-			}
+			checkOwn(t, got)
 		})
 	}
 	if got := FromHTML(`<a href="/rel">rel</a>`, nil); got != "rel" {
 		t.Errorf("relative link without a base: %q", got)
+	}
+}
+
+// checkOwn fails unless s, text syndicate wrote itself, is what Telegram
+// accepts as it stands: parsed, every "&" escaped, no entity dropped.
+func checkOwn(t *testing.T, s string) {
+	t.Helper()
+	if _, _, err := Parse(s); err != nil {
+		t.Fatalf("Parse refuses %q: %v", s, err)
+	}
+	if err := CheckEscaped(s); err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	if err := CheckNesting(s); err != nil {
+		t.Fatalf("%q: %v", s, err)
 	}
 }
 
@@ -78,6 +97,12 @@ func TestTruncate(t *testing.T) {
 		{"¿Qué? dice", 3, "¿Q…"},
 		{"x", 0, ""},
 		{"ab", 1, "…"},
+		// Telegram's literal "&", kept so: cut short, "&lt" would be "<".
+		{"Q&A &ltb &#12 &amp;", 10, "Q&amp;A &amp;ltb…"},
+		{"a&ltbc", 5, "a&amp;lt…"},
+		{"&#12345678", 5, "&amp;#12…"},
+		// An ellipsis is no part of a custom emoji or a date.
+		{"<b><tg-emoji emoji-id=5>👍</tg-emoji> and</b> more", 4, "<b><tg-emoji emoji-id=5>👍</tg-emoji>…</b>"},
 	}
 	for _, tt := range tests {
 		got, err := Truncate(tt.in, tt.limit)
@@ -98,6 +123,7 @@ func FuzzFromHTML(f *testing.F) {
 		"<b><i>x</b></i>", "<blockquote><blockquote>q</blockquote></blockquote>", "<h1>T</h1><img src=x>",
 		"<span class=tg-spoiler>s</span><tg-spoiler>t</tg-spoiler>", "\xff\x00<", "<a href=\"https://x.org\"><code>c</code></a>",
 		"<pre><b>x</b><code class=\"lang-c\">y</code></pre>", "<svg><a href='https://x.org'>x</a></svg>",
+		"<pre>\n<code class=\"language-go\">x</code>\n</pre>",
 	} {
 		f.Add(s, "https://en.communia.blog/a/")
 	}
@@ -107,13 +133,8 @@ func FuzzFromHTML(f *testing.F) {
 			b = u
 		}
 		out := FromHTML(in, b)
-		plain, _, err := Parse(out)
-		if err != nil {
-			t.Fatalf("FromHTML(%q) = %q, refused: %v", in, out, err)
-		}
-		if err := CheckNesting(out); err != nil {
-			t.Fatalf("FromHTML(%q) = %q: %v", in, out, err)
-		}
+		checkOwn(t, out)
+		plain, _, _ := Parse(out)
 		if !utf8.ValidString(plain) {
 			t.Fatalf("invalid UTF-8 in %q", plain)
 		}
@@ -126,9 +147,7 @@ func FuzzFromHTML(f *testing.F) {
 			if err != nil || n > limit {
 				t.Fatalf("Truncate(%q, %d) = %q: length %d, %v", out, limit, cut, n, err)
 			}
-			if err := CheckNesting(cut); err != nil {
-				t.Fatalf("Truncate(%q, %d) = %q: %v", out, limit, cut, err)
-			}
+			checkOwn(t, cut)
 			if cut != out && cut != "" && !strings.Contains(cut, Ellipsis) {
 				t.Fatalf("Truncate(%q, %d) = %q: no ellipsis", out, limit, cut)
 			}
@@ -138,7 +157,8 @@ func FuzzFromHTML(f *testing.F) {
 
 func FuzzTruncate(f *testing.F) {
 	for _, s := range []string{"one two three", "<b>one</b>, two", `<a href="https://x.org">https://x.org/long</a> x`,
-		"😀😀😀😀", "👨‍👩‍👧‍👦 👨‍👩‍👧‍👦", "&lt;&gt;&amp;&quot;&#128512;", "<pre><code class=\"language-go\">a b</code></pre>"} {
+		"😀😀😀😀", "👨‍👩‍👧‍👦 👨‍👩‍👧‍👦", "&lt;&gt;&amp;&quot;&#128512;", "<pre><code class=\"language-go\">a b</code></pre>",
+		"Q&A &ltb &#12345678 &lt", "<a>x.org</a> <tg-time unix=1 format=r>t</tg-time> <b x y=\"z\">b</b>"} {
 		f.Add(s, 5)
 	}
 	f.Fuzz(func(t *testing.T, s string, limit int) {
@@ -159,6 +179,20 @@ func FuzzTruncate(f *testing.F) {
 		}
 		if full, _ := Length(s); full <= limit && cut != s {
 			t.Fatalf("Truncate(%q, %d) = %q: changed a text that fits", s, limit, cut)
+		}
+		if CheckEscaped(s) == nil {
+			if err := CheckEscaped(cut); err != nil {
+				t.Fatalf("Truncate(%q, %d) = %q: %v", s, limit, cut, err)
+			}
+		}
+		// What is kept reads as it did.
+		if cut != s && cut != "" {
+			full, _, _ := Parse(s)
+			kept, _, _ := Parse(cut)
+			kept = strings.TrimSuffix(kept, Ellipsis)
+			if !strings.HasPrefix(full, kept) {
+				t.Fatalf("Truncate(%q, %d) = %q: %q is not the start of %q", s, limit, cut, kept, full)
+			}
 		}
 	})
 }

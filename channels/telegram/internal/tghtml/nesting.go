@@ -2,62 +2,104 @@ package tghtml
 
 import "fmt"
 
-// CheckNesting reports a violation of Telegram's rules on nested entities
-// in s, text that Parse accepts: nothing inside code or pre (except a code
-// with a language directly inside pre), no link inside a link, no
-// blockquote inside a blockquote. Telegram does not refuse such text, it
-// silently drops the offending entities; FromHTML never writes it.
+// CheckNesting reports an entity of s, text that Parse accepts, that
+// Telegram would drop in whole or in part. Telegram does not refuse such
+// text: when it stores the message it fixes the entities (tdlib's
+// fix_entities), and so
+//
+//   - of links, mentions, custom emoji, code, pre and dates, none holds or
+//     overlaps another: each one that starts inside an earlier one (in
+//     Parse's order) is dropped;
+//   - a blockquote inside a blockquote is dropped;
+//   - a link, mention, custom emoji, code, pre or date that crosses the
+//     edge of a blockquote is dropped;
+//   - bold, italic, underline, strikethrough and spoiler are dropped where
+//     they cover code, pre or a date.
+//
+// FromHTML never writes such text.
 func CheckNesting(s string) error {
-	var stack []openTag
-	for i := 0; i < len(s); {
-		if s[i] != '<' {
-			i++
-			continue
+	_, entities, err := Parse(s)
+	if err != nil {
+		return err
+	}
+	var atoms, quotes, styles []Entity
+	for _, e := range entities {
+		switch {
+		case isStyle(e.Type):
+			styles = append(styles, e)
+		case e.Type == "blockquote" || e.Type == "expandable_blockquote":
+			quotes = append(quotes, e)
+		default:
+			atoms = append(atoms, e)
 		}
-		if i+1 < len(s) && s[i+1] == '/' {
-			_, next, err := endTag(s, i)
-			if err != nil {
-				return err
-			}
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
-			}
-			i = next
-			continue
-		}
-		t, next, err := startTag(s, i)
-		if err != nil {
-			return err
-		}
-		name := canonical(t.name)
-		for k, o := range stack {
-			outer := canonical(o.name)
-			switch {
-			case outer == "pre" && name == "code" && t.arg != "" && k == len(stack)-1:
-			case outer == "code" || outer == "pre":
-				return fmt.Errorf("<%s> inside <%s> at byte offset %d", t.name, o.name, i)
-			case outer == name && (name == "a" || name == "blockquote"):
-				return fmt.Errorf("<%s> inside <%s> at byte offset %d", t.name, o.name, i)
+	}
+	if err := disjoint(atoms); err != nil {
+		return err
+	}
+	if err := disjoint(quotes); err != nil {
+		return err
+	}
+	for _, a := range atoms {
+		for _, q := range quotes {
+			inside := a.Offset >= q.Offset && end(a) <= end(q)
+			if !inside && a.Offset < end(q) && q.Offset < end(a) {
+				return fmt.Errorf("%s crosses the edge of %s: Telegram drops the %s", describe(a), describe(q), name(a.Type))
 			}
 		}
-		stack = append(stack, t)
-		i = next
+	}
+	for _, st := range styles {
+		for _, a := range atoms {
+			if !isVerbatim(a.Type) || st.Offset >= end(a) || a.Offset >= end(st) {
+				continue
+			}
+			return fmt.Errorf("%s overlaps %s: Telegram drops the %s there", describe(st), describe(a), name(st.Type))
+		}
 	}
 	return nil
 }
 
-func canonical(tag string) string {
-	switch tag {
-	case "strong":
-		return "b"
-	case "em":
-		return "i"
-	case "ins":
-		return "u"
-	case "strike", "del":
-		return "s"
-	case "span":
-		return "tg-spoiler"
+// disjoint reports the first entity of es (in Parse's order) that starts
+// inside one before it.
+func disjoint(es []Entity) error {
+	for i := 1; i < len(es); i++ {
+		for _, before := range es[:i] {
+			if es[i].Offset < end(before) {
+				return fmt.Errorf("%s inside %s: Telegram drops the %s", describe(es[i]), describe(before), name(es[i].Type))
+			}
+		}
 	}
-	return tag
+	return nil
+}
+
+func end(e Entity) int { return e.Offset + e.Length }
+
+func isStyle(t string) bool {
+	switch t {
+	case "bold", "italic", "underline", "strikethrough", "spoiler":
+		return true
+	}
+	return false
+}
+
+// isVerbatim reports whether an entity can hold no formatting.
+func isVerbatim(t string) bool { return t == "code" || t == "pre" || t == "date_time" }
+
+func name(t string) string {
+	switch t {
+	case "text_link":
+		return "link"
+	case "text_mention":
+		return "mention"
+	case "custom_emoji":
+		return "custom emoji"
+	case "date_time":
+		return "date"
+	case "expandable_blockquote":
+		return "blockquote"
+	}
+	return t
+}
+
+func describe(e Entity) string {
+	return fmt.Sprintf("the %s at character %d (length %d)", name(e.Type), e.Offset, e.Length)
 }

@@ -30,6 +30,9 @@ func Length(s string) (int, error) {
 // URL; it adds Ellipsis and closes every tag still open. Only when the
 // first word alone is too long is it cut between grapheme clusters (a URL
 // is then left out whole). It returns "" when not even the ellipsis fits.
+// A "&" that starts no character reference (which Telegram keeps as it is)
+// is written &amp; in what it keeps, so that the cut cannot make one: the
+// cut output passes CheckEscaped.
 func Truncate(s string, limit int) (string, error) {
 	plain, _, err := Parse(s)
 	if err != nil {
@@ -59,43 +62,72 @@ func Truncate(s string, limit int) (string, error) {
 	}
 	k = trimCut(runes, k)
 	var b strings.Builder
+	// What is kept, with every "&" that starts no reference written
+	// &amp;: cut short, "&lt" followed by a letter would become "<".
+	at := 0
+	for _, r := range runes[:k] {
+		if r.amp {
+			b.WriteString(s[at : r.end-1])
+			b.WriteString("&amp;")
+			at = r.end
+		}
+	}
 	end := 0
 	if k > 0 {
 		end = runes[k-1].end
 	}
-	b.WriteString(s[:end])
-	b.WriteString(Ellipsis)
+	b.WriteString(s[at:end])
 	open := openTags(s[:end])
+	// The ellipsis goes after a custom emoji or a date it would join.
+	outside := len(open)
+	for i, tag := range open {
+		if tag == "tg-emoji" || tag == "tg-time" {
+			outside = i
+			break
+		}
+	}
 	for i := len(open) - 1; i >= 0; i-- {
+		if i == outside-1 {
+			b.WriteString(Ellipsis)
+		}
 		b.WriteString("</" + open[i] + ">")
+	}
+	if outside == 0 {
+		b.WriteString(Ellipsis)
 	}
 	return b.String(), nil
 }
 
 // char is one character of the parsed text and where its source ends in
-// the HTML.
+// the HTML; amp marks a "&" that starts no character reference.
 type char struct {
 	r   rune
 	end int
+	amp bool
 }
 
 // scan lists the characters of s (valid for Parse) with their positions.
 func scan(s string) []char {
+	src := source(s)
 	var out []char
 	for i := 0; i < len(s); {
 		switch s[i] {
 		case '&':
-			r, n, _ := charRef(s[i:])
-			i += n
-			out = append(out, char{r: r, end: i})
-		case '<':
-			var next int
-			if i+1 < len(s) && s[i+1] == '/' {
-				_, next, _ = endTag(s, i)
-			} else {
-				_, next, _ = startTag(s, i)
+			if r, next := src.charRef(i); r != 0 {
+				i = next
+				out = append(out, char{r: r, end: i})
+				continue
 			}
-			i = next
+			i++
+			out = append(out, char{r: '&', end: i, amp: true})
+		case '<':
+			var end int
+			if src.at(i+1) == '/' {
+				_, end, _ = src.readEndTag(i)
+			} else {
+				_, end, _ = src.readStartTag(i)
+			}
+			i = end + 1
 		default:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			i += n
@@ -107,23 +139,23 @@ func scan(s string) []char {
 
 // openTags returns the tags open at the end of s, outermost first.
 func openTags(s string) []string {
+	src := source(s)
 	var stack []string
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s); i++ {
 		if s[i] != '<' {
-			i++
 			continue
 		}
-		if i+1 < len(s) && s[i+1] == '/' {
-			_, next, _ := endTag(s, i)
+		if src.at(i+1) == '/' {
+			_, end, _ := src.readEndTag(i)
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
 			}
-			i = next
+			i = end
 			continue
 		}
-		t, next, _ := startTag(s, i)
+		t, end, _ := src.readStartTag(i)
 		stack = append(stack, t.name)
-		i = next
+		i = end
 	}
 	return stack
 }
