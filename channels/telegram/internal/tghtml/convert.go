@@ -31,9 +31,11 @@ const MaxInput = 1 << 20
 //   - white space is collapsed as a browser would, except inside pre;
 //   - character references are decoded, and only &, < and > are escaped
 //     again (as &amp; &lt; &gt;; &quot; inside attributes);
-//   - a link is kept only with an absolute http(s) URL: a relative one is
-//     resolved against base (dropped when base is nil), any other scheme
-//     (javascript:, data:, mailto: …) is dropped, its text kept;
+//   - a link is kept only with an absolute http(s) URL that Telegram keeps
+//     (see CheckLink): a relative one is resolved against base (dropped
+//     when base is nil); any other scheme (javascript:, data:, mailto: …)
+//     and a host Telegram does not link (one without a dot, such as
+//     localhost) drop the link, its text kept, as Telegram would;
 //   - a pre whose only element is a code in a language (class
 //     "language-x" or "lang-x"), or a pre in a language itself, becomes
 //     <pre><code class="language-x"> around all of the pre, the one form
@@ -370,6 +372,9 @@ func (c *converter) link(href string) (string, bool) {
 	}
 	s := u.String()
 	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "", false
+	}
+	if _, err := CheckLink(s); err != nil {
 		return "", false
 	}
 	return s, true

@@ -25,6 +25,12 @@ func TestFromHTML(t *testing.T) {
 		{"bare brackets", "a < b > c & d", "a &lt; b &gt; c &amp; d"},
 		{"links", `<a href="https://x.org/?a=1&amp;b=&quot;2&quot;">x</a> <a href="/rel">rel</a> <a href="javascript:alert(1)">js</a> <a href=" JaVa	script:x">js2</a> <a href="mailto:a@b.c">mail</a> <a>none</a> <a href="//cdn.org/p">proto</a> <a href="#top">frag</a>`,
 			`<a href="https://x.org/?a=1&amp;b=&quot;2&quot;">x</a> <a href="https://en.communia.blog/rel">rel</a> js js2 mail none <a href="https://cdn.org/p">proto</a> <a href="https://en.communia.blog/mass-strike/#top">frag</a>`},
+		// Telegram keeps the text of a link to a host without a dot and
+		// drops the link.
+		{"links Telegram drops", `<a href="http://localhost/x">local</a> <a href="http://intranet:8080/">intra</a> <a href="https://LOCALHOST">caps</a> <a href="/x">rel</a>`,
+			`local intra caps <a href="https://en.communia.blog/x">rel</a>`},
+		{"links Telegram keeps", `<a href="http://127.0.0.1/x">ip</a> <a href="http://[::1]:8080/">v6</a> <a href="https://localhost./">dot</a> <a href="https://xn--80ak6aa92e.com/">idn</a>`,
+			`<a href="http://127.0.0.1/x">ip</a> <a href="http://[::1]:8080/">v6</a> <a href="https://localhost./">dot</a> <a href="https://xn--80ak6aa92e.com/">idn</a>`},
 		{"no link in a link or code", `<a href="https://a.org">x <a href="https://b.org">y</a></a> <code><b>c</b><a href="https://c.org">d</a></code>`,
 			`<a href="https://a.org">x</a> <a href="https://b.org">y</a> <code>cd</code>`},
 		{"pre", "<pre><code class=\"language-go\">if a &lt; b {\n\treturn\n}</code></pre><p>after</p>",
@@ -57,13 +63,18 @@ func TestFromHTML(t *testing.T) {
 	if got := FromHTML(`<a href="/rel">rel</a>`, nil); got != "rel" {
 		t.Errorf("relative link without a base: %q", got)
 	}
+	if got := FromHTML(`<a href="/rel">rel</a>`, &url.URL{Scheme: "http", Host: "localhost", Path: "/"}); got != "rel" {
+		t.Errorf("relative link on a base Telegram does not link: %q", got)
+	}
 }
 
 // checkOwn fails unless s, text syndicate wrote itself, is what Telegram
-// accepts as it stands: parsed, every "&" escaped, no entity dropped.
+// accepts as it stands: parsed, every "&" escaped, no entity dropped, no
+// link dropped.
 func checkOwn(t *testing.T, s string) {
 	t.Helper()
-	if _, _, err := Parse(s); err != nil {
+	_, entities, err := Parse(s)
+	if err != nil {
 		t.Fatalf("Parse refuses %q: %v", s, err)
 	}
 	if err := CheckEscaped(s); err != nil {
@@ -72,6 +83,19 @@ func checkOwn(t *testing.T, s string) {
 	if err := CheckNesting(s); err != nil {
 		t.Fatalf("%q: %v", s, err)
 	}
+	if links, kept := strings.Count(s, "<a "), countType(entities, "text_link"); links != kept {
+		t.Fatalf("%q: %d links, Telegram keeps %d", s, links, kept)
+	}
+}
+
+func countType(entities []Entity, typ string) int {
+	n := 0
+	for _, e := range entities {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
 }
 
 func TestTruncate(t *testing.T) {
@@ -123,7 +147,7 @@ func FuzzFromHTML(f *testing.F) {
 		"<b><i>x</b></i>", "<blockquote><blockquote>q</blockquote></blockquote>", "<h1>T</h1><img src=x>",
 		"<span class=tg-spoiler>s</span><tg-spoiler>t</tg-spoiler>", "\xff\x00<", "<a href=\"https://x.org\"><code>c</code></a>",
 		"<pre><b>x</b><code class=\"lang-c\">y</code></pre>", "<svg><a href='https://x.org'>x</a></svg>",
-		"<pre>\n<code class=\"language-go\">x</code>\n</pre>",
+		"<a href=\"http://localhost/\">l</a><a href=\"http://[::1]/\">6</a>", "<pre>\n<code class=\"language-go\">x</code>\n</pre>",
 	} {
 		f.Add(s, "https://en.communia.blog/a/")
 	}
