@@ -11,14 +11,18 @@ import (
 
 // An editor may rewrite a post in review (syndicate.Post.Override): the
 // text, in Telegram's HTML subset, replaces the channel's own rendering as
-// the message or the photo's caption. It is checked as Telegram checks it:
-// markup it cannot parse, entities it would drop, and the length limits.
+// the message or the photo's caption. It is checked as Telegram checks it,
+// with Telegram's own rules (tghtml.Parse): markup it cannot parse,
+// entities it would drop, and the length limits.
 
 // checkOverride parses the editor's text as Telegram would and returns its
 // length as Telegram counts it.
 func checkOverride(text string) (int, error) {
 	if strings.TrimSpace(text) == "" {
 		return 0, fmt.Errorf("the text is empty")
+	}
+	if len(text) > maxTextBytes {
+		return 0, fmt.Errorf("the text is %d bytes of HTML, over the %d Telegram takes", len(text), maxTextBytes)
 	}
 	n, err := tghtml.Length(text)
 	if err != nil {

@@ -27,9 +27,12 @@ const (
 var defaultTemplate string
 
 // TemplateData is what a post template (Go text/template, parse_mode HTML)
-// is given. The template's output must be Telegram's HTML: only the tags
-// b, strong, i, em, u, ins, s, strike, del, a href, code, pre, blockquote,
-// tg-spoiler, and every plain-text field written through escape.
+// is given. The template's output must be HTML Telegram accepts, checked
+// with Telegram's own rules: only the tags b, strong, i, em, u, ins, s,
+// strike, del, a href, code, pre, blockquote (expandable), tg-spoiler,
+// span class="tg-spoiler", tg-emoji emoji-id and tg-time unix format, and
+// every plain-text field written through escape (Telegram shows a "&" that
+// starts no character reference as it is, and reads "&lt" as "<").
 //
 //	.Title         the article's title, plain text on one line
 //	.Summary       its summary, plain text (paragraphs kept)
@@ -37,7 +40,8 @@ var defaultTemplate string
 //	               Telegram's HTML by telegramHTML: write it as is
 //	.Link          its canonical link
 //	.Related       its "Read also" links: each .Title (plain text) and
-//	               .URL (an absolute http(s) URL)
+//	               .URL (an absolute http(s) URL that Telegram links: not
+//	               to a host without a dot, such as localhost)
 //	.ReadAlso      "Read also", or "Lee también" for Spanish
 //	.Hashtags      hashtags made from the categories ("#MassStrike")
 //	.Categories    its sections and tags, as written
@@ -192,6 +196,9 @@ func (c *Channel) data(a syndicate.Article, image string) TemplateData {
 		u, ok := webURL(l.URL, link)
 		if !ok || u == link {
 			continue
+		}
+		if _, err := tghtml.CheckLink(u); err != nil {
+			continue // Telegram would show the title without its link
 		}
 		title := oneLine(l.Title)
 		if title == "" {
@@ -364,7 +371,13 @@ func headOf(s string, n int) string {
 	return s[:end]
 }
 
-// execute runs the template and checks its output as Telegram would.
+// maxTextBytes is the most bytes of HTML the Bot API takes for a text or
+// caption: it refuses more ("text is too long") before it parses it.
+const maxTextBytes = 1 << 15
+
+// execute runs the template and checks its output as Telegram would. A
+// text over maxTextBytes counts as over every limit, so that fitting cuts
+// it too.
 func (c *Channel) execute(d TemplateData) (string, int, error) {
 	var b strings.Builder
 	if err := c.tmpl.Execute(&b, d); err != nil {
@@ -375,7 +388,11 @@ func (c *Channel) execute(d TemplateData) (string, int, error) {
 	if err != nil {
 		return "", 0, fmt.Errorf("the template's output is not HTML Telegram accepts: %w", err)
 	}
-	return text, channels.UTF16Len(plain), nil
+	n := channels.UTF16Len(plain)
+	if len(text) > maxTextBytes {
+		n = max(n, MaxTextLength+1)
+	}
+	return text, n, nil
 }
 
 // clean makes s valid UTF-8 without control characters other than

@@ -401,10 +401,15 @@ func (c *Channel) params(chat string) tgbotapi.Params {
 }
 
 // addButton adds the inline button that opens the article, unless it is
-// off or the article has no link.
+// off or the article has no link Telegram takes for a button (it refuses
+// the whole post for a button to a host without a dot, such as
+// localhost).
 func (c *Channel) addButton(p tgbotapi.Params, a syndicate.Article) error {
 	link := strings.TrimSpace(a.Link)
 	if c.button == ButtonOff || !isWebURL(link) {
+		return nil
+	}
+	if _, err := tghtml.CheckLink(link); err != nil {
 		return nil
 	}
 	label := c.button

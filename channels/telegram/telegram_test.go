@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/syndicate-daemon/syndicate/channels"
+	"github.com/syndicate-daemon/syndicate/channels/telegram/internal/tghtml"
 	"github.com/syndicate-daemon/syndicate/channels/telegram/telegramtest"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
@@ -625,7 +627,59 @@ func TestRenderGolden(t *testing.T) {
 			if _, err := telegramtest.ParseHTML(r.Text); err != nil {
 				t.Errorf("the server would refuse it: %v", err)
 			}
+			if err := tghtml.CheckEscaped(r.Text); err != nil {
+				t.Error(err)
+			}
 		})
+	}
+}
+
+// A post short as Telegram counts it but over the 32 KiB of HTML the Bot
+// API takes (its links' addresses do not count) is cut to fit them too.
+func TestPostWithinTheBotAPIBytes(t *testing.T) {
+	srv := newServer(t)
+	c := newChannel(t, srv, func(cfg *Config) { cfg.Template = `{{escape .Title}} {{.Content}}` })
+	a := article()
+	var content strings.Builder
+	for i := range 400 {
+		fmt.Fprintf(&content, `<a href="https://en.communia.blog/%s/%d">%d</a> `, strings.Repeat("x", 100), i, i)
+	}
+	a.ContentHTML = content.String()
+	if _, err := c.Send(context.Background(), post(a)); err != nil {
+		t.Fatal(err)
+	}
+	m := one(t, srv.Messages())
+	if len(m.Text) > maxTextBytes || len(m.Text) < maxTextBytes-200 || !strings.HasSuffix(m.Text, "…</a>") {
+		t.Errorf("sent %d bytes ending %q", len(m.Text), m.Text[len(m.Text)-20:])
+	}
+}
+
+// Links Telegram would drop, keeping their text, are not written (the
+// content's, the "Read also" ones), and a button Telegram would refuse,
+// with the whole post, is left out.
+func TestLinksTelegramWouldDrop(t *testing.T) {
+	srv := newServer(t)
+	c := newChannel(t, srv, func(cfg *Config) {
+		cfg.Template = `{{escape .Title}} {{.Content}}{{range .Related}} <a href="{{escape .URL}}">{{escape .Title}}</a>{{end}}`
+	})
+	a := article()
+	a.Link = "http://localhost:8080/strike"
+	a.ContentHTML = `<p><a href="http://intranet/x">intranet</a> <a href="/rel">relative</a> <a href="https://x.org/">public</a></p>`
+	a.Related = []syndicate.Link{{Title: "Local", URL: "http://localhost/y"}, {Title: "Public", URL: "https://x.org/y"}}
+	if _, err := c.Send(context.Background(), post(a)); err != nil {
+		t.Fatal(err)
+	}
+	m := one(t, srv.Messages())
+	want := `The mass strike in Kazakhstan intranet relative <a href="https://x.org/">public</a> <a href="https://x.org/y">Public</a>`
+	if m.Text != want {
+		t.Errorf("sent %q, want %q", m.Text, want)
+	}
+	if markup, ok := m.Options["reply_markup"]; ok {
+		t.Errorf("a button to localhost: %s", markup)
+	}
+	_, entities, _ := tghtml.Parse(m.Text)
+	if len(entities) != 2 {
+		t.Errorf("entities %+v, want the two public links", entities)
 	}
 }
 
@@ -675,6 +729,17 @@ func FuzzRender(f *testing.F) {
 			plain, err := telegramtest.ParseHTML(m.text)
 			if err != nil {
 				t.Fatalf("the server refuses %q: %v", m.text, err)
+			}
+			// Held to more than Telegram asks: every "&" escaped, no
+			// entity Telegram would drop.
+			if err := tghtml.CheckEscaped(m.text); err != nil {
+				t.Fatalf("%q: %v", m.text, err)
+			}
+			if err := tghtml.CheckNesting(m.text); err != nil {
+				t.Fatalf("%q: %v", m.text, err)
+			}
+			if len(m.text) > maxTextBytes {
+				t.Fatalf("%d bytes, over the Bot API's %d", len(m.text), maxTextBytes)
 			}
 			if n := channels.UTF16Len(plain); n > m.limit || n != m.n {
 				t.Fatalf("length %d (counted %d), limit %d: %q", n, m.n, m.limit, m.text)
