@@ -16,13 +16,31 @@ type spacing struct {
 	minGap    time.Duration
 }
 
-// pacer spaces the posts to one chat, and holds them all back after a 429
-// until Telegram's retry_after has passed.
+// pacer spaces the messages to one chat, and holds them all back after a
+// 429 until Telegram's retry_after has passed.
 //
-// It remembers when the recent posts went out (a sliding window), so a post
-// goes as soon as both bounds allow it: the first one after a quiet spell
-// at once, the next one minGap after the last, and the one that would make
-// perMinute+1 in a minute when the oldest of them is a minute old.
+// The rule, exactly as built: it remembers when the recent messages went
+// out, or will (a sliding window, not a bucket), and a post asked for at
+// now goes at the earliest t >= now such that
+//
+//   - t is not before the end of a 429's retry_after;
+//   - t is at least minGap after the latest message remembered;
+//   - fewer than perMinute messages remembered are less than a minute
+//     before t: the perMinute-th latest is at t-1m or earlier.
+//
+// Every message counts: the reply that completes a photo's post goes at
+// once, without waiting (take), and the posts after it count it for both
+// bounds. A post takes its turn when it starts to wait, so the next one
+// is spaced after it; a wait that would outlast the caller's deadline
+// takes no turn and says when the chat is free (tooSoonError); a wait
+// cancelled gives its turn back; a 429 that comes in during a wait makes
+// the post wait again. The window lives in memory: a restart forgets it.
+//
+// So a post after a quiet spell goes at once, and with the defaults (20 a
+// minute, 1s apart) a burst of articles published together goes at 0 s,
+// 1 s, 2 s …: 5 by 4 s, 20 by 19 s, the 21st at 60 s, when the first is a
+// minute old; 50 back to back by 2m9s. Photos followed by a reply go two
+// messages at a time: 5 by 4 s, 20 by 69 s (10 in the first minute).
 type pacer struct {
 	spacing
 	now   func() time.Time

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
 var defaultSpacing = spacing{perMinute: DefaultPerMinute, minGap: DefaultMinInterval}
@@ -335,5 +339,96 @@ func TestPacerConcurrentPostsTakeTheirOwnTurns(t *testing.T) {
 	checkBounds(t, defaultSpacing, sent)
 	if last := sent[len(sent)-1].Sub(start); last != 129*time.Second {
 		t.Errorf("the last post at %v, want 2m9s", last)
+	}
+}
+
+// burst sends n articles, all ready at once, one after the other through a
+// channel with the default pacing, and returns when each message went out
+// (a photo's reply is a message of its own), from the first.
+func burst(t *testing.T, n int, a syndicate.Article, configure func(*Config)) []time.Duration {
+	t.Helper()
+	srv := newServer(t)
+	clk := newClock()
+	start := clk.Now()
+	var (
+		mu   sync.Mutex
+		sent []time.Duration
+	)
+	c := newChannel(t, srv, func(cfg *Config) {
+		cfg.PerMinute, cfg.MinInterval = 0, 0 // the defaults
+		cfg.Now = clk.Now
+		cfg.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			sent = append(sent, clk.Now().Sub(start))
+			mu.Unlock()
+			return http.DefaultTransport.RoundTrip(r)
+		})
+		if configure != nil {
+			configure(cfg)
+		}
+	})
+	c.pacer.sleep = func(_ context.Context, d time.Duration) error {
+		clk.Advance(d)
+		return nil
+	}
+	for range n {
+		if _, err := c.Send(context.Background(), post(a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(srv.Messages()); got != len(sent) {
+		t.Fatalf("%d requests for %d messages", len(sent), got)
+	}
+	return sent
+}
+
+func seconds(s ...float64) []time.Duration {
+	out := make([]time.Duration, len(s))
+	for i, x := range s {
+		out[i] = time.Duration(x * float64(time.Second))
+	}
+	return out
+}
+
+func upTo(n int, each func(i int) []float64) []time.Duration {
+	var s []float64
+	for i := range n {
+		s = append(s, each(i)...)
+	}
+	return seconds(s...)
+}
+
+// With the defaults (per_minute 20, min_interval 1s), a burst of articles
+// published together goes out a second apart, the first at once, as long
+// as the minute's budget lasts; a photo's reply goes with its photo and
+// counts against the budget.
+func TestBurstPacing(t *testing.T) {
+	s := newSite(t)
+	photo := photoArticle(s)
+	photo.Summary = strings.Repeat("word ", 400) // too long for a caption: a photo and a reply
+	tests := []struct {
+		name string
+		n    int
+		a    syndicate.Article
+		want []time.Duration
+	}{
+		{"5 messages", 5, article(), seconds(0, 1, 2, 3, 4)},
+		{"20 messages", 20, article(), upTo(20, func(i int) []float64 { return []float64{float64(i)} })},
+		{"21 messages", 21, article(), append(upTo(20, func(i int) []float64 { return []float64{float64(i)} }), seconds(60)...)},
+		{"5 photos with a reply", 5, photo, upTo(5, func(i int) []float64 { return []float64{float64(i), float64(i)} })},
+		// 10 posts fill the minute's 20 messages; the 11th waits for the
+		// first to be a minute old, then each the next minute's turn.
+		{"20 photos with a reply", 20, photo, append(
+			upTo(10, func(i int) []float64 { return []float64{float64(i), float64(i)} }),
+			upTo(10, func(i int) []float64 { return []float64{float64(60 + i), float64(60 + i)} })...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := burst(t, tt.n, tt.a, nil)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("messages at %v\nwant %v", got, tt.want)
+			}
+			t.Logf("%s: the last message at %v, the messages at %v", tt.name, got[len(got)-1], got)
+		})
 	}
 }
