@@ -174,7 +174,7 @@ func (c *Channel) data(a syndicate.Article, image string) TemplateData {
 		Summary:      paragraphs(headOf(a.Summary, maxField)),
 		Link:         link,
 		ReadAlso:     readAlso(a.Language),
-		Hashtags:     channels.Hashtags(a.Categories, c.hashtagMap, c.maxHashtags),
+		Hashtags:     channels.Hashtags(a.CategoryNames(), c.hashtagMap, c.maxHashtags),
 		Language:     a.Language,
 		Published:    a.Published,
 		Author:       oneLine(a.Author),
