@@ -5,12 +5,23 @@
 // warning included), an unknown visibility, an image description over the
 // limit, an upload that is not an image (by its magic number, as Mastodon
 // checks), the attachment of media still processing or unknown. It honours
-// Idempotency-Key, keeps Mastodon's rate limits per account (fixed windows
-// answering 429 with X-RateLimit-Reset), processes uploads in the
-// background when told (202, then 206 for a number of polls), and edits
+// Idempotency-Key, keeps Mastodon's rate limits per account (fixed windows,
+// every answer saying in X-RateLimit-Limit, -Remaining and -Reset what is
+// left of the most used one, and 429 past a limit), processes uploads in
+// the background when told (202, then 206 for a number of polls), and edits
 // statuses as Mastodon does: an edit that does not name the media again
 // removes them. It can be told to fail the next requests of a route, or
 // to publish status posts and drop the connection unanswered.
+//
+// It can behave like other servers of the same API instead (SetSoftware):
+// GoToSocial, which names itself in its instance documents and nodeinfo,
+// advertises 25 characters per URL but counts the code points of the text
+// and the content warning as sent, URLs and mentions in full, and refuses
+// a longer status with a 400 "Bad Request: text with spoiler exceed max
+// chars (N)"; Pleroma and Akkoma, which give their limit as max_toot_chars
+// in /api/v1/instance, count the grapheme clusters of the trimmed text and
+// content warning, URLs in full, and refuse with a 422 "The status is over
+// the character limit".
 //
 // It is stricter than Mastodon in two ways: a request with a parameter the
 // fake does not implement is refused (400), so a test never passes by a
@@ -84,6 +95,29 @@ type Media struct {
 	pollsLeft   int // GETs answering 206 before it is processed
 }
 
+// Software is a server the fake can behave like.
+type Software string
+
+// The servers the fake can behave like.
+const (
+	Mastodon   Software = "mastodon"
+	GoToSocial Software = "gotosocial"
+	Pleroma    Software = "pleroma"
+	Akkoma     Software = "akkoma"
+)
+
+// The versions the fake reports.
+const (
+	MastodonVersion   = "4.3.0"
+	GoToSocialVersion = "0.18.3"
+	PleromaVersion    = "2.9.1"
+	AkkomaVersion     = "3.15.2"
+)
+
+// GoToSocialPerURL is the characters_reserved_per_url GoToSocial reports
+// (and does not apply).
+const GoToSocialPerURL = 25
+
 // Rate limits per account, as Mastodon keeps them.
 type RateLimits struct {
 	Requests int // API requests per 5 minutes (Mastodon: 300)
@@ -99,6 +133,10 @@ type Server struct {
 
 	mu              sync.Mutex
 	now             func() time.Time
+	software        Software
+	hideInInstance  bool // the instance documents do not say the software
+	noNodeInfo      bool
+	noRateHeaders   bool
 	maxChars        int
 	perURL          int
 	fullURLs        bool
@@ -135,6 +173,7 @@ func NewServer(t testing.TB, token string) *Server {
 		mux:            http.NewServeMux(),
 		token:          token,
 		now:            time.Now,
+		software:       Mastodon,
 		maxChars:       DefaultMaxCharacters,
 		perURL:         DefaultCharactersPerURL,
 		descLimit:      DefaultDescriptionLimit,
@@ -154,6 +193,8 @@ func NewServer(t testing.TB, token string) *Server {
 	s.mux.HandleFunc("GET /api/v1/accounts/{id}/statuses", s.accountStatuses)
 	s.mux.HandleFunc("GET /api/v2/instance", s.instanceV2)
 	s.mux.HandleFunc("GET /api/v1/instance", s.instanceV1)
+	s.mux.HandleFunc("GET /.well-known/nodeinfo", s.nodeInfoLinks)
+	s.mux.HandleFunc("GET /nodeinfo/2.0", s.nodeInfo)
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.srv.Close)
 	return s
@@ -175,6 +216,36 @@ func (s *Server) SetMaxCharacters(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.maxChars = n
+}
+
+// SetSoftware makes the fake behave like sw: its instance documents and
+// nodeinfo, its counting, its refusal of a status over the limit (see the
+// package documentation). GoToSocial reports 25 characters per URL.
+func (s *Server) SetSoftware(sw Software) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.software = sw
+	if sw == GoToSocial {
+		s.perURL = GoToSocialPerURL
+	}
+}
+
+// HideSoftware makes the instance documents name no software (no
+// source_url, a bare version number) and, with nodeInfo, /.well-known/nodeinfo
+// answer 404 too: a server the channel cannot tell.
+func (s *Server) HideSoftware(nodeInfo bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hideInInstance, s.noNodeInfo = true, nodeInfo
+}
+
+// OmitRateLimitHeaders makes the answers carry no X-RateLimit headers (a
+// 429 still says when to retry), as servers that keep no such count, or a
+// proxy that drops them.
+func (s *Server) OmitRateLimitHeaders() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noRateHeaders = true
 }
 
 // CountURLsInFull makes the server report perURL as its
@@ -312,6 +383,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, body)
 		return
 	}
+	if !strings.HasPrefix(r.URL.Path, "/api/") {
+		// nodeinfo: public, and not counted in the API's limits.
+		s.mu.Lock()
+		hidden := s.noNodeInfo
+		s.mu.Unlock()
+		if _, pattern := s.mux.Handler(r); pattern == "" || hidden {
+			writeError(w, http.StatusNotFound, "Record not found")
+			return
+		}
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+s.token {
 		writeError(w, http.StatusUnauthorized, "The access token is invalid")
 		return
@@ -334,8 +417,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // admit counts one more call of the family in its window, as Mastodon's
 // rate limiter does (windows aligned on multiples of their length), and
-// sets the X-RateLimit headers. Over the limit it answers 429 and returns
-// false. s.mu must be held.
+// sets the X-RateLimit headers to this family's when it has less left than
+// the one they name already, as Mastodon names the most used of the limits
+// a request counts in. Over the limit it answers 429, naming this family,
+// and returns false. s.mu must be held.
 func (s *Server) admit(w http.ResponseWriter, family string, limit int, period time.Duration) bool {
 	if limit <= 0 {
 		return true
@@ -345,16 +430,29 @@ func (s *Server) admit(w http.ResponseWriter, family string, limit int, period t
 	key := family + ":" + strconv.FormatInt(window, 10)
 	reset := time.Unix((window+1)*int64(period/time.Second), 0).UTC()
 	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Reset", reset.Format("2006-01-02T15:04:05.000Z"))
+	name := func(remaining int) {
+		if s.noRateHeaders {
+			return
+		}
+		if was, err := strconv.Atoi(h.Get("X-RateLimit-Remaining")); err == nil && was < remaining {
+			return
+		}
+		h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", reset.Format(timeFormat))
+	}
 	if s.windows[key] >= limit {
-		h.Set("X-RateLimit-Remaining", "0")
+		h.Del("X-RateLimit-Remaining")
+		name(0)
+		if s.noRateHeaders {
+			h.Set("Retry-After", strconv.Itoa(int(reset.Sub(now).Seconds()+0.999)))
+		}
 		s.throttled++
 		writeError(w, http.StatusTooManyRequests, "Too many requests")
 		return false
 	}
 	s.windows[key]++
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(limit-s.windows[key]))
+	name(limit - s.windows[key])
 	return true
 }
 
@@ -387,7 +485,7 @@ func (s *Server) postStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("mastodontest: language %q is not an ISO 639 code (Mastodon would post in another)", *p.Language))
 		return
 	case s.tooLong(deref(p.SpoilerText), p.Status):
-		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Validation failed: Text character limit of %d exceeded", s.maxChars))
+		s.refuseTooLong(w)
 		return
 	case p.InReplyToID != "" && !slices.ContainsFunc(s.statuses, func(st Status) bool { return st.ID == p.InReplyToID }):
 		writeError(w, http.StatusNotFound, "Record not found")
@@ -427,13 +525,38 @@ func (s *Server) postStatus(w http.ResponseWriter, r *http.Request) {
 	s.answerStatus(w, st)
 }
 
-// tooLong checks a status against the limit. s.mu must be held.
+// tooLong checks a status against the limit, counted as the software
+// counts. s.mu must be held.
 func (s *Server) tooLong(spoiler, text string) bool {
+	return s.statusLength(spoiler, text) > s.maxChars
+}
+
+// statusLength counts a status as the software does. s.mu must be held.
+func (s *Server) statusLength(spoiler, text string) int {
+	switch s.software {
+	case GoToSocial:
+		return GoToSocialLength(spoiler, text)
+	case Pleroma, Akkoma:
+		return PleromaLength(spoiler, text)
+	}
 	perURL := s.perURL
 	if s.fullURLs {
 		perURL = -1
 	}
-	return StatusLength(spoiler, text, perURL) > s.maxChars
+	return StatusLength(spoiler, text, perURL)
+}
+
+// refuseTooLong answers a status over the limit as the software does.
+// s.mu must be held.
+func (s *Server) refuseTooLong(w http.ResponseWriter) {
+	switch s.software {
+	case GoToSocial:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("Bad Request: text with spoiler exceed max chars (%d)", s.maxChars))
+	case Pleroma, Akkoma:
+		writeError(w, http.StatusUnprocessableEntity, "The status is over the character limit")
+	default:
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Validation failed: Text character limit of %d exceeded", s.maxChars))
+	}
 }
 
 // attachable finds the media to attach to the status statusID ("" for a
@@ -532,7 +655,7 @@ func (s *Server) putStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("mastodontest: language %q is not an ISO 639 code (Mastodon would keep another)", *p.Language))
 		return
 	case s.tooLong(spoiler, p.Status):
-		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Validation failed: Text character limit of %d exceeded", s.maxChars))
+		s.refuseTooLong(w)
 		return
 	}
 	media, status, msg := s.attachable(p.MediaIDs, st.ID)
@@ -796,26 +919,98 @@ func (s *Server) instanceV2(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Record not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"domain":        strings.TrimPrefix(s.srv.URL, "http://"),
 		"title":         "mastodontest",
-		"version":       "4.3.0",
+		"version":       s.versionString(),
 		"configuration": s.configurationJSON(),
-	})
+	}
+	if src := s.sourceURL(); src != "" {
+		doc["source_url"] = src
+	}
+	if s.software == GoToSocial {
+		doc["account_domain"] = doc["domain"]
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (s *Server) instanceV1(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	version := "4.3.0"
-	if s.noV2 {
-		version = "3.5.3"
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"uri":           strings.TrimPrefix(s.srv.URL, "http://"),
 		"title":         "mastodontest",
-		"version":       version,
+		"version":       s.versionString(),
 		"configuration": s.configurationJSON(),
+	}
+	switch s.software {
+	case GoToSocial:
+		doc["max_toot_chars"] = s.maxChars
+		doc["account_domain"] = doc["uri"]
+	case Pleroma, Akkoma:
+		// Pleroma's own fields, and no configuration.
+		doc["max_toot_chars"] = s.maxChars
+		doc["description_limit"] = s.descLimit
+		doc["upload_limit"] = s.imageSizeLimit
+		delete(doc, "configuration")
+		doc["pleroma"] = map[string]any{"metadata": map[string]any{"features": []string{"pleroma_api", "mastodon_api"}}}
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// versionString is the version the instance documents give: a bare
+// number when the software is hidden. s.mu must be held.
+func (s *Server) versionString() string {
+	switch s.software {
+	case GoToSocial:
+		return GoToSocialVersion
+	case Pleroma, Akkoma:
+		if s.hideInInstance {
+			return "2.7.2"
+		}
+		name := map[Software]string{Pleroma: "Pleroma " + PleromaVersion, Akkoma: "Akkoma " + AkkomaVersion}[s.software]
+		return "2.7.2 (compatible; " + name + ")"
+	}
+	if s.noV2 {
+		return "3.5.3"
+	}
+	return MastodonVersion
+}
+
+// sourceURL is the source_url the instance documents give, "" when the
+// software is hidden. s.mu must be held.
+func (s *Server) sourceURL() string {
+	if s.hideInInstance {
+		return ""
+	}
+	switch s.software {
+	case Mastodon:
+		return "https://github.com/mastodon/mastodon"
+	case GoToSocial:
+		return "https://github.com/superseriousbusiness/gotosocial"
+	}
+	return ""
+}
+
+// nodeInfoLinks answers /.well-known/nodeinfo, which points to the
+// document.
+func (s *Server) nodeInfoLinks(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"links": []map[string]string{
+		{"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": s.srv.URL + "/nodeinfo/2.0"},
+	}})
+}
+
+// nodeInfo answers the nodeinfo document: the software's name and version.
+func (s *Server) nodeInfo(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	version := map[Software]string{Mastodon: s.versionString(), GoToSocial: GoToSocialVersion, Pleroma: PleromaVersion, Akkoma: AkkomaVersion}[s.software]
+	writeJSON(w, http.StatusOK, map[string]any{
+		"version":           "2.0",
+		"software":          map[string]string{"name": string(s.software), "version": version},
+		"protocols":         []string{"activitypub"},
+		"openRegistrations": false,
+		"usage":             map[string]any{"users": map[string]int{"total": 1}},
 	})
 }
 

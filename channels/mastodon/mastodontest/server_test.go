@@ -405,3 +405,97 @@ func TestCountURLsInFull(t *testing.T) {
 		t.Errorf("reports %v per URL", per)
 	}
 }
+
+func TestSoftware(t *testing.T) {
+	link := "https://en.communia.blog/" + strings.Repeat("a", 100)
+	tests := []struct {
+		software    Software
+		wantVersion string
+		wantSource  string
+		// A status of 480 characters and a URL of 125: Mastodon counts 504, GoToSocial and Pleroma 606.
+		wantStatus int
+		wantError  string
+		fits       string // a status that fits as the software counts, and not as Mastodon does
+	}{
+		{Mastodon, "4.3.0", "https://github.com/mastodon/mastodon", 422, "Validation failed: Text character limit of 500 exceeded", ""},
+		{GoToSocial, "0.18.3", "https://github.com/superseriousbusiness/gotosocial", 400, "Bad Request: text with spoiler exceed max chars (500)",
+			strings.Repeat("🇰🇿", 250)}, // 250 graphemes, 500 code points
+		{Pleroma, "2.7.2 (compatible; Pleroma 2.9.1)", "", 422, "The status is over the character limit",
+			"  " + strings.Repeat("a", 500) + "\n"}, // trimmed
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.software), func(t *testing.T) {
+			s := NewServer(t, token)
+			s.SetSoftware(tt.software)
+			got := postForm(t, s, url.Values{"status": {strings.Repeat("a", 480) + " " + link}}, nil)
+			if got.status != tt.wantStatus || got.body["error"] != tt.wantError {
+				t.Errorf("a post over the limit: %d %v, want %d %q", got.status, got.body, tt.wantStatus, tt.wantError)
+			}
+			if tt.fits != "" {
+				if got := postForm(t, s, url.Values{"status": {tt.fits}}, nil); got.status != 200 {
+					t.Errorf("a post that fits as %s counts: %d %v", tt.software, got.status, got.body)
+				}
+			}
+			v2 := call(t, s, "GET", "/api/v2/instance", token, "", "", nil)
+			if v2.body["version"] != tt.wantVersion || (v2.body["source_url"] != nil) != (tt.wantSource != "") ||
+				(tt.wantSource != "" && v2.body["source_url"] != tt.wantSource) {
+				t.Errorf("instance: version %v, source_url %v", v2.body["version"], v2.body["source_url"])
+			}
+			// nodeinfo is public.
+			links := call(t, s, "GET", "/.well-known/nodeinfo", "", "", "", nil)
+			href := links.body["links"].([]any)[0].(map[string]any)["href"].(string)
+			doc := call(t, s, "GET", strings.TrimPrefix(href, s.URL()), "", "", "", nil)
+			if sw := doc.body["software"].(map[string]any); doc.status != 200 || sw["name"] != string(tt.software) {
+				t.Errorf("nodeinfo: %d %v", doc.status, doc.body)
+			}
+		})
+	}
+	t.Run("pleroma's limits in /api/v1/instance", func(t *testing.T) {
+		s := NewServer(t, token)
+		s.SetSoftware(Akkoma)
+		s.SetMaxCharacters(5000)
+		v1 := call(t, s, "GET", "/api/v1/instance", token, "", "", nil)
+		if v1.body["max_toot_chars"] != 5000.0 || v1.body["version"] != "2.7.2 (compatible; Akkoma 3.15.2)" {
+			t.Errorf("v1: %v", v1.body)
+		}
+	})
+	t.Run("hidden", func(t *testing.T) {
+		s := NewServer(t, token)
+		s.SetSoftware(GoToSocial)
+		s.HideSoftware(true)
+		v2 := call(t, s, "GET", "/api/v2/instance", token, "", "", nil)
+		if v2.body["source_url"] != nil || v2.body["version"] != "0.18.3" {
+			t.Errorf("v2: %v", v2.body)
+		}
+		if got := call(t, s, "GET", "/.well-known/nodeinfo", "", "", "", nil); got.status != 404 {
+			t.Errorf("nodeinfo: %d", got.status)
+		}
+	})
+}
+
+// Every answer names the most used of the limits it counts in, as
+// Mastodon does; a server told to omit them still says when to retry.
+func TestRateLimitHeadersNameTheMostUsed(t *testing.T) {
+	s := NewServer(t, token)
+	now := time.Date(2026, 11, 26, 21, 33, 20, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	jpeg := []byte("\xff\xd8\xff\xe0 a JPEG")
+	got := upload(t, s, jpeg, nil)
+	if h := got.header; got.status != 200 || h.Get("X-RateLimit-Limit") != "30" || h.Get("X-RateLimit-Remaining") != "29" || h.Get("X-RateLimit-Reset") != "2026-11-26T22:00:00.000Z" {
+		t.Errorf("an upload names the media limit: %d %v", got.status, got.header)
+	}
+	got = postForm(t, s, url.Values{"status": {"one"}}, nil)
+	if h := got.header; got.status != 200 || h.Get("X-RateLimit-Limit") != "300" || h.Get("X-RateLimit-Remaining") != "298" || h.Get("X-RateLimit-Reset") != "2026-11-26T21:35:00.000Z" {
+		t.Errorf("a status names the requests' limit, the most used: %d %v", got.status, got.header)
+	}
+
+	s = NewServer(t, token)
+	s.SetClock(func() time.Time { return now })
+	s.SetRateLimits(RateLimits{Statuses: 1})
+	s.OmitRateLimitHeaders()
+	postForm(t, s, url.Values{"status": {"one"}}, nil)
+	got = postForm(t, s, url.Values{"status": {"two"}}, nil)
+	if got.status != 429 || got.header.Get("X-RateLimit-Remaining") != "" || got.header.Get("Retry-After") != "8800" {
+		t.Errorf("without the headers: %d %v", got.status, got.header)
+	}
+}
