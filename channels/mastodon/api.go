@@ -39,6 +39,11 @@ func (c *Channel) do(ctx context.Context, method, path string, form url.Values, 
 	if err != nil {
 		return 0, err
 	}
+	return c.request(ctx, method, u, form, out, true)
+}
+
+// request is do for a whole URL, with the account's token or without it.
+func (c *Channel) request(ctx context.Context, method, u string, form url.Values, out any, withToken bool) (int, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
@@ -47,7 +52,9 @@ func (c *Channel) do(ctx context.Context, method, path string, form url.Values, 
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
+	if withToken {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
+	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	if form != nil {
@@ -68,7 +75,7 @@ func (c *Channel) do(ctx context.Context, method, path string, form url.Values, 
 	}
 	if out != nil {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(out); err != nil {
-			return resp.StatusCode, &decodeError{fmt.Errorf("decoding the answer of %s %s: %w", method, path, err)}
+			return resp.StatusCode, &decodeError{fmt.Errorf("decoding the answer of %s %s: %w", method, req.URL.Path, err)}
 		}
 	}
 	return resp.StatusCode, nil

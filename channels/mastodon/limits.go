@@ -2,9 +2,12 @@ package mastodon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mattn/go-mastodon"
@@ -16,9 +19,10 @@ import (
 // again.
 const limitsTTL = 24 * time.Hour
 
-// Limits are what the instance allows in a status and its media.
+// Limits are what the instance allows in a status and its media, and the
+// software it runs, which says how it counts a status.
 type Limits struct {
-	MaxCharacters    int // configuration.statuses.max_characters
+	MaxCharacters    int // configuration.statuses.max_characters (Pleroma, Akkoma: max_toot_chars)
 	CharactersPerURL int // configuration.statuses.characters_reserved_per_url
 	// DescriptionLimit is the longest image description, in characters
 	// (configuration.media_attachments.description_limit).
@@ -26,6 +30,13 @@ type Limits struct {
 	// ImageSizeLimit is the largest image upload in bytes
 	// (configuration.media_attachments.image_size_limit); 0 when unknown.
 	ImageSizeLimit int64
+	// Software is the server's software, as its instance document (its
+	// version, its source_url) or else its nodeinfo names it: "mastodon",
+	// "gotosocial", "pleroma", "akkoma", another name, or "" when neither
+	// says. Only GoToSocial, Pleroma and Akkoma are counted otherwise than
+	// Mastodon counts.
+	Software string
+	Version  string // the software's version; "" when unknown
 }
 
 func defaultLimits() Limits {
@@ -34,9 +45,11 @@ func defaultLimits() Limits {
 
 // Limits returns the limits posts are fitted to: the instance's, fetched
 // from /api/v2/instance (falling back to /api/v1/instance, then to
-// Mastodon's defaults when neither exists) and cached for 24 hours, with
-// Config.MaxCharacters, when set, in place of the instance's character
-// limit. When a refresh fails, the stale values are kept; with
+// Mastodon's defaults when neither exists; Pleroma's and Akkoma's from
+// /api/v1/instance, which gives their limits; the software from nodeinfo
+// when the instance document does not name it) and cached for 24 hours,
+// with Config.MaxCharacters, when set, in place of the instance's
+// character limit. When a refresh fails, the stale values are kept; with
 // MaxCharacters set, a failure falls back to the defaults for the rest.
 func (c *Channel) Limits(ctx context.Context) (Limits, error) {
 	c.mu.Lock()
@@ -56,6 +69,9 @@ func (c *Channel) Limits(ctx context.Context) (Limits, error) {
 	}
 	c.mu.Lock()
 	c.limits, c.limitsAt = l, c.cfg.Now()
+	if c.learned != nil && c.learned.basis != l {
+		c.learned = nil // the server changed: what its refusal taught may not hold
+	}
 	c.mu.Unlock()
 	return c.withOverride(l), nil
 }
@@ -79,11 +95,18 @@ func (c *Channel) withOverride(l Limits) Limits {
 }
 
 func (c *Channel) fetchLimits(ctx context.Context) (Limits, error) {
-	l, err := c.instanceV2(ctx)
+	doc, err := c.instance(ctx, "/api/v2/instance")
 	if isNotFound(err) {
-		l, err = c.instanceV1(ctx)
+		doc, err = c.instance(ctx, "/api/v1/instance")
 		if isNotFound(err) {
-			return defaultLimits(), nil
+			doc, err = instanceDocument{}, nil
+		}
+	} else if err == nil {
+		if sw, _ := identify(doc.Version, doc.SourceURL); sw == SoftwarePleroma || sw == SoftwareAkkoma {
+			// Their limits are in /api/v1/instance.
+			if v1, err := c.instance(ctx, "/api/v1/instance"); err == nil {
+				doc.MaxTootChars, doc.DescriptionLimit, doc.UploadLimit = v1.MaxTootChars, v1.DescriptionLimit, v1.UploadLimit
+			}
 		}
 	}
 	var notJSON *decodeError
@@ -94,76 +117,102 @@ func (c *Channel) fetchLimits(ctx context.Context) (Limits, error) {
 	case err != nil:
 		return Limits{}, c.sendError("reading the instance's limits", err, false, true)
 	}
+	l := doc.limits()
+	if l.Software == "" {
+		if sw, version := c.nodeInfo(ctx); sw != "" {
+			l.Software, l.Version = sw, version
+		}
+	}
 	return l, nil
+}
+
+// instanceDocument is the part of /api/v2/instance or /api/v1/instance the
+// channel reads.
+type instanceDocument struct {
+	Version   string `json:"version"`
+	SourceURL string `json:"source_url"` // v2
+	// Pleroma's and Akkoma's v1 fields (GoToSocial gives max_toot_chars
+	// too).
+	MaxTootChars     number                `json:"max_toot_chars"`
+	DescriptionLimit number                `json:"description_limit"`
+	UploadLimit      number                `json:"upload_limit"`
+	Configuration    instanceConfiguration `json:"configuration"`
 }
 
 // instanceConfiguration is the part of an instance's configuration the
 // channel reads, the same in v1 (Mastodon 3.x) and v2.
 type instanceConfiguration struct {
 	Statuses struct {
-		MaxCharacters    float64 `json:"max_characters"`
-		CharactersPerURL float64 `json:"characters_reserved_per_url"`
+		MaxCharacters    number `json:"max_characters"`
+		CharactersPerURL number `json:"characters_reserved_per_url"`
 	} `json:"statuses"`
 	MediaAttachments struct {
-		DescriptionLimit float64 `json:"description_limit"`
-		ImageSizeLimit   float64 `json:"image_size_limit"`
+		DescriptionLimit number `json:"description_limit"`
+		ImageSizeLimit   number `json:"image_size_limit"`
 	} `json:"media_attachments"`
 }
 
-func (ic instanceConfiguration) limits() Limits {
+func (d instanceDocument) limits() Limits {
 	l := defaultLimits()
-	if n := int(ic.Statuses.MaxCharacters); n > 0 {
-		l.MaxCharacters = n
+	l.Software, l.Version = identify(d.Version, d.SourceURL)
+	conf := d.Configuration
+	pleroma := l.Software == SoftwarePleroma || l.Software == SoftwareAkkoma
+	set := func(dst *int, values ...number) {
+		for _, v := range values {
+			if v > 0 {
+				*dst = int(v)
+				return
+			}
+		}
 	}
-	if n := int(ic.Statuses.CharactersPerURL); n > 0 {
-		l.CharactersPerURL = n
+	if pleroma {
+		set(&l.MaxCharacters, d.MaxTootChars, conf.Statuses.MaxCharacters)
+		set(&l.DescriptionLimit, d.DescriptionLimit, conf.MediaAttachments.DescriptionLimit)
+	} else {
+		set(&l.MaxCharacters, conf.Statuses.MaxCharacters, d.MaxTootChars)
+		set(&l.DescriptionLimit, conf.MediaAttachments.DescriptionLimit)
 	}
-	if n := int(ic.MediaAttachments.DescriptionLimit); n > 0 {
-		l.DescriptionLimit = n
+	set(&l.CharactersPerURL, conf.Statuses.CharactersPerURL)
+	var size int
+	if pleroma {
+		set(&size, d.UploadLimit, conf.MediaAttachments.ImageSizeLimit)
+	} else {
+		set(&size, conf.MediaAttachments.ImageSizeLimit)
 	}
-	if n := int64(ic.MediaAttachments.ImageSizeLimit); n > 0 {
-		l.ImageSizeLimit = n
-	}
+	l.ImageSizeLimit = int64(size)
 	return l
 }
 
-// instanceV2 reads GET /api/v2/instance, which go-mastodon does not know.
-func (c *Channel) instanceV2(ctx context.Context) (Limits, error) {
-	var v2 struct {
-		Configuration instanceConfiguration `json:"configuration"`
+// number is a JSON number that a server may also send as a string, or as
+// something else, which reads as 0.
+type number int64
+
+func (n *number) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err == nil {
+		*n = number(f)
+		return nil
 	}
-	err := c.call(ctx, callRequest, func(ctx context.Context) error {
-		_, err := c.do(ctx, http.MethodGet, "/api/v2/instance", nil, &v2)
-		return err
-	})
-	if err != nil {
-		return Limits{}, err
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			*n = number(f)
+			return nil
+		}
 	}
-	return v2.Configuration.limits(), nil
+	*n = 0
+	return nil
 }
 
-// instanceV1 reads GET /api/v1/instance, for servers older than Mastodon 4.
-func (c *Channel) instanceV1(ctx context.Context) (Limits, error) {
-	var inst *mastodon.Instance
+// instance reads an instance document: GET /api/v2/instance, which
+// go-mastodon does not know, or /api/v1/instance.
+func (c *Channel) instance(ctx context.Context, path string) (instanceDocument, error) {
+	var doc instanceDocument
 	err := c.call(ctx, callRequest, func(ctx context.Context) error {
-		var err error
-		inst, err = c.client.GetInstance(ctx)
+		_, err := c.do(ctx, http.MethodGet, path, nil, &doc)
 		return err
 	})
-	if err != nil {
-		return Limits{}, err
-	}
-	var ic instanceConfiguration
-	if conf := inst.Configuration; conf != nil {
-		if conf.Statuses != nil {
-			st := *conf.Statuses
-			ic.Statuses.MaxCharacters, _ = st["max_characters"].(float64)
-			ic.Statuses.CharactersPerURL, _ = st["characters_reserved_per_url"].(float64)
-		}
-		ic.MediaAttachments.DescriptionLimit, _ = conf.MediaAttachments["description_limit"].(float64)
-		ic.MediaAttachments.ImageSizeLimit, _ = conf.MediaAttachments["image_size_limit"].(float64)
-	}
-	return ic.limits(), nil
+	return doc, err
 }
 
 func isNotFound(err error) bool {

@@ -4,8 +4,12 @@
 // (a RoundTripper under its client), and its own requests where it falls
 // short: /api/v2/instance for the limits, GET /api/v1/media/:id (whose 206
 // it takes for an error) and PUT /api/v1/statuses/:id (where it cannot
-// clear a content warning). Calls are paced below the account's rate
-// limits; featured images are uploaded once per delivery and attached.
+// clear a content warning). It reads the server's software from its
+// instance document or nodeinfo and counts a status as that software does
+// (Mastodon, GoToSocial, Pleroma, Akkoma), and fits a status again, once,
+// when the server refuses it as too long. Calls are paced below the
+// account's rate limits; featured images are uploaded once per delivery
+// and attached.
 package mastodon
 
 import (
@@ -39,7 +43,7 @@ type Channel struct {
 	mu        sync.Mutex
 	limits    Limits    // the instance's, without Config.MaxCharacters
 	limitsAt  time.Time // zero until the instance's limits are fetched
-	fullURLs  bool      // the server counts URLs at their full length
+	learned   *learned  // what a refusal taught of the server's counting; nil for nothing
 	accountID mastodon.ID
 }
 
@@ -77,13 +81,15 @@ func New(cfg Config) (*Channel, error) {
 
 // Render returns the post as Send would post it, fitted to the limits known
 // so far (Config.MaxCharacters, else the instance's once Send or Check has
-// read them, else 500), with its featured image's URL and its length as the
+// read them, else 500) as the instance's software counts (Mastodon's way
+// until it is known), with its featured image's URL and its length as the
 // instance counts it (a content warning included). A content warning is
 // shown first, as "CW: …" on a line of its own. It makes no network call.
 // When the post cannot be made to fit, or the template fails, the error
 // comes with what was rendered.
 func (c *Channel) Render(post syndicate.Post) (syndicate.Rendering, error) {
-	st, err := c.renderPost(post, c.cachedLimits(), c.countsFullURLs())
+	lim, k := c.fitting(c.cachedLimits())
+	st, err := c.renderPost(post, lim, k)
 	return st.rendering(), err
 }
 
@@ -95,10 +101,12 @@ var errNoToken = errors.New("mastodon: no access_token configured")
 // X-RateLimit-Reset or Retry-After), other answers permanent, and a lost
 // answer is retryable when the post carries an idempotency key (Mastodon
 // then returns the first status instead of making a second one), uncertain
-// otherwise. A post that goes out without its image says why in
-// Receipt.Warning. Send waits for the account's rate budgets as long as ctx
-// allows, and returns a retryable error naming the time they allow the
-// post when it does not.
+// otherwise. A post the server refuses as too long although it was fitted
+// is fitted again once, with the counting and the limit the refusal
+// implies, and posted with the image already uploaded. A post that goes
+// out without its image says why in Receipt.Warning. Send waits for the
+// account's rate budgets as long as ctx allows, and returns a retryable
+// error naming the time they allow the post when it does not.
 func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, error) {
 	if c.cfg.AccessToken == "" {
 		return syndicate.Receipt{}, channels.Permanent(errNoToken)
@@ -107,8 +115,8 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	if err != nil {
 		return syndicate.Receipt{}, channels.BeforeSend(err)
 	}
-	fullURLs := c.countsFullURLs()
-	st, err := c.renderPost(post, lim, fullURLs)
+	lim, k := c.fitting(lim)
+	st, err := c.renderPost(post, lim, k)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("mastodon: rendering the post: %w", err))
 	}
@@ -118,15 +126,13 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	}
 	lang := channels.LanguageCode(post.Article.Language)
 	posted, written, err := c.postStatus(ctx, post.IdempotencyKey, st, ids, lang)
-	if tooLong(err) && !fullURLs {
-		// Some servers (GoToSocial) count URLs at their full length: fit
-		// the post again that way, once.
-		if again, rerr := c.renderPost(post, lim, true); rerr == nil && again.Text != st.Text {
+	if r, ok := refusedAsTooLong(err, lim.MaxCharacters); ok {
+		if again, k, ok := c.refit(post, lim, k, st, r); ok {
 			var w bool
 			posted, w, err = c.postStatus(ctx, post.IdempotencyKey, again, ids, lang)
 			written = written || w
 			if err == nil {
-				c.setFullURLs()
+				c.learn(k, again.Limit)
 			}
 		}
 	}
@@ -178,8 +184,8 @@ func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.
 	if err != nil {
 		return syndicate.Receipt{}, err
 	}
-	fullURLs := c.countsFullURLs()
-	st, err := c.renderPost(post, lim, fullURLs)
+	lim, k := c.fitting(lim)
+	st, err := c.renderPost(post, lim, k)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("mastodon: rendering the post: %w", err))
 	}
@@ -213,11 +219,11 @@ func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.
 	ids := mediaIDs(current)
 	lang := channels.LanguageCode(post.Article.Language)
 	edited, err := c.putStatus(ctx, id, st, ids, lang)
-	if tooLong(err) && !fullURLs {
-		if again, rerr := c.renderPost(post, lim, true); rerr == nil && again.Text != st.Text {
+	if r, ok := refusedAsTooLong(err, lim.MaxCharacters); ok {
+		if again, k, ok := c.refit(post, lim, k, st, r); ok {
 			edited, err = c.putStatus(ctx, id, again, ids, lang)
 			if err == nil {
-				c.setFullURLs()
+				c.learn(k, again.Limit)
 			}
 		}
 	}
@@ -251,30 +257,6 @@ func (c *Channel) putStatus(ctx context.Context, id mastodon.ID, st status, ids 
 	return &edited, err
 }
 
-// tooLong reports whether the server refused a status as over its
-// character limit (Mastodon: 422 "Text character limit of 500 exceeded";
-// other servers say "too long").
-func tooLong(err error) bool {
-	var api *mastodon.APIError
-	if !errors.As(err, &api) || (api.StatusCode != http.StatusUnprocessableEntity && api.StatusCode != http.StatusBadRequest) {
-		return false
-	}
-	msg := strings.ToLower(api.Message)
-	return strings.Contains(msg, "character limit") || strings.Contains(msg, "too long")
-}
-
-func (c *Channel) countsFullURLs() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.fullURLs
-}
-
-func (c *Channel) setFullURLs() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.fullURLs = true
-}
-
 // Check verifies the credentials and reads the instance's limits, for
 // `syndicate check --online`.
 func (c *Channel) Check(ctx context.Context) (string, error) {
@@ -295,8 +277,13 @@ func (c *Channel) Check(ctx context.Context) (string, error) {
 	if u, err := url.Parse(c.cfg.Server); err == nil {
 		host = u.Host
 	}
-	msg := fmt.Sprintf("authenticated as @%s on %s; limits: %d characters a post, URLs count %d, image descriptions %d characters",
-		acct.Acct, host, inst.MaxCharacters, inst.CharactersPerURL, inst.DescriptionLimit)
+	software := "software unknown, counted as Mastodon counts"
+	if inst.Software != "" {
+		software = strings.TrimSpace(softwareName(inst.Software) + " " + inst.Version)
+	}
+	_, k := c.fitting(inst)
+	msg := fmt.Sprintf("authenticated as @%s on %s (%s); limits: %d characters a post, %s, image descriptions %d characters",
+		acct.Acct, host, software, inst.MaxCharacters, k.describe(), inst.DescriptionLimit)
 	if inst.ImageSizeLimit > 0 {
 		msg += fmt.Sprintf(", images up to %d bytes", inst.ImageSizeLimit)
 	}

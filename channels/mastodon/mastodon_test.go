@@ -187,6 +187,7 @@ func TestSendErrors(t *testing.T) {
 		setup          func(*mastodontest.Server)
 		edit           func(*Config)
 		article        syndicate.Article
+		override       string // an editor's text, which is never cut
 		wantKind       syndicate.ErrorKind
 		wantRetryAfter time.Time
 		wantText       string
@@ -236,9 +237,11 @@ func TestSendErrors(t *testing.T) {
 			wantKind: syndicate.Permanent, wantText: "403 token [redacted] may not post",
 		},
 		{
-			name:     "422 over the instance's limit is permanent",
-			edit:     func(c *Config) { c.MaxCharacters, c.MaxSummary = 1000, -1 }, // the instance allows 500
-			article:  long,
+			// A text of the template would be fitted again to 500; an
+			// editor's is not cut.
+			name:     "422 over the instance's limit is permanent for an editor's text",
+			edit:     func(c *Config) { c.MaxCharacters = 1000 }, // the instance allows 500
+			override: strings.Repeat("strike ", 100),
 			wantKind: syndicate.Permanent, wantText: "mastodon: posting the status: 422 Validation failed: Text character limit of 500 exceeded",
 		},
 		{
@@ -260,7 +263,9 @@ func TestSendErrors(t *testing.T) {
 			if a.Link == "" {
 				a = kazakhstan()
 			}
-			_, err := ch.Send(testContext(t), postOf(a, "key-1"))
+			post := postOf(a, "key-1")
+			post.Override = tt.override
+			_, err := ch.Send(testContext(t), post)
 			if err == nil {
 				t.Fatal("Send succeeded")
 			}
@@ -450,11 +455,12 @@ func TestLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (Limits{MaxCharacters: 700, CharactersPerURL: 23, DescriptionLimit: 1500, ImageSizeLimit: 16 << 20}); got != want {
+		// Mastodon's v1 document does not name the software: nodeinfo does.
+		if want := (Limits{MaxCharacters: 700, CharactersPerURL: 23, DescriptionLimit: 1500, ImageSizeLimit: 16 << 20, Software: "mastodon", Version: "3.5.3"}); got != want {
 			t.Errorf("limits %+v, want %+v", got, want)
 		}
-		if v2, v1 := srv.Requests("/api/v2/instance"), srv.Requests("/api/v1/instance"); v2 != 1 || v1 != 1 {
-			t.Errorf("instance requests: v2 %d, v1 %d", v2, v1)
+		if v2, v1, ni := srv.Requests("/api/v2/instance"), srv.Requests("/api/v1/instance"), srv.Requests("/.well-known/nodeinfo"); v2 != 1 || v1 != 1 || ni != 1 {
+			t.Errorf("instance requests: v2 %d, v1 %d, nodeinfo %d", v2, v1, ni)
 		}
 	})
 	t.Run("cached, refreshed after a day", func(t *testing.T) {
@@ -483,7 +489,7 @@ func TestLimits(t *testing.T) {
 			t.Errorf("posted %d characters", n)
 		}
 		got, err := ch.Limits(testContext(t))
-		if want := (Limits{MaxCharacters: 450, CharactersPerURL: 23, DescriptionLimit: 700, ImageSizeLimit: 1 << 20}); err != nil || got != want {
+		if want := (Limits{MaxCharacters: 450, CharactersPerURL: 23, DescriptionLimit: 700, ImageSizeLimit: 1 << 20, Software: "mastodon", Version: mastodontest.MastodonVersion}); err != nil || got != want {
 			t.Errorf("limits %+v (%v), want %+v", got, err, want)
 		}
 	})
@@ -518,7 +524,7 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "authenticated as @syndicate on " + strings.TrimPrefix(srv.URL(), "http://") +
-		"; limits: 5000 characters a post, URLs count 23, image descriptions 1500 characters, images up to 16777216 bytes"
+		" (Mastodon 4.3.0); limits: 5000 characters a post, URLs count 23, image descriptions 1500 characters, images up to 16777216 bytes"
 	if got != want {
 		t.Errorf("Check = %q, want %q", got, want)
 	}

@@ -14,21 +14,17 @@ import (
 
 // renderPost is the status of the post: its override when it has one,
 // else the article fitted by the template.
-func (c *Channel) renderPost(post syndicate.Post, lim Limits, fullURLs bool) (status, error) {
+func (c *Channel) renderPost(post syndicate.Post, lim Limits, k counter) (status, error) {
 	if post.Override == "" {
-		return c.renderer.render(post.Article, lim, fullURLs)
+		return c.renderer.render(post.Article, lim, k)
 	}
-	return c.renderer.overridden(post.Article, post.Override, lim, fullURLs)
+	return c.renderer.overridden(post.Article, post.Override, lim, k)
 }
 
-func (r *renderer) overridden(a syndicate.Article, text string, lim Limits, fullURLs bool) (status, error) {
-	perURL := lim.CharactersPerURL
-	if fullURLs {
-		perURL = -1
-	}
+func (r *renderer) overridden(a syndicate.Article, text string, lim Limits, k counter) (status, error) {
 	spoiler := contentWarning(a.Categories, r.warnings)
 	text = strings.TrimSpace(text)
-	out := status{Text: text, Spoiler: spoiler, Length: countStatus(spoiler, text, perURL), Limit: lim.MaxCharacters}
+	out := status{Text: text, Spoiler: spoiler, Length: k.status(spoiler, text), Limit: lim.MaxCharacters}
 	if img := strings.TrimSpace(a.ImageURL); !r.noImage && img != "" {
 		out.Image, out.Caption = img, strings.Join(strings.Fields(a.ImageCaption), " ")
 	}
@@ -44,6 +40,7 @@ func (r *renderer) overridden(a syndicate.Article, text string, lim Limits, full
 // CheckText renders the post with the editor's text as Send would post
 // it, refusing a text over the instance's limit.
 func (c *Channel) CheckText(post syndicate.Post) (syndicate.Rendering, error) {
-	st, err := c.renderPost(post, c.cachedLimits(), c.countsFullURLs())
+	lim, k := c.fitting(c.cachedLimits())
+	st, err := c.renderPost(post, lim, k)
 	return st.rendering(), err
 }

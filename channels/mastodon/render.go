@@ -120,18 +120,13 @@ func (s status) rendering() syndicate.Rendering {
 	return syndicate.Rendering{Text: text, Format: "text", Length: s.Length, Limit: s.Limit, Image: s.Image}
 }
 
-// render returns the status for a, fitted to lim; with fullURLs, URLs
-// count their real length (servers that do not reserve a fixed length for
-// them). The status is filled even with an error, so a preview can show
+// render returns the status for a, fitted to lim.MaxCharacters as k
+// counts. The status is filled even with an error, so a preview can show
 // what is wrong.
-func (r *renderer) render(a syndicate.Article, lim Limits, fullURLs bool) (status, error) {
-	perURL := lim.CharactersPerURL
-	if fullURLs {
-		perURL = -1
-	}
+func (r *renderer) render(a syndicate.Article, lim Limits, k counter) (status, error) {
 	spoiler := contentWarning(a.Categories, r.warnings)
-	count := func(text string) int { return countStatus(spoiler, text, perURL) }
-	countText := func(text string) int { return countChars(text, perURL) }
+	count := func(text string) int { return k.status(spoiler, text) }
+	countText := k.text
 	// Far more than can ever fit; spares fitting a huge text over and over.
 	maxBytes := max(64<<10, 64*lim.MaxCharacters)
 	d := TemplateData{

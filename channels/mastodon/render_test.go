@@ -64,6 +64,9 @@ func TestLength(t *testing.T) {
 	}
 }
 
+// mastodonCounting counts as Mastodon does, with 23 characters per URL.
+var mastodonCounting = counterFor(SoftwareMastodon, DefaultCharactersPerURL)
+
 func defaultRenderer(t testing.TB, maxHashtags int) *renderer {
 	r, err := newRenderer("test", Config{MaxHashtags: maxHashtags})
 	if err != nil {
@@ -181,7 +184,7 @@ func TestRenderFits(t *testing.T) {
 			if tt.floor > 0 {
 				r.minSummary = tt.floor
 			}
-			got, err := r.render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23}, false)
+			got, err := r.render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23}, mastodonCounting)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
@@ -228,7 +231,7 @@ func TestRenderGolden(t *testing.T) {
 	r := defaultRenderer(t, 4)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := r.render(tt.article, defaultLimits(), false)
+			got, err := r.render(tt.article, defaultLimits(), mastodonCounting)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -367,7 +370,7 @@ func TestContentWarning(t *testing.T) {
 	}
 	a := kazakhstan()
 	a.Categories = append(a.Categories, "violence", "Police", "War")
-	st, err := r.render(a, Limits{MaxCharacters: 300, CharactersPerURL: 23}, false)
+	st, err := r.render(a, Limits{MaxCharacters: 300, CharactersPerURL: 23}, mastodonCounting)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +410,7 @@ func FuzzRender(f *testing.F) {
 		a := syndicate.Article{Title: title, Summary: summary, Link: link, Categories: append(strings.Fields(title), "cw")}
 		r.warnings = map[string]string{"cw": strings.TrimSpace(cw)}
 		r.minSummary = 1 + limit%150
-		got, err := r.render(a, Limits{MaxCharacters: limit, CharactersPerURL: 23}, false)
+		got, err := r.render(a, Limits{MaxCharacters: limit, CharactersPerURL: 23}, mastodonCounting)
 		spoiler := strings.TrimSpace(cw)
 		if err != nil {
 			switch {

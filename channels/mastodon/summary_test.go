@@ -133,7 +133,7 @@ func TestRenderFitOrder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := r.render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23}, false)
+			got, err := r.render(tt.article, Limits{MaxCharacters: tt.limit, CharactersPerURL: 23}, mastodonCounting)
 			if err != nil {
 				t.Fatal(err)
 			}
