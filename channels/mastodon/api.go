@@ -13,15 +13,20 @@ import (
 )
 
 // call paces one API call of the kind (callRequest, callUpload,
-// callStatus), then runs fn with a context bounded by the timeout. The
-// wait for the budget is bounded by ctx, not by the timeout.
+// callStatus), then runs fn with a context bounded by the timeout, and
+// gives the pacing what the answer said of the budget. The wait for the
+// budget is bounded by ctx and by maxPaceWait, not by the timeout.
 func (c *Channel) call(ctx context.Context, kind int, fn func(ctx context.Context) error) error {
-	if err := c.pace(ctx, kind); err != nil {
+	t, err := c.pace(ctx, kind)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	var obs observation
+	ctx, cancel := context.WithTimeout(withObservation(ctx, &obs), c.cfg.Timeout)
 	defer cancel()
-	return fn(ctx)
+	err = fn(ctx)
+	c.settle(t, &obs)
+	return err
 }
 
 // maxAnswer bounds the JSON answers read by do.

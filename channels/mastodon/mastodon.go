@@ -7,9 +7,10 @@
 // clear a content warning). It reads the server's software from its
 // instance document or nodeinfo and counts a status as that software does
 // (Mastodon, GoToSocial, Pleroma, Akkoma), and fits a status again, once,
-// when the server refuses it as too long. Calls are paced below the
-// account's rate limits; featured images are uploaded once per delivery
-// and attached.
+// when the server refuses it as too long. Calls are paced by what the
+// server says is left of the account's rate limits (its X-RateLimit
+// headers and 429s); featured images are uploaded once per delivery and
+// attached.
 package mastodon
 
 import (
@@ -105,8 +106,9 @@ var errNoToken = errors.New("mastodon: no access_token configured")
 // is fitted again once, with the counting and the limit the refusal
 // implies, and posted with the image already uploaded. A post that goes
 // out without its image says why in Receipt.Warning. Send waits for the
-// account's rate budgets as long as ctx allows, and returns a retryable
-// error naming the time they allow the post when it does not.
+// account's rate budgets only briefly (maxPaceWait, and as ctx allows),
+// and otherwise returns a retryable error naming the time they allow the
+// post, before uploading its image.
 func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, error) {
 	if c.cfg.AccessToken == "" {
 		return syndicate.Receipt{}, channels.Permanent(errNoToken)
@@ -119,6 +121,13 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 	st, err := c.renderPost(post, lim, k)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("mastodon: rendering the post: %w", err))
+	}
+	kinds := []int{callStatus}
+	if _, uploaded := c.mediaCache.get(post.IdempotencyKey, st.Image, c.cfg.Now()); st.Image != "" && !uploaded {
+		kinds = append(kinds, callUpload)
+	}
+	if err := c.checkPace(ctx, kinds...); err != nil {
+		return syndicate.Receipt{}, err
 	}
 	ids, warning, err := c.media(ctx, post.IdempotencyKey, st, lim)
 	if err != nil {

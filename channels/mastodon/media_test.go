@@ -319,7 +319,8 @@ func TestUploadRateLimitedIsRetryable(t *testing.T) {
 	img := newSite(t)
 	srv := mastodontest.NewServer(t, token)
 	srv.FailNextOn("POST /api/v2/media", 1, 429, http.Header{"X-Ratelimit-Reset": {"2026-11-26T22:00:00.000Z"}}, `{"error":"Too many requests"}`)
-	ch := newChannel(t, srv.URL(), nil)
+	clk := &clock{now: clockStart}
+	ch := newChannel(t, srv.URL(), func(c *Config) { c.Now, c.sleep = clk.Now, clk.Sleep })
 	post := postOf(withImage(kazakhstan(), img.URL+"/kazakhstan-strike.jpg", caption), "k")
 	_, err := ch.Send(testContext(t), post)
 	kind, at := syndicate.Classify(err)
@@ -329,6 +330,15 @@ func TestUploadRateLimitedIsRetryable(t *testing.T) {
 	if len(srv.Statuses()) != 0 {
 		t.Error("posted without the image on a 429")
 	}
+	// The channel keeps to the 429 without asking again before its time.
+	_, err = ch.Send(testContext(t), post)
+	if kind, at := syndicate.Classify(err); err == nil || kind != syndicate.Retryable || !at.After(time.Date(2026, 11, 26, 22, 0, 0, 0, time.UTC)) {
+		t.Fatalf("sent again before the reset: %v (%v, %v)", err, kind, at)
+	}
+	if n := srv.Requests("/api/v2/media"); n != 1 {
+		t.Errorf("%d uploads, want the refused one only", n)
+	}
+	clk.Add(at.Sub(clk.Now()))
 	if _, err := ch.Send(testContext(t), post); err != nil {
 		t.Fatal(err)
 	}
