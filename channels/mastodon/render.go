@@ -133,7 +133,7 @@ func (r *renderer) render(a syndicate.Article, lim Limits, k counter) (status, e
 		Title:      strings.Join(strings.Fields(truncateBytes(a.Title, maxBytes)), " "),
 		Summary:    strings.TrimSpace(truncateBytes(a.Summary, maxBytes)),
 		Link:       strings.TrimSpace(a.Link),
-		Hashtags:   channels.Hashtags(a.Categories, r.renames, r.maxHashtags),
+		Hashtags:   channels.Hashtags(a.CategoryNames(), r.renames, r.maxHashtags),
 		Related:    a.Related,
 		Categories: a.Categories,
 		Language:   a.Language,

@@ -440,7 +440,7 @@ func FuzzRender(f *testing.F) {
 			Title:    strings.Join(strings.Fields(truncateBytes(title, maxBytes)), " "),
 			Summary:  strings.TrimSpace(truncateBytes(summary, maxBytes)),
 			Link:     strings.TrimSpace(link),
-			Hashtags: channels.Hashtags(a.Categories, r.renames, r.maxHashtags),
+			Hashtags: channels.Hashtags(a.CategoryNames(), r.renames, r.maxHashtags),
 		}
 		if countText(floored.Summary) > r.minSummary {
 			floored.Summary = cutText(floored.Summary, r.minSummary, countText)
