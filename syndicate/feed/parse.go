@@ -203,9 +203,7 @@ func (d *Document) limitXML(doc []byte, scan xmlScan, max int) ([]byte, []itemSc
 			cuts = appendCut(doc, cuts, cut{start: int(sp.start), end: int(sp.end), keepLines: true})
 		}
 	}
-	for _, c := range scan.cuts {
-		cuts = append(cuts, c) // inside items left out, they are inside their cut
-	}
+	cuts = append(cuts, scan.cuts...) // those inside items left out are inside their cut
 	d.omit(scan.Total, positions, scan.ByDate)
 	return withoutSpans(doc, cuts), scan.Items
 }
