@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -56,39 +57,74 @@ type articleRef struct {
 	firstSeen  time.Time
 }
 
-// insertArticles inserts the new articles in one batch (one round trip):
-// a key already recorded, as an article or as an alias, is skipped.
+// insertArticles inserts the new articles in one statement (one round
+// trip, one execution): the columns go as arrays, unnested in the poll's
+// order, the categories and category labels of each article as JSON
+// arrays. A key already
+// recorded, as an article or as an alias, is skipped; of two articles of
+// the poll with one key, the first is kept.
 func (p *pollTx) insertArticles(rec syndicate.PollRecord) error {
 	if len(rec.Articles) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, a := range rec.Articles {
+	n := len(rec.Articles)
+	var (
+		keys, links, dedupe, titles, summaries = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		contents, images, captions, cats       = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		related, languages, authors, hashes    = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		published, updated, firstSeen, sortT   = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		labels                                 = make([]string, n)
+		positions                              = make([]int32, n)
+	)
+	for i, a := range rec.Articles {
 		if err := p.own(&a); err != nil {
 			return fmt.Errorf("article %q: %w", a.Key, err)
 		}
 		if a.FirstSeen.IsZero() {
 			a.FirstSeen = p.now
 		}
-		related, err := encodeRelated(a.Related)
-		if err != nil {
+		var err error
+		if related[i], err = encodeRelated(a.Related); err != nil {
 			return fmt.Errorf("article %q: related links: %w", a.Key, err)
 		}
-		b.Queue(`
-			INSERT INTO articles (feed_id, key, link, dedupe_link, title, summary, content_html,
-				image_url, image_caption, categories, related, language, author, published, updated,
-				position, hash, first_seen, sort_time, category_labels)
-			SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-				$9::text, $10::text[], $11::jsonb, $12::text, $13::text, $14::timestamptz,
-				$15::timestamptz, $16::integer, $17::text, $18::timestamptz, $19::timestamptz, $20::text[]
-			WHERE NOT EXISTS (SELECT 1 FROM article_aliases
-				WHERE feed_id = $1 AND md5(key) = md5($2) AND key = $2)
-			ON CONFLICT DO NOTHING`,
-			p.feed, a.Key, a.Link, a.DedupeLink(), a.Title, a.Summary, a.ContentHTML, a.ImageURL,
-			a.ImageCaption, categories(a.Categories), related, a.Language, a.Author, a.Published,
-			a.Updated, a.Position, a.Hash, a.FirstSeen, a.SortTime(), categories(a.CategoryLabels))
+		c, err := json.Marshal(categories(a.Categories))
+		if err != nil {
+			return fmt.Errorf("article %q: categories: %w", a.Key, err)
+		}
+		l, err := json.Marshal(categories(a.CategoryLabels))
+		if err != nil {
+			return fmt.Errorf("article %q: category labels: %w", a.Key, err)
+		}
+		keys[i], links[i], dedupe[i], titles[i], summaries[i] = a.Key, a.Link, a.DedupeLink(), a.Title, a.Summary
+		contents[i], images[i], captions[i], cats[i], labels[i] = a.ContentHTML, a.ImageURL, a.ImageCaption, string(c), string(l)
+		languages[i], authors[i], hashes[i] = a.Language, a.Author, a.Hash
+		published[i], updated[i], firstSeen[i], sortT[i] = a.Published, a.Updated, a.FirstSeen, a.SortTime()
+		positions[i] = int32(a.Position)
 	}
-	if err := p.tx.SendBatch(p.ctx, b).Close(); err != nil {
+	_, err := p.tx.Exec(p.ctx, `
+		INSERT INTO articles (feed_id, key, link, dedupe_link, title, summary, content_html,
+			image_url, image_caption, categories, related, language, author, published, updated,
+			position, hash, first_seen, sort_time, category_labels)
+		SELECT $1::text, a.key, a.link, a.dedupe_link, a.title, a.summary, a.content_html,
+			a.image_url, a.image_caption,
+			ARRAY(SELECT c.value FROM jsonb_array_elements_text(a.categories::jsonb) WITH ORDINALITY AS c(value, n) ORDER BY c.n),
+			a.related::jsonb, a.language, a.author, a.published, a.updated, a.position, a.hash,
+			a.first_seen, a.sort_time,
+			ARRAY(SELECT c.value FROM jsonb_array_elements_text(a.category_labels::jsonb) WITH ORDINALITY AS c(value, n) ORDER BY c.n)
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+			$14::timestamptz[], $15::timestamptz[], $16::integer[], $17::text[],
+			$18::timestamptz[], $19::timestamptz[], $20::text[])
+			WITH ORDINALITY AS a(key, link, dedupe_link, title, summary, content_html, image_url,
+				image_caption, categories, related, language, author, published, updated, position,
+				hash, first_seen, sort_time, category_labels, n)
+		WHERE NOT EXISTS (SELECT 1 FROM article_aliases
+			WHERE feed_id = $1 AND md5(key) = md5(a.key) AND key = a.key)
+		ORDER BY a.n
+		ON CONFLICT DO NOTHING`,
+		p.feed, keys, links, dedupe, titles, summaries, contents, images, captions, cats, related,
+		languages, authors, published, updated, positions, hashes, firstSeen, sortT, labels)
+	if err != nil {
 		return fmt.Errorf("articles: %w", err)
 	}
 	return nil
