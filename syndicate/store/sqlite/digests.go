@@ -472,7 +472,7 @@ func (s *Store) SettleInFlight(ctx context.Context, digestID int64, now time.Tim
 			return err
 		}
 		if len(owners) == 0 {
-			owners = append(owners, "") // matches no record: every claim names its owner
+			owners = append(owners, "") // an empty list is not SQL; an ownerless claim would be listed above
 		}
 		// ?1 the digest, ?2 now, ?3… the stopped owners.
 		settle := ` AND (claimed_until <= ?2 OR owner IN (` + numbered(3, len(owners)) + `))`
