@@ -38,8 +38,8 @@ type Config struct {
 	// hubs, redirects away from a feed's origin) be fetched from loopback,
 	// private, link-local and shared addresses; false refuses it.
 	AllowPrivateNetworks bool
-	// MaxConcurrentPolls bounds the feeds fetched at once (0: the number
-	// of CPUs).
+	// MaxConcurrentPolls bounds the feeds fetched at once (0: four a
+	// CPU, at most 64).
 	MaxConcurrentPolls int
 	// Demo marks a demonstration configuration (deploy/demo.yaml): it only
 	// runs as a dry run, which prints its admin_token at start.

@@ -128,7 +128,7 @@ type Engine struct {
 	// feed made at start has ended.
 	AfterFirstPolls func(context.Context)
 	// MaxConcurrentPolls bounds the polls in flight, in Run and Once;
-	// default the number of CPUs. Waiting for a slot does not count
+	// default DefaultPollConcurrency. Waiting for a slot does not count
 	// against a feed's fetch timeout.
 	MaxConcurrentPolls int
 	// SendTimeout bounds one send, which is not cut by shutdown (so its
@@ -165,6 +165,8 @@ type Engine struct {
 	requests    atomic.Pointer[pollRequests] // set while Run runs: PollNow adds to it
 	slotsOnce   sync.Once
 	pollSlots   pollSlots
+	feedsOnce   sync.Once
+	feedsByID   map[string]int // index in Feeds
 	printMu     sync.Mutex
 	runStats    runStats
 	digests     digestState
@@ -192,12 +194,19 @@ func (e *Engine) observer() Observer {
 }
 
 func (e *Engine) feed(id string) (Feed, bool) {
-	for _, f := range e.Feeds {
-		if f.Source.ID == id {
-			return f, true
+	e.feedsOnce.Do(func() {
+		e.feedsByID = make(map[string]int, len(e.Feeds))
+		for i, f := range e.Feeds {
+			if _, dup := e.feedsByID[f.Source.ID]; !dup {
+				e.feedsByID[f.Source.ID] = i
+			}
 		}
+	})
+	i, ok := e.feedsByID[id]
+	if !ok {
+		return Feed{}, false
 	}
-	return Feed{}, false
+	return e.Feeds[i], true
 }
 
 // IdempotencyKey is stable for one article on one channel, across attempts,

@@ -106,21 +106,70 @@ func (e *Engine) pollOnce(ctx context.Context, f Feed, scheduled bool, since tim
 		return PollResult{}, fmt.Errorf("feed %q: stopped while waiting for a poll slot: %w", f.Source.ID, ctx.Err())
 	}
 	defer slots.release()
-	if !e.DryRun {
-		held, holder, err := e.takeLease(ctx, feedLease(f.Source.ID), feedPollLease)
-		if err != nil {
-			return PollResult{}, fmt.Errorf("feed %q: %w", f.Source.ID, err)
-		}
-		if !held {
-			return PollResult{}, fmt.Errorf("feed %q: %w (%s): %w", f.Source.ID, errPolledElsewhere, holder, ErrPollDeferred)
-		}
-		defer e.releaseLease(ctx, feedLease(f.Source.ID))
+	state, lease, err := e.startPoll(ctx, f.Source.ID)
+	if err != nil {
+		return PollResult{}, err
+	}
+	if lease.Name != "" {
+		// Released with the poll's record; this is for a poll that ends
+		// before it, or whose record failed.
+		defer func() {
+			if !lease.released {
+				e.releaseLease(ctx, lease.Name)
+			}
+		}()
 	}
 	start := e.now() // after the wait: a slot's wait is not the feed's
-	res, result, err := e.poll(ctx, f, start, scheduled, since)
+	res, result, err := e.poll(ctx, f, state, &lease, start, scheduled, since)
 	e.observer().Polled(f.Source.ID, result, e.now().Sub(start))
 	e.runStats.feedResult(f.Source.ID, err) // deferred too: the feed was not read
 	return res, err
+}
+
+// pollLease is the feed's lease a poll holds: released in the poll's
+// record, or after the poll when it wrote none.
+type pollLease struct {
+	HeldLease
+	released bool
+}
+
+// startPoll takes the feed's lease, also from a holder that has stopped,
+// and reads its state, in one transaction. A dry run writes nothing: it
+// holds no lease.
+func (e *Engine) startPoll(ctx context.Context, feedID string) (FeedState, pollLease, error) {
+	if e.DryRun {
+		st, err := e.Store.FeedState(ctx, feedID)
+		if err != nil {
+			return st, pollLease{}, fmt.Errorf("feed %q: load state: %w", feedID, err)
+		}
+		return st, pollLease{}, nil
+	}
+	now := e.now()
+	claim := LeaseClaim{Name: feedLease(feedID), Owner: e.owner(), Now: now, Until: now.Add(feedPollLease)}
+	st, holder, err := e.Store.StartPoll(ctx, feedID, claim)
+	if err == nil && holder != claim.Owner && ownerStopped(holder, claim.Owner) {
+		claim.Replacing = holder
+		st, holder, err = e.Store.StartPoll(ctx, feedID, claim)
+	}
+	if err != nil {
+		return st, pollLease{}, fmt.Errorf("feed %q: %w", feedID, err)
+	}
+	if holder != claim.Owner {
+		return st, pollLease{}, fmt.Errorf("feed %q: %w (%s): %w", feedID, errPolledElsewhere, holder, ErrPollDeferred)
+	}
+	return st, pollLease{HeldLease: HeldLease{Name: claim.Name, Owner: claim.Owner}}, nil
+}
+
+// recordPoll writes the poll's record, releasing its lease with it.
+func (e *Engine) recordPoll(ctx context.Context, rec PollRecord, lease *pollLease) error {
+	rec.Release = lease.HeldLease
+	err := e.writeThroughBusy(ctx, fmt.Sprintf("feed %q: poll", rec.State.FeedID), func(ctx context.Context) error {
+		return e.Store.RecordPoll(ctx, rec)
+	})
+	if err == nil && lease.Name != "" {
+		lease.released = true
+	}
+	return err
 }
 
 // FeedBackoff is the wait before the next scheduled poll of a feed after
@@ -132,12 +181,8 @@ func FeedBackoff(failures int) time.Duration {
 	return min(time.Minute<<min(failures-1, 10), time.Hour)
 }
 
-func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool, since time.Time) (PollResult, string, error) {
+func (e *Engine) poll(ctx context.Context, f Feed, state FeedState, lease *pollLease, now time.Time, scheduled bool, since time.Time) (PollResult, string, error) {
 	id := f.Source.ID
-	state, err := e.Store.FeedState(ctx, id)
-	if err != nil {
-		return PollResult{}, "error", fmt.Errorf("feed %q: load state: %w", id, err)
-	}
 	if !since.IsZero() && state.LastPollAt.After(since) {
 		return PollResult{}, "deferred", fmt.Errorf("feed %q: %w at %s for this firing of its schedule: %w",
 			id, errPolledElsewhere, state.LastPollAt.Format(time.RFC3339), ErrPollDeferred)
@@ -174,7 +219,7 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 			}
 		}
 		if !e.DryRun {
-			if err := e.Store.SaveFeedState(ctx, state); err != nil {
+			if err := e.recordPoll(ctx, PollRecord{State: state}, lease); err != nil {
 				return PollResult{}, "error", errors.Join(readErr, fmt.Errorf("feed %q: save state: %w", id, err))
 			}
 		}
@@ -199,7 +244,7 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 	state.ETag, state.LastModified = fetched.Validators.ETag, fetched.Validators.LastModified
 	if fetched.NotModified {
 		if !e.DryRun {
-			if err := e.Store.SaveFeedState(ctx, state); err != nil {
+			if err := e.recordPoll(ctx, PollRecord{State: state}, lease); err != nil {
 				return PollResult{}, "error", fmt.Errorf("feed %q: save state: %w", id, err)
 			}
 		}
@@ -215,10 +260,7 @@ func (e *Engine) poll(ctx context.Context, f Feed, now time.Time, scheduled bool
 		e.printPlanned(res.Deliveries)
 		return res, "ok", nil
 	}
-	err = e.writeThroughBusy(ctx, fmt.Sprintf("feed %q: poll", id), func(ctx context.Context) error {
-		return e.Store.RecordPoll(ctx, rec)
-	})
-	if err != nil {
+	if err := e.recordPoll(ctx, rec, lease); err != nil {
 		return PollResult{}, "error", fmt.Errorf("feed %q: record poll: %w", id, err)
 	}
 	e.editUpdated(ctx, rec.Updated)

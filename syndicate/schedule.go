@@ -43,11 +43,16 @@ func schedulePeriod(s cron.Schedule, now time.Time) time.Duration {
 // many, the machine's cores and connections are not.
 type pollSlots chan struct{}
 
+// DefaultPollConcurrency is how many polls run at once unless configured:
+// four a CPU, at most 64. A poll mostly waits on the network, but parsing
+// and sanitising a changed feed is processor work.
+func DefaultPollConcurrency() int { return min(4*runtime.NumCPU(), 64) }
+
 func (e *Engine) slots() pollSlots {
 	e.slotsOnce.Do(func() {
 		n := e.MaxConcurrentPolls
 		if n <= 0 {
-			n = runtime.NumCPU()
+			n = DefaultPollConcurrency()
 		}
 		e.pollSlots = make(pollSlots, n)
 	})

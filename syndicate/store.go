@@ -89,6 +89,22 @@ type PollRecord struct {
 	Deliveries []NewDelivery
 	// Routes are the channels now established for the feed (baselined).
 	Routes []string
+	// Release, when its Name is set, is a lease ended in the same
+	// transaction, as ReleaseLease ends it: the poll's own.
+	Release HeldLease
+}
+
+// HeldLease names a lease and the owner that holds it.
+type HeldLease struct {
+	Name, Owner string
+}
+
+// LeaseClaim asks for a lease as TakeLease does: Name for Owner until
+// Until, when it is free at Now or held by Replacing.
+type LeaseClaim struct {
+	Name, Owner string
+	Now, Until  time.Time
+	Replacing   string
 }
 
 // DeliveryView is a delivery with the article it carries, for status pages.
@@ -164,6 +180,10 @@ type Store interface {
 	// for a feed never polled.
 	FeedState(ctx context.Context, feedID string) (FeedState, error)
 	SaveFeedState(ctx context.Context, s FeedState) error
+	// StartPoll takes the claimed lease, as TakeLease does, and reads the
+	// feed's state, in one transaction; it returns the lease's holder
+	// after the call (the state only when that is claim.Owner).
+	StartPoll(ctx context.Context, feedID string, claim LeaseClaim) (FeedState, string, error)
 
 	// KnownKeys returns, of the given keys, those already recorded for the
 	// feed (as an article key or an alias), with the article they lead to.
@@ -173,7 +193,9 @@ type Store interface {
 	KnownLinks(ctx context.Context, feedID string, links []string) (map[string]KnownArticle, error)
 	// Routes returns the channels already established (baselined) for the feed.
 	Routes(ctx context.Context, feedID string) (map[string]bool, error)
-	// RecordPoll writes one poll's outcome in a single transaction.
+	// RecordPoll writes one poll's outcome in a single transaction. A
+	// record of the state alone (a feed that answered 304, or failed) is
+	// not announced to other processes: nothing they act on changed.
 	RecordPoll(ctx context.Context, rec PollRecord) error
 
 	Article(ctx context.Context, id int64) (Article, error)

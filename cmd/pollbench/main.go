@@ -21,7 +21,7 @@
 // the process's own CPU time does not include.
 //
 // The daemon polls with the defaults a user gets: MaxConcurrentPolls
-// the number of CPUs (-concurrency changes it, for comparison), a flood
+// four a CPU (-concurrency changes it, for comparison), a flood
 // limit of 10, the feed reader's default options.
 //
 // Each run makes every measurement once, one after the other. The table
@@ -95,7 +95,7 @@ func main() {
 	flag.StringVar(&c.db, "db", "", "with -measure and -store postgres: the database's `URL`")
 	flag.IntVar(&c.feeds, "feeds", 0, "number of feeds (with -measure)")
 	flag.StringVar(&c.store, "store", "sqlite", "the daemon's store: sqlite or postgres")
-	flag.IntVar(&c.concurrency, "concurrency", 0, "the daemon's MaxConcurrentPolls (0: its default, the number of CPUs)")
+	flag.IntVar(&c.concurrency, "concurrency", 0, "the daemon's MaxConcurrentPolls (0: its default, four a CPU)")
 	flag.StringVar(&c.profile, "cpuprofile", "", "write CPU profiles of the measured cycles: with -measure to this `file`, else to file-<store>-<measure>-<feeds>.prof")
 	sizes := flag.String("sizes", "100,1000,3000", "numbers of feeds, comma-separated")
 	items := flag.Int("items", 50, "items per feed")
@@ -165,7 +165,7 @@ func bench(c child, sizes, only string, items, runs int) error {
 		defer cluster.Stop()
 	}
 
-	concurrency := "the default (the number of CPUs)"
+	concurrency := fmt.Sprintf("the default (%d)", syndicate.DefaultPollConcurrency())
 	if c.concurrency > 0 {
 		concurrency = strconv.Itoa(c.concurrency)
 	}

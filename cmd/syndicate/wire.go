@@ -310,7 +310,7 @@ func (c *cli) engineFor(ctx context.Context, cfg *config.Config, store syndicate
 		Jitter:    rand.Float64,
 		DryRun:    dryRun,
 		DryRunOut: out,
-		// 0: the engine's default, the number of CPUs.
+		// 0: the engine's default, syndicate.DefaultPollConcurrency.
 		MaxConcurrentPolls: cfg.MaxConcurrentPolls,
 		DryRunPrint: func(channelID string, a syndicate.Article, r syndicate.Rendering) {
 			fmt.Fprintf(out, "%s\n", renderingBlock(channelID, channelKind(typeOf(cfg, channelID)), a, r))

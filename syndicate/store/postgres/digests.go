@@ -215,13 +215,21 @@ func (s *Store) FinishDigest(ctx context.Context, digestID int64, at time.Time) 
 // Unsent pages through the confirmed subscribers of list not yet mailed
 // the digest (no record, or a deferred one), in ID order after afterID.
 // A limit of zero or less means no limit.
+//
+// Each subscriber's record is looked up by primary key in a scalar
+// subquery, which PostgreSQL runs per row and never turns into a join:
+// as a join, once statistics say the digest has no records (autovacuum
+// analyses the table as a digest starts), it is planned as a merge join
+// that sorts all of the digest's records at every batch, quadratic over
+// a digest.
 func (s *Store) Unsent(ctx context.Context, digestID int64, list string, afterID int64, limit int) ([]syndicate.Subscriber, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.id, s.list, s.email, s.name, s.state, s.created_at, s.confirmed_at, s.unsubscribed_at
 		FROM subscribers s
-		LEFT JOIN digest_recipients r ON r.digest_id = $1 AND r.subscriber_id = s.id
 		WHERE s.list = $2 AND s.state = 'confirmed' AND s.id > $3
-			AND (r.state IS NULL OR r.state = 'deferred' OR (r.state = 'claimed' AND r.claimed_until <= $5))
+			AND coalesce((
+				SELECT r.state = 'deferred' OR (r.state = 'claimed' AND r.claimed_until <= $5)
+				FROM digest_recipients r WHERE r.digest_id = $1 AND r.subscriber_id = s.id), true)
 		ORDER BY s.id
 		LIMIT $4`, digestID, list, afterID, limitArg(limit), s.now())
 	if err != nil {

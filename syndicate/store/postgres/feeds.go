@@ -14,9 +14,22 @@ import (
 // FeedState returns the saved state of a feed, or a zero state with FeedID
 // set for a feed never saved.
 func (s *Store) FeedState(ctx context.Context, feedID string) (syndicate.FeedState, error) {
+	st, err := readFeedState(ctx, s.pool, feedID)
+	if err != nil {
+		return st, fmt.Errorf("read state of feed %q: %w", feedID, s.busy(ctx, err))
+	}
+	return st, nil
+}
+
+// rowQuerier is the pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func readFeedState(ctx context.Context, db rowQuerier, feedID string) (syndicate.FeedState, error) {
 	st := syndicate.FeedState{FeedID: feedID}
 	var lastPoll, lastOK, nextPoll time.Time
-	err := s.pool.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		SELECT etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at,
 			gone_url, moved_from, moved_to
 		FROM feeds WHERE feed_id = $1`, feedID).
@@ -26,10 +39,30 @@ func (s *Store) FeedState(ctx context.Context, feedID string) (syndicate.FeedSta
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("read state of feed %q: %w", feedID, s.busy(ctx, err))
+		return st, err
 	}
 	st.LastPollAt, st.LastOKAt, st.NextPollAt = goTime(lastPoll), goTime(lastOK), goTime(nextPoll)
 	return st, nil
+}
+
+// StartPoll takes the poll's lease and, when it is granted, reads the
+// feed's state, in one transaction. Nothing is announced: no other
+// process waits for a feed's lease.
+func (s *Store) StartPoll(ctx context.Context, feedID string, c syndicate.LeaseClaim) (syndicate.FeedState, string, error) {
+	var st syndicate.FeedState
+	var holder string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if holder, err = takeLease(ctx, tx, c); err != nil || holder != c.Owner {
+			return err
+		}
+		st, err = readFeedState(ctx, tx, feedID)
+		return err
+	})
+	if err != nil {
+		return st, "", fmt.Errorf("start poll of feed %q: %w", feedID, err)
+	}
+	return st, holder, nil
 }
 
 // SaveFeedState replaces the saved state of st.FeedID.

@@ -33,12 +33,28 @@ func (s *Store) RecordPoll(ctx context.Context, rec syndicate.PollRecord) error 
 				return err
 			}
 		}
+		if rec.Release.Name != "" {
+			if _, err := tx.Exec(ctx, `UPDATE leases SET owner = '', until = $3 WHERE name = $1 AND owner = $2`,
+				rec.Release.Name, rec.Release.Owner, time.Time{}); err != nil {
+				return fmt.Errorf("release lease %q: %w", rec.Release.Name, err)
+			}
+		}
 		return nil
-	}, changedPoll)
+	}, pollChanges(rec)...)
 	if err != nil {
 		return fmt.Errorf("record poll of feed %q: %w", feed, err)
 	}
 	return nil
+}
+
+// pollChanges is what a recorded poll tells other processes: nothing when
+// only the feed's state changed (a 304, a failed fetch), which no other
+// process acts on.
+func pollChanges(rec syndicate.PollRecord) []string {
+	if len(rec.Articles)+len(rec.Aliases)+len(rec.Updated)+len(rec.Deliveries)+len(rec.Routes) == 0 {
+		return nil
+	}
+	return []string{changedPoll}
 }
 
 // pollTx is one RecordPoll under way.

@@ -234,18 +234,27 @@ func (s *Store) EnsureMeta(ctx context.Context, key, value string) (string, erro
 func (s *Store) TakeLease(ctx context.Context, name, owner string, now, until time.Time, replacing string) (string, error) {
 	var holder string
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO leases AS l (name, owner, until) VALUES ($1, $2, $3)
-			ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
-			WHERE l.owner IN ('', $2, $4) OR l.until <= $5`, name, owner, until, replacing, now); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT owner FROM leases WHERE name = $1`, name).Scan(&holder)
+		var err error
+		holder, err = takeLease(ctx, tx, syndicate.LeaseClaim{Name: name, Owner: owner, Now: now, Until: until, Replacing: replacing})
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("take lease %q: %w", name, err)
 	}
 	return holder, nil
+}
+
+func takeLease(ctx context.Context, tx pgx.Tx, c syndicate.LeaseClaim) (string, error) {
+	var holder string
+	err := tx.QueryRow(ctx, `
+		INSERT INTO leases AS l (name, owner, until) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE l.owner IN ('', $2, $4) OR l.until <= $5
+		RETURNING owner`, c.Name, c.Owner, c.Until, c.Replacing, c.Now).Scan(&holder)
+	if errors.Is(err, pgx.ErrNoRows) { // held by another: the upsert changed nothing
+		err = tx.QueryRow(ctx, `SELECT owner FROM leases WHERE name = $1`, c.Name).Scan(&holder)
+	}
+	return holder, err
 }
 
 // ReleaseLease ends the lease if owner holds it, and tells the other

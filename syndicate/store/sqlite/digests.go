@@ -342,7 +342,7 @@ func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) 
 			return fmt.Errorf("record digest recipients: digest %d, subscriber %d: unknown state %q", r.DigestID, r.SubscriberID, r.State)
 		}
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error { return recordTx(ctx, tx, rs, dbTime(s.now())) })
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.recordTx(ctx, tx, rs, dbTime(s.now())) })
 	if err != nil {
 		return fmt.Errorf("record digest recipients: %w", err)
 	}
@@ -350,7 +350,7 @@ func (s *Store) RecordRecipients(ctx context.Context, rs []syndicate.Recipient) 
 }
 
 // recordTx upserts the records, valid ones, in tx.
-func recordTx(ctx context.Context, tx *sql.Tx, rs []syndicate.Recipient, now int64) error {
+func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, rs []syndicate.Recipient, now int64) error {
 	args := make([]any, 0, 6*min(len(rs), recordRows))
 	for chunk := range slices.Chunk(rs, recordRows) {
 		args = args[:0]
@@ -362,17 +362,21 @@ func recordTx(ctx context.Context, tx *sql.Tx, rs []syndicate.Recipient, now int
 			args = append(args, r.DigestID, r.SubscriberID, string(r.State), r.Attempts, r.LastError, updated)
 		}
 		// Rows that name the same message apply in order: the last wins.
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
-			VALUES `+recordValues(len(chunk))+`
-			ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
-				state = excluded.state, attempts = excluded.attempts,
-				last_error = excluded.last_error, updated_at = excluded.updated_at`, args...); err != nil {
+		if _, err := s.writer(tx).ExecContext(ctx, recordQuery(len(chunk)), args...); err != nil {
 			return fmt.Errorf("digest %d, subscribers %d to %d: %w", chunk[0].DigestID,
 				chunk[0].SubscriberID, chunk[len(chunk)-1].SubscriberID, err)
 		}
 	}
 	return nil
+}
+
+// recordQuery writes n records (6 parameters each), replacing those there.
+func recordQuery(n int) string {
+	return `INSERT INTO digest_recipients (digest_id, subscriber_id, state, attempts, last_error, updated_at)
+		VALUES ` + recordValues(n) + `
+		ON CONFLICT (digest_id, subscriber_id) DO UPDATE SET
+			state = excluded.state, attempts = excluded.attempts,
+			last_error = excluded.last_error, updated_at = excluded.updated_at`
 }
 
 // recordRows is how many records one statement of RecordRecipients
@@ -418,15 +422,13 @@ func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner strin
 	now := s.now()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if len(ended) > 0 {
-			if err := recordTx(ctx, tx, ended, dbTime(now)); err != nil {
+			if err := s.recordTx(ctx, tx, ended, dbTime(now)); err != nil {
 				return err
 			}
 		}
 		for _, chunk := range int64Chunks(subscriberIDs) {
 			args := append([]any{dbTime(now), digestID, owner, dbTime(now.Add(syndicate.RecipientClaimLease))}, int64Args(chunk)...)
-			rows, err := tx.QueryContext(ctx, `UPDATE digest_recipients SET state = 'sending', updated_at = ?1, claimed_until = ?4
-				WHERE digest_id = ?2 AND state = 'claimed' AND owner = ?3 AND subscriber_id IN (`+numbered(5, len(chunk))+`)
-				RETURNING subscriber_id`, args...)
+			rows, err := s.writer(tx).QueryContext(ctx, beginQuery(len(chunk)), args...)
 			if err != nil {
 				return err
 			}
@@ -442,6 +444,14 @@ func (s *Store) BeginRecipients(ctx context.Context, digestID int64, owner strin
 		return nil, fmt.Errorf("begin messages of digest %d: %w", digestID, err)
 	}
 	return begun, nil
+}
+
+// beginQuery marks n claimed messages as being sent: ?1 now, ?2 the
+// digest, ?3 the owner, ?4 the lease's end, ?5… the subscribers.
+func beginQuery(n int) string {
+	return `UPDATE digest_recipients SET state = 'sending', updated_at = ?1, claimed_until = ?4
+		WHERE digest_id = ?2 AND state = 'claimed' AND owner = ?3 AND subscriber_id IN (` + numbered(5, n) + `)
+		RETURNING subscriber_id`
 }
 
 // SettleInFlight settles the digest's records in flight whose owner has

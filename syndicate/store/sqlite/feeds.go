@@ -12,22 +12,56 @@ import (
 // FeedState returns the saved state of a feed, or a zero state with FeedID
 // set for a feed never saved.
 func (s *Store) FeedState(ctx context.Context, feedID string) (syndicate.FeedState, error) {
+	st, err := readFeedState(ctx, s.r, feedID)
+	if err != nil {
+		return st, fmt.Errorf("read state of feed %q: %w", feedID, err)
+	}
+	return st, nil
+}
+
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const feedStateQuery = `SELECT etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at,
+		gone_url, moved_from, moved_to
+	FROM feeds WHERE feed_id = ?`
+
+func readFeedState(ctx context.Context, db rowQuerier, feedID string) (syndicate.FeedState, error) {
 	st := syndicate.FeedState{FeedID: feedID}
 	var lastPoll, lastOK, nextPoll int64
-	err := s.r.QueryRowContext(ctx, `
-		SELECT etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at,
-			gone_url, moved_from, moved_to
-		FROM feeds WHERE feed_id = ?`, feedID).
+	err := db.QueryRowContext(ctx, feedStateQuery, feedID).
 		Scan(&st.ETag, &st.LastModified, &lastPoll, &lastOK, &st.LastError, &st.Failures, &nextPoll,
 			&st.GoneURL, &st.MovedFrom, &st.MovedTo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("read state of feed %q: %w", feedID, err)
+		return st, err
 	}
 	st.LastPollAt, st.LastOKAt, st.NextPollAt = goTime(lastPoll), goTime(lastOK), goTime(nextPoll)
 	return st, nil
+}
+
+// StartPoll takes the poll's lease and, when it is granted, reads the
+// feed's state, in one write transaction.
+func (s *Store) StartPoll(ctx context.Context, feedID string, c syndicate.LeaseClaim) (syndicate.FeedState, string, error) {
+	var st syndicate.FeedState
+	var holder string
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		w := s.writer(tx)
+		if holder, err = takeLease(ctx, w, c); err != nil || holder != c.Owner {
+			return err
+		}
+		st, err = readFeedState(ctx, w, feedID)
+		return err
+	})
+	if err != nil {
+		return st, "", fmt.Errorf("start poll of feed %q: %w", feedID, err)
+	}
+	return st, holder, nil
 }
 
 // SaveFeedState replaces the saved state of st.FeedID.
@@ -43,11 +77,7 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func saveFeedState(ctx context.Context, db execer, st syndicate.FeedState) error {
-	if st.FeedID == "" {
-		return errors.New("empty feed id")
-	}
-	_, err := db.ExecContext(ctx, `
+const saveFeedStateQuery = `
 		INSERT INTO feeds (feed_id, etag, last_modified, last_poll_at, last_ok_at, last_error,
 			failures, next_poll_at, gone_url, moved_from, moved_to)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -61,7 +91,13 @@ func saveFeedState(ctx context.Context, db execer, st syndicate.FeedState) error
 			next_poll_at = excluded.next_poll_at,
 			gone_url = excluded.gone_url,
 			moved_from = excluded.moved_from,
-			moved_to = excluded.moved_to`,
+			moved_to = excluded.moved_to`
+
+func saveFeedState(ctx context.Context, db execer, st syndicate.FeedState) error {
+	if st.FeedID == "" {
+		return errors.New("empty feed id")
+	}
+	_, err := db.ExecContext(ctx, saveFeedStateQuery,
 		st.FeedID, st.ETag, st.LastModified, dbTime(st.LastPollAt), dbTime(st.LastOKAt),
 		st.LastError, st.Failures, dbTime(st.NextPollAt), st.GoneURL, st.MovedFrom, st.MovedTo)
 	return err

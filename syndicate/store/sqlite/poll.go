@@ -26,7 +26,7 @@ import (
 func (s *Store) RecordPoll(ctx context.Context, rec syndicate.PollRecord) error {
 	feed := rec.State.FeedID
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		if err := saveFeedState(ctx, tx, rec.State); err != nil {
+		if err := saveFeedState(ctx, s.writer(tx), rec.State); err != nil {
 			return fmt.Errorf("feed state: %w", err)
 		}
 		p := &pollTx{ctx: ctx, tx: tx, feed: feed, now: s.now(), refs: make(map[string]articleRef)}
@@ -36,6 +36,11 @@ func (s *Store) RecordPoll(ctx context.Context, rec syndicate.PollRecord) error 
 		} {
 			if err := step(rec); err != nil {
 				return err
+			}
+		}
+		if rec.Release.Name != "" {
+			if err := releaseLease(ctx, s.writer(tx), rec.Release); err != nil {
+				return fmt.Errorf("release lease %q: %w", rec.Release.Name, err)
 			}
 		}
 		return nil

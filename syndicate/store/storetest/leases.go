@@ -14,6 +14,7 @@ var leaseTests = []subtest{
 	{"FromAStoppedHolder", testLeaseReplacing},
 	{"ConcurrentTakers", testLeaseConcurrent},
 	{"DeliveryOwner", testDeliveryOwner},
+	{"PollStartsAndEndsWithItsLease", testPollLease},
 }
 
 func takeLease(t *testing.T, s syndicate.Store, name, owner string, now time.Time, replacing string) string {
@@ -119,5 +120,52 @@ func testDeliveryOwner(t *testing.T, s syndicate.Store) {
 	views, err := s.ListDeliveries(t.Context(), syndicate.DeliveryFilter{States: []syndicate.State{syndicate.StateSending}})
 	if err != nil || len(views) != 1 || views[0].Owner != ownerA {
 		t.Errorf("ListDeliveries(sending) = %+v, %v; want the delivery with its owner", views, err)
+	}
+}
+
+// testPollLease: StartPoll takes the feed's lease and reads its state in
+// one call; a poll's record releases the lease it names, and only that.
+func testPollLease(t *testing.T, s syndicate.Store) {
+	ctx := t.Context()
+	saved := syndicate.FeedState{FeedID: "f", ETag: `"v1"`, LastPollAt: at(1)}
+	if err := s.SaveFeedState(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(owner string) syndicate.LeaseClaim {
+		return syndicate.LeaseClaim{Name: "feed:f", Owner: owner, Now: at(2), Until: at(3)}
+	}
+	st, holder, err := s.StartPoll(ctx, "f", claim(ownerA))
+	if err != nil {
+		t.Fatalf("StartPoll: %v", err)
+	}
+	if holder != ownerA || st.ETag != saved.ETag || !st.LastPollAt.Equal(saved.LastPollAt) {
+		t.Fatalf("StartPoll = %+v, %q; want the saved state and the lease for %q", st, holder, ownerA)
+	}
+	if _, holder, err := s.StartPoll(ctx, "f", claim(ownerB)); err != nil || holder != ownerA {
+		t.Fatalf("a second poller's StartPoll = %q, %v; want the lease kept by %q", holder, err, ownerA)
+	}
+	if st, holder, err := s.StartPoll(ctx, "new", syndicate.LeaseClaim{Name: "feed:new", Owner: ownerB, Now: at(2), Until: at(3)}); err != nil ||
+		holder != ownerB || st.FeedID != "new" || st.ETag != "" {
+		t.Fatalf("StartPoll of a feed never polled = %+v, %q, %v; want a zero state with its id", st, holder, err)
+	}
+
+	// A record released by someone who does not hold the lease leaves it.
+	rec := syndicate.PollRecord{State: syndicate.FeedState{FeedID: "f", ETag: `"v2"`, LastPollAt: at(2)}}
+	rec.Release = syndicate.HeldLease{Name: "feed:f", Owner: ownerB}
+	if err := s.RecordPoll(ctx, rec); err != nil {
+		t.Fatalf("RecordPoll: %v", err)
+	}
+	if h := takeLease(t, s, "feed:f", ownerB, at(2), ""); h != ownerA {
+		t.Fatalf("a record naming another owner released the lease of %q: holder %q", ownerA, h)
+	}
+	rec.Release.Owner = ownerA
+	if err := s.RecordPoll(ctx, rec); err != nil {
+		t.Fatalf("RecordPoll: %v", err)
+	}
+	if h := takeLease(t, s, "feed:f", ownerB, at(2), ""); h != ownerB {
+		t.Errorf("after the poll's record the lease is still %q's; want it released", h)
+	}
+	if got, err := s.FeedState(ctx, "f"); err != nil || got.ETag != `"v2"` {
+		t.Errorf("state after the record = %+v, %v; want its ETag %q", got, err, `"v2"`)
 	}
 }
