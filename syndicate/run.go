@@ -239,7 +239,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-d.requests.signal:
 			for _, id := range d.requests.take() {
-				workers.Go(func() { e.pollAndWake(ctx, d, id, e.Poll) })
+				workers.Go(func() { e.pollAndWake(ctx, d, id, e.pollAsked) })
 			}
 			continue
 		case <-ctx.Done():
@@ -254,6 +254,23 @@ func (e *Engine) Run(ctx context.Context) error {
 	workers.Wait()
 	e.log().Info("daemon stopped")
 	return nil
+}
+
+// pollAsked is a poll asked for now (a ping, an editor). When another
+// process is polling the feed, its fetch may have left before the change
+// a ping announces, so the poll is made once that one has ended (asking
+// again, less and less often, for as long as a poll's lease lasts).
+func (e *Engine) pollAsked(ctx context.Context, feedID string) (PollResult, error) {
+	deadline := e.now().Add(feedPollLease)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		res, err := e.Poll(ctx, feedID)
+		if !errors.Is(err, errPolledElsewhere) || e.now().After(deadline) {
+			return res, err
+		}
+		if sleepCtx(ctx, wait) != nil {
+			return res, err
+		}
+	}
 }
 
 // PollNow asks a running daemon to poll a feed now. It reports false when

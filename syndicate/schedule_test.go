@@ -162,3 +162,45 @@ func TestPingsCoalesce(t *testing.T) {
 		t.Fatalf("%d reads, want 2: the one at start and one for the 500 pings", n)
 	}
 }
+
+// TestPingWhileAnotherProcessPolls: a ping that finds the feed being
+// polled by another process is not dropped: that poll's fetch may have
+// left before the change the ping announces, so this process polls once
+// the other's poll has ended.
+func TestPingWhileAnotherProcessPolls(t *testing.T) {
+	r := &countingReader{}
+	e := newPollEngine(t, r, 1, 0)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = e.Run(ctx) })
+	for !e.Ready() || r.reads.Load() != 1 { // the poll at start
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // its record is written
+
+	const other = "other-host/1/abcd" // another host: never taken for stopped
+	now := time.Now()
+	if h, err := e.Store.TakeLease(ctx, "feed:feed-0", other, now, now.Add(time.Minute), ""); err != nil || h != other {
+		t.Fatalf("TakeLease = %q, %v", h, err)
+	}
+	if !e.PollNow("feed-0") {
+		t.Fatal("PollNow refused a known feed")
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := r.reads.Load(); n != 1 {
+		t.Fatalf("%d reads while another process held the feed, want 1", n)
+	}
+	if err := e.Store.ReleaseLease(ctx, "feed:feed-0", other); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.reads.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if n := r.reads.Load(); n != 2 {
+		t.Fatalf("%d reads, want 2: the ping's poll once the other process's had ended", n)
+	}
+}
