@@ -11,23 +11,11 @@ import (
 // The editor's desk: what the dashboard and the command line do to the
 // ledger through the engine. Each decision is a row in the store, so it
 // holds whichever process makes it; the engine wakes its own workers at
-// once, and a running daemon elsewhere sees it through ChangeWatcher.
-
-// ErrNoEditorStore: the store keeps no attempts, pauses or pages of
-// articles.
-var ErrNoEditorStore = errors.New("the store has no editor's desk (attempts, pauses, article pages)")
+// once, and a running daemon elsewhere sees it through the store's Changes.
 
 // ErrNotEditable is returned by PushEdit for a delivery whose channel
 // cannot edit, or is not set to (on_update: edit).
 var ErrNotEditable = errors.New("the channel does not edit sent posts (on_update: edit)")
-
-// EditorStore returns the store's editor's desk, if it has one.
-func (e *Engine) EditorStore() (EditorStore, error) {
-	if es, ok := e.Store.(EditorStore); ok {
-		return es, nil
-	}
-	return nil, ErrNoEditorStore
-}
 
 // inReview reports whether new deliveries of feed f to channel ch wait for
 // an editor.
@@ -44,14 +32,9 @@ func (e *Engine) inReview(f Feed, ch string) bool {
 	return false
 }
 
-// paused reports whether the channel is paused; a store without pauses
-// never is.
+// paused reports whether the channel is paused.
 func (e *Engine) paused(ctx context.Context, channelID string) (bool, error) {
-	es, ok := e.Store.(EditorStore)
-	if !ok {
-		return false, nil
-	}
-	p, err := es.PausedChannels(ctx)
+	p, err := e.Store.PausedChannels(ctx)
 	if err != nil {
 		return false, fmt.Errorf("channel %q: read pauses: %w", channelID, err)
 	}
@@ -62,11 +45,7 @@ func (e *Engine) paused(ctx context.Context, channelID string) (bool, error) {
 // recordAttempt keeps the attempt for the article page; losing it loses
 // history only, never a delivery, so a failure is logged and not returned.
 func (e *Engine) recordAttempt(ctx context.Context, a Attempt) {
-	es, ok := e.Store.(EditorStore)
-	if !ok {
-		return
-	}
-	if err := es.RecordAttempt(ctx, a); err != nil {
+	if err := e.Store.RecordAttempt(ctx, a); err != nil {
 		e.log().Warn("record attempt", "delivery", a.DeliveryID, slog.Any("error", err))
 	}
 }
@@ -212,11 +191,7 @@ func (e *Engine) SetPaused(ctx context.Context, channelID string, paused bool) e
 	if !isTarget && !isDigest {
 		return fmt.Errorf("no channel %q", channelID)
 	}
-	es, err := e.EditorStore()
-	if err != nil {
-		return err
-	}
-	if err := es.SetPaused(ctx, channelID, paused); err != nil {
+	if err := e.Store.SetPaused(ctx, channelID, paused); err != nil {
 		return fmt.Errorf("channel %q: %w", channelID, err)
 	}
 	e.Wake(channelID)

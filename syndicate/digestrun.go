@@ -150,14 +150,6 @@ func (e *Engine) digestState() (*digestState, func()) {
 	return s, s.mu.Unlock
 }
 
-func (e *Engine) digestStore() (DigestStore, error) {
-	ds, ok := e.Store.(DigestStore)
-	if !ok {
-		return nil, errors.New("the store keeps no digests")
-	}
-	return ds, nil
-}
-
 // lockDigest marks a channel's digests busy; false when a pass already
 // runs in this process.
 func (e *Engine) lockDigest(id string) bool {
@@ -215,10 +207,7 @@ func (e *Engine) checkDigest(ctx context.Context, t DigestTarget, ignoreBackoff 
 	}
 	defer e.unlockDigest(t.ID)
 	defer e.observeError(t.ID, &err)
-	ds, err := e.digestStore()
-	if err != nil {
-		return nil, err
-	}
+	ds := e.Store
 	period, due, err := e.dueDigest(ctx, ds, t)
 	if err != nil {
 		return nil, err
@@ -387,10 +376,7 @@ func (e *Engine) SendDigestNow(ctx context.Context, channelID string) (run Diges
 	}
 	defer e.unlockDigest(t.ID)
 	defer e.observeError(t.ID, &err)
-	ds, err := e.digestStore()
-	if err != nil {
-		return DigestRun{}, false, err
-	}
+	ds := e.Store
 	d, made, err := e.createDigest(ctx, ds, t, "now:"+e.now().UTC().Format(time.RFC3339Nano))
 	if err != nil || !made {
 		return DigestRun{}, false, err

@@ -121,11 +121,9 @@ func (e *Engine) report(ctx context.Context) (Report, error) {
 	if err != nil {
 		return r, fmt.Errorf("count deliveries: %w", err)
 	}
-	paused := map[string]time.Time{}
-	if es, ok := e.Store.(EditorStore); ok {
-		if paused, err = es.PausedChannels(ctx); err != nil {
-			return r, fmt.Errorf("paused channels: %w", err)
-		}
+	paused, err := e.Store.PausedChannels(ctx)
+	if err != nil {
+		return r, fmt.Errorf("paused channels: %w", err)
 	}
 	r.Paused = map[string]int{}
 	for id := range e.Targets {
@@ -206,14 +204,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	c.Start()
 	e.running.Store(d)
-	if w, ok := e.Store.(ChangeWatcher); ok {
-		workers.Go(func() {
-			for range w.Changes(ctx) {
-				e.wakeAll() // another process decided something
-				e.WakeDigests()
-			}
-		})
-	}
+	workers.Go(func() {
+		for range e.Store.Changes(ctx) {
+			e.wakeAll() // another process decided something
+			e.WakeDigests()
+		}
+	})
 	e.requests.Store(d.requests)
 	e.ready.Store(true)
 	e.log().Info("daemon started", "feeds", len(e.Feeds), "channels", len(e.Targets), "dry_run", e.DryRun)

@@ -150,9 +150,8 @@ type Attempt struct {
 	Error      string
 }
 
-// EditorStore is what the editor's desk needs of a store beyond Store:
-// articles page by page, the attempts of a delivery, and paused channels.
-// The pipeline uses it when the store has it.
+// EditorStore is what the editor's desk needs of a store: articles page
+// by page, the attempts of a delivery, and paused channels.
 type EditorStore interface {
 	// ListArticles returns the articles that match f, newest first, and
 	// how many match in all.
@@ -166,16 +165,23 @@ type EditorStore interface {
 	PausedChannels(ctx context.Context) (map[string]time.Time, error)
 }
 
-// ChangeWatcher is implemented by stores that can tell that another
-// process (the command line, another replica) wrote to them: Changes
-// sends on the channel after such a write, until ctx ends.
+// ChangeWatcher tells that another process (the command line, another
+// replica) wrote to the store: Changes sends on the channel after such a
+// write, until ctx ends.
 type ChangeWatcher interface {
 	Changes(ctx context.Context) <-chan struct{}
 }
 
-// Store keeps the feed state, the articles seen and the delivery ledger.
-// Every method is safe for concurrent use.
+// Store keeps the feed state, the articles seen, the delivery ledger, the
+// digests and the email lists; it tells of other processes' writes. Every
+// store provides all of it, so nothing asks at run time what a store can
+// do. Every method is safe for concurrent use.
 type Store interface {
+	DigestStore
+	SubscriberStore
+	EditorStore
+	ChangeWatcher
+
 	// FeedState returns the saved state, or a zero state (with FeedID set)
 	// for a feed never polled.
 	FeedState(ctx context.Context, feedID string) (FeedState, error)

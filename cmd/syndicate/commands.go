@@ -479,17 +479,13 @@ func digestStatus(ctx context.Context, cfg *config.Config, store syndicate.Store
 		}
 		channels = append(channels, emailChannelStatus{id: ch.ID, list: ch.Email.List})
 	}
-	ds, ok := store.(syndicate.DigestStore)
-	if !ok || len(channels) == 0 {
-		return channels, digests, nil
-	}
 	for _, ch := range channels {
-		list, err := ds.Digests(ctx, ch.id, statusDigests)
+		list, err := store.Digests(ctx, ch.id, statusDigests)
 		if err != nil {
 			return nil, nil, fmt.Errorf("digests of %s: %w", ch.id, err)
 		}
 		for _, d := range list {
-			n, err := ds.RecipientCounts(ctx, d.ID)
+			n, err := store.RecipientCounts(ctx, d.ID)
 			if err != nil {
 				return nil, nil, fmt.Errorf("digest %d of %s: %w", d.ID, ch.id, err)
 			}

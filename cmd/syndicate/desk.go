@@ -64,9 +64,6 @@ var _ web.Desk = (*desk)(nil)
 
 // newDesk builds the dashboard's desk over a running engine.
 func (c *cli) newDesk(cfg *config.Config, engine *syndicate.Engine) (*desk, error) {
-	if _, err := engine.EditorStore(); err != nil {
-		return nil, err
-	}
 	d := &desk{engine: engine, store: engine.Store, cfg: cfg, cli: c, entries: map[string]entryRenderer{}, now: c.env.Now}
 	for i := range cfg.Channels {
 		ch := &cfg.Channels[i]
@@ -125,8 +122,6 @@ func sessionKey(ctx context.Context, store syndicate.Store) ([]byte, error) {
 	return []byte(kept), nil
 }
 
-func (d *desk) editorStore() (syndicate.EditorStore, error) { return d.engine.EditorStore() }
-
 func (d *desk) channelType(id string) string {
 	if ch, ok := d.cfg.Channel(id); ok {
 		return ch.Type
@@ -160,10 +155,7 @@ func redactedURL(raw string) string {
 
 func (d *desk) Overview(ctx context.Context) (web.Overview, error) {
 	now := d.now()
-	es, err := d.editorStore()
-	if err != nil {
-		return web.Overview{}, err
-	}
+	es := d.store
 	paused, err := es.PausedChannels(ctx)
 	if err != nil {
 		return web.Overview{}, fmt.Errorf("overview: paused channels: %w", err)
@@ -289,12 +281,8 @@ func (d *desk) digestStatus(ctx context.Context, ch config.Channel, now time.Tim
 		return out, fmt.Errorf("overview: digest %s: pending articles: %w", ch.ID, err)
 	}
 	out.NextArticles = len(due)
-	ds, ok := d.store.(syndicate.DigestStore)
-	if !ok {
-		return out, nil
-	}
 	if t, ok := d.engine.Digests[ch.ID]; ok && t.Schedule != nil {
-		last, _, seen, err := ds.DigestClock(ctx, ch.ID)
+		last, _, seen, err := d.store.DigestClock(ctx, ch.ID)
 		if err != nil {
 			return out, fmt.Errorf("overview: digest %s: %w", ch.ID, err)
 		}
@@ -306,26 +294,18 @@ func (d *desk) digestStatus(ctx context.Context, ch config.Channel, now time.Tim
 			out.NextAt = now // due: it goes out at the next check
 		}
 	}
-	list, err := ds.Digests(ctx, ch.ID, digestsShown)
+	list, err := d.store.Digests(ctx, ch.ID, digestsShown)
 	if err != nil {
 		return out, fmt.Errorf("overview: digests of %s: %w", ch.ID, err)
 	}
 	for _, dg := range list {
-		n, err := ds.RecipientCounts(ctx, dg.ID)
+		n, err := d.store.RecipientCounts(ctx, dg.ID)
 		if err != nil {
 			return out, fmt.Errorf("overview: digest %d of %s: %w", dg.ID, ch.ID, err)
 		}
 		out.Recent = append(out.Recent, web.DigestSummary{ID: dg.ID, Period: dg.Period, Articles: len(dg.Articles), CreatedAt: dg.CreatedAt, FinishedAt: dg.FinishedAt, Counts: n})
 	}
 	return out, nil
-}
-
-func (d *desk) subscriberStore() (syndicate.SubscriberStore, error) {
-	subs, ok := d.store.(syndicate.SubscriberStore)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no subscribers", d.cfg.Store)
-	}
-	return subs, nil
 }
 
 // subscriberCounts counts every list's addresses by state.
@@ -339,10 +319,7 @@ func (d *desk) subscriberCounts(ctx context.Context, now time.Time) ([]web.ListC
 	if d.counts != nil && now.Sub(d.countsAt) < subscriberCountsFor && !now.Before(d.countsAt) {
 		return d.counts, nil
 	}
-	subs, err := d.subscriberStore()
-	if err != nil {
-		return nil, err
-	}
+	subs := d.store
 	var out []web.ListCounts
 	for _, list := range lists {
 		lc := web.ListCounts{List: list, Counts: map[syndicate.SubscriberState]int{}}
@@ -376,10 +353,7 @@ func (d *desk) channelOrder(id string) int {
 }
 
 func (d *desk) Articles(ctx context.Context, q web.ArticleQuery) (web.ArticlePage, error) {
-	es, err := d.editorStore()
-	if err != nil {
-		return web.ArticlePage{}, err
-	}
+	es := d.store
 	var p web.ArticlePage
 	for _, f := range d.cfg.Feeds {
 		p.Feeds = append(p.Feeds, f.ID)
@@ -405,10 +379,7 @@ func (d *desk) Articles(ctx context.Context, q web.ArticleQuery) (web.ArticlePag
 }
 
 func (d *desk) Article(ctx context.Context, id int64) (web.ArticleDetail, error) {
-	es, err := d.editorStore()
-	if err != nil {
-		return web.ArticleDetail{}, err
-	}
+	es := d.store
 	a, err := d.store.Article(ctx, id)
 	if errors.Is(err, syndicate.ErrNotFound) {
 		return web.ArticleDetail{}, web.NotFound(fmt.Errorf("no article %d", id))
@@ -486,10 +457,7 @@ func (d *desk) Delivery(ctx context.Context, id int64) (web.DeliveryInfo, error)
 	if err != nil {
 		return web.DeliveryInfo{}, fmt.Errorf("delivery %d: %w", id, err)
 	}
-	es, err := d.editorStore()
-	if err != nil {
-		return web.DeliveryInfo{}, err
-	}
+	es := d.store
 	paused, err := es.PausedChannels(ctx)
 	if err != nil {
 		return web.DeliveryInfo{}, fmt.Errorf("delivery %d: paused channels: %w", id, err)
@@ -570,10 +538,7 @@ func (d *desk) Subscribers(ctx context.Context, q web.SubscriberQuery) (web.Subs
 	if err := d.list(list); err != nil {
 		return p, web.Invalid(err)
 	}
-	subs, err := d.subscriberStore()
-	if err != nil {
-		return p, err
-	}
+	subs := d.store
 	p.Browsed = true
 	limit := cmp.Or(q.Limit, 100)
 	errEnough := errors.New("enough")
@@ -603,10 +568,7 @@ func (d *desk) RemoveSubscriber(ctx context.Context, list, address string) (synd
 	if err != nil {
 		return syndicate.Subscriber{}, web.Invalid(fmt.Errorf("%q: %w", address, err))
 	}
-	subs, err := d.subscriberStore()
-	if err != nil {
-		return syndicate.Subscriber{}, err
-	}
+	subs := d.store
 	s, err := subs.Subscriber(ctx, list, email)
 	switch {
 	case errors.Is(err, syndicate.ErrNotFound):
@@ -637,10 +599,7 @@ func (d *desk) ExportSubscribers(ctx context.Context, list string, w io.Writer) 
 	if err := d.list(list); err != nil {
 		return err
 	}
-	subs, err := d.subscriberStore()
-	if err != nil {
-		return err
-	}
+	subs := d.store
 	return d.subscribersCommand(list, false, nil, w, io.Discard).exportSubscribers(ctx, subs)
 }
 
@@ -650,13 +609,10 @@ func (d *desk) ImportSubscribers(ctx context.Context, list string, file io.Reade
 	if err := d.list(list); err != nil {
 		return web.ImportReport{}, err
 	}
-	subs, err := d.subscriberStore()
-	if err != nil {
-		return web.ImportReport{}, err
-	}
+	subs := d.store
 	defer d.forgetCounts()
 	var out, problems bytes.Buffer
-	err = d.subscribersCommand(list, confirmed, file, &out, &problems).importSubscribers(ctx, subs, "-")
+	err := d.subscribersCommand(list, confirmed, file, &out, &problems).importSubscribers(ctx, subs, "-")
 	report := web.ImportReport{Summary: strings.TrimSpace(out.String())}
 	for _, line := range strings.Split(strings.TrimSpace(problems.String()), "\n") {
 		if line = strings.TrimPrefix(line, "standard input: "); line != "" {
@@ -686,10 +642,7 @@ func (d *desk) Status(ctx context.Context, q web.StatusQuery) (any, error) {
 
 // digest finds a digest of a configured email channel.
 func (d *desk) digest(ctx context.Context, id int64) (syndicate.DigestStore, syndicate.Digest, error) {
-	ds, ok := d.store.(syndicate.DigestStore)
-	if !ok {
-		return nil, syndicate.Digest{}, fmt.Errorf("the %s store keeps no digests", d.cfg.Store)
-	}
+	ds := d.store
 	dg, err := ds.Digest(ctx, id)
 	if errors.Is(err, syndicate.ErrNotFound) {
 		return ds, dg, web.NotFound(fmt.Errorf("no digest %d", id))

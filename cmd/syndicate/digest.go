@@ -111,11 +111,10 @@ func cmdDigest(ctx context.Context, c *cli) error {
 // nextDigestDue is when the channel's schedule next fires, after the
 // digest clock (or now, for a channel the daemon has not seen yet).
 func nextDigestDue(ctx context.Context, store syndicate.Store, t syndicate.DigestTarget, now time.Time) (time.Time, bool) {
-	ds, ok := store.(syndicate.DigestStore)
-	if !ok || t.Schedule == nil {
+	if t.Schedule == nil {
 		return time.Time{}, false
 	}
-	last, _, seen, err := ds.DigestClock(ctx, t.ID)
+	last, _, seen, err := store.DigestClock(ctx, t.ID)
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -66,10 +66,7 @@ func (c *cli) digestOf(ctx context.Context, cfg *config.Config, ds syndicate.Dig
 
 // digestMessages is the messages key of status for --digest.
 func (c *cli) digestMessages(ctx context.Context, cfg *config.Config, store syndicate.Store) ([]messageJSON, error) {
-	ds, ok := store.(syndicate.DigestStore)
-	if !ok {
-		return nil, fmt.Errorf("the %s store keeps no digests", cfg.Store)
-	}
+	ds := store
 	states, err := parseRecipientStates(c.opts.recipients)
 	if err != nil {
 		return nil, usagef("--recipients: %v", err)
@@ -118,10 +115,7 @@ func cmdDigestDecision(ctx context.Context, c *cli, verb string, addresses []str
 		return err
 	}
 	defer store.Close()
-	ds, ok := store.(syndicate.DigestStore)
-	if !ok {
-		return fmt.Errorf("the %s store keeps no digests", cfg.Store)
-	}
+	ds := store
 	d, err := c.digestOf(ctx, cfg, ds, c.opts.digest)
 	if err != nil {
 		return err

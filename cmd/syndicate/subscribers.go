@@ -72,10 +72,7 @@ func cmdSubscribers(ctx context.Context, c *cli) error {
 		return err
 	}
 	defer st.Close()
-	subs, ok := st.(syndicate.SubscriberStore)
-	if !ok {
-		return fmt.Errorf("the %s store keeps no subscribers", cfg.Store)
-	}
+	subs := st
 	switch action {
 	case "add":
 		return c.addSubscribers(ctx, cfg, st, subs, addresses)
@@ -469,10 +466,7 @@ func (c *cli) subscriptionPages(ctx context.Context, cfg *config.Config, st synd
 		c.log.Info("dry run: the subscription pages are off")
 		return nil, nil, nil
 	}
-	subs, ok := st.(syndicate.SubscriberStore)
-	if !ok {
-		return nil, nil, fmt.Errorf("the %s store keeps no subscribers", cfg.Store)
-	}
+	subs := st
 	secret, err := subscribe.LinkSecret(ctx, cfg.Secret.Value(), st, nil)
 	if err != nil {
 		return nil, nil, err

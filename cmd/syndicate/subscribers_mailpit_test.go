@@ -100,7 +100,7 @@ channels:
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "Suscripción confirmada") {
 		t.Fatalf("GET %s: %d\n%s", link, resp.StatusCode, body)
 	}
-	subs := store.(syndicate.SubscriberStore)
+	subs := store
 	if s, err := subs.Subscriber(ctx, "es", "lectora@example.org"); err != nil || s.State != syndicate.SubscriberConfirmed {
 		t.Errorf("subscriber %+v, %v; want confirmed", s, err)
 	}

@@ -130,13 +130,21 @@ func (l Limits) override(with Limits) Limits {
 	return l
 }
 
+// maxIdleConnsPerHost is how many connections to one host are kept for
+// the next polls.
+const maxIdleConnsPerHost = 16
+
 func defaultClient(guard *netguard.Guard) *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Client{Transport: guard.Transport(&http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            dialer.DialContext,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
+		Proxy:             http.ProxyFromEnvironment,
+		DialContext:       dialer.DialContext,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      100,
+		// Many feeds of one site (a network of blogs, a multisite) are
+		// polled side by side: net/http's default of 2 kept connections
+		// a host made every further poll dial again.
+		MaxIdleConnsPerHost:    maxIdleConnsPerHost,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,

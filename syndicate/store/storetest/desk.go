@@ -15,20 +15,9 @@ var deskTests = []subtest{
 	{"Pause", testPause},
 }
 
-// editorStore skips the test for a store without the editor's desk.
-func editorStore(t *testing.T, s syndicate.Store) syndicate.EditorStore {
-	t.Helper()
-	es, ok := s.(syndicate.EditorStore)
-	if !ok {
-		t.Skipf("%T is not a syndicate.EditorStore", s)
-	}
-	return es
-}
-
 // testReviewAndOverride: a delivery may be created in review, is not due
 // while there, and keeps the editor's text through every update.
 func testReviewAndOverride(t *testing.T, s syndicate.Store) {
-	editorStore(t, s)
 	nd := pending("a", "c1", at(1))
 	nd.State = syndicate.StateReview
 	d := seed(t, s, []syndicate.NewDelivery{nd})[0]
@@ -78,7 +67,7 @@ func articleKeys(v []syndicate.ArticleView) []string {
 }
 
 func testListArticles(t *testing.T, s syndicate.Store) {
-	es := editorStore(t, s)
+	es := s
 	rec := poll("f")
 	for i := range 5 {
 		a := newArticle("f", fmt.Sprintf("a%d", i), i)
@@ -137,7 +126,7 @@ func testListArticles(t *testing.T, s syndicate.Store) {
 }
 
 func testAttempts(t *testing.T, s syndicate.Store) {
-	es := editorStore(t, s)
+	es := s
 	d := seed(t, s, []syndicate.NewDelivery{pending("a", "c1", at(1))})[0]
 	if got, err := es.Attempts(t.Context(), d.ID); err != nil || len(got) != 0 {
 		t.Fatalf("no attempts yet: %v, %v", got, err)
@@ -166,7 +155,7 @@ func testAttempts(t *testing.T, s syndicate.Store) {
 }
 
 func testPause(t *testing.T, s syndicate.Store) {
-	es := editorStore(t, s)
+	es := s
 	paused := func() map[string]time.Time {
 		t.Helper()
 		p, err := es.PausedChannels(t.Context())

@@ -41,15 +41,6 @@ var digestTests = []subtest{
 
 const digestChannel = "digest-en"
 
-func digestStore(t *testing.T, s syndicate.Store) syndicate.DigestStore {
-	t.Helper()
-	ds, ok := s.(syndicate.DigestStore)
-	if !ok {
-		t.Fatalf("%T does not implement syndicate.DigestStore", s)
-	}
-	return ds
-}
-
 // digestFixture records n articles of feed "blog", each with a pending
 // delivery to digestChannel and to "other", and returns their IDs, oldest
 // first.
@@ -73,7 +64,7 @@ func digestFixture(t *testing.T, s syndicate.Store, n int) []int64 {
 // in ID order.
 func confirmedSubscribers(t *testing.T, s syndicate.Store, list string, n int) []syndicate.Subscriber {
 	t.Helper()
-	ss := subscriberStore(t, s)
+	ss := s
 	out := make([]syndicate.Subscriber, n)
 	for i := range n {
 		out[i], _ = addSubscriber(t, ss, syndicate.Subscriber{
@@ -174,7 +165,7 @@ func recipientSubscribers(rs []syndicate.Recipient) []int64 {
 }
 
 func testDigestClock(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ctx := t.Context()
 	if _, _, ok, err := ds.DigestClock(ctx, digestChannel); err != nil || ok {
 		t.Fatalf("DigestClock of a channel never seen: ok %v, err %v; want false, nil", ok, err)
@@ -207,7 +198,7 @@ func testDigestClock(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestCreate(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 4)
 	// Articles are kept in the order given (the run gives them oldest first).
 	d, created := createDigest(t, ds, newDigest("2025-03-17T08:00", ids[2], ids[0], ids[1]))
@@ -252,7 +243,7 @@ func testDigestCreate(t *testing.T, st syndicate.Store) {
 // The same period again (the schedule firing twice at the fall-back, or
 // two processes) returns the digest made, and changes nothing.
 func testDigestSamePeriod(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 3)
 	first, _ := createDigest(t, ds, newDigest("2025-10-26T02:30", ids[0]))
 	again, created := createDigest(t, ds, newDigest("2025-10-26T02:30", ids[1], ids[2]))
@@ -279,7 +270,7 @@ func testDigestSamePeriod(t *testing.T, st syndicate.Store) {
 // An article whose delivery an editor skipped, or that another digest
 // took, is left out; with none left, nothing is made.
 func testDigestNotPending(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 4)
 	skipped := mustDeliveryOf(t, st, ids[1], digestChannel)
 	skipped.State = syndicate.StateSkipped
@@ -316,7 +307,7 @@ func testDigestNotPending(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestBadInput(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 1)
 	for _, d := range []syndicate.Digest{
 		{ChannelID: "", Period: "p", Articles: ids},
@@ -335,7 +326,7 @@ func testDigestBadInput(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestOpenFinish(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ctx := t.Context()
 	ids := digestFixture(t, st, 3)
 	a, _ := createDigest(t, ds, newDigest("a", ids[0]))
@@ -378,7 +369,7 @@ func testDigestOpenFinish(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestList(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ctx := t.Context()
 	list := func(channel string, limit int) []syndicate.Digest {
 		t.Helper()
@@ -446,8 +437,8 @@ func testDigestList(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestUnsent(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
-	ss := subscriberStore(t, st)
+	ds := st
+	ss := st
 	ids := digestFixture(t, st, 2)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	other, _ := createDigest(t, ds, newDigest("q", ids[1]))
@@ -505,7 +496,7 @@ func testDigestUnsent(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestClaim(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := confirmedSubscribers(t, st, "en", 6)
@@ -547,8 +538,8 @@ func testDigestClaim(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestClaimCurrentState(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
-	ss := subscriberStore(t, st)
+	ds := st
+	ss := st
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := confirmedSubscribers(t, st, "en", 3)
@@ -564,7 +555,7 @@ func testDigestClaimCurrentState(t *testing.T, st syndicate.Store) {
 // Claims racing for the same subscribers (two processes resuming the same
 // digest) never claim one twice.
 func testDigestConcurrentClaims(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := subscriberIDs(confirmedSubscribers(t, st, "en", 60))
@@ -602,7 +593,7 @@ func testDigestConcurrentClaims(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestRecord(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 2)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	e, _ := createDigest(t, ds, newDigest("q", ids[1]))
@@ -636,7 +627,7 @@ func testDigestRecord(t *testing.T, st syndicate.Store) {
 // statement, all or nothing; a record named twice ends as the last names
 // it.
 func testDigestRecordMany(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := confirmedSubscribers(t, st, "en", 450)
@@ -671,7 +662,7 @@ func testDigestRecordMany(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestSettle(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ctx := t.Context()
 	ids := digestFixture(t, st, 2)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
@@ -726,7 +717,7 @@ func testDigestSettle(t *testing.T, st syndicate.Store) {
 }
 
 func testDigestCounts(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 2)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	e, _ := createDigest(t, ds, newDigest("q", ids[1]))
@@ -776,7 +767,7 @@ func mapsEqual[K comparable](a, b map[K]int) bool {
 // past it, another process may claim the message (its first claimer
 // died), and that claim counts one more attempt.
 func testDigestClaimLease(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
 	subs := confirmedSubscribers(t, st, "en", 2)
@@ -797,7 +788,7 @@ func testDigestClaimLease(t *testing.T, st syndicate.Store) {
 // with their addresses, sends uncertain or failed ones again (the digest
 // reopens, and they are mailed) or records them sent.
 func testDigestEditorDecisions(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ctx := t.Context()
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
@@ -851,7 +842,7 @@ func testDigestEditorDecisions(t *testing.T, st syndicate.Store) {
 // flight are its own: another may neither begin them nor settle them
 // until its lease ends; then they settle like a stopped process's.
 func testDigestSettleOwners(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ctx := t.Context()
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))
@@ -894,7 +885,7 @@ func testDigestSettleOwners(t *testing.T, st syndicate.Store) {
 // the last one, written with it; a settle then finds only the message
 // begun last in flight.
 func testDigestBeginRecordsEnded(t *testing.T, st syndicate.Store) {
-	ds := digestStore(t, st)
+	ds := st
 	ctx := t.Context()
 	ids := digestFixture(t, st, 1)
 	d, _ := createDigest(t, ds, newDigest("p", ids[0]))

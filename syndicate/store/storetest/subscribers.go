@@ -26,15 +26,6 @@ var subscriberTests = []subtest{
 	{"ConcurrentAdds", testSubscriberConcurrentAdds},
 }
 
-func subscriberStore(t *testing.T, s syndicate.Store) syndicate.SubscriberStore {
-	t.Helper()
-	ss, ok := s.(syndicate.SubscriberStore)
-	if !ok {
-		t.Fatalf("%T does not implement syndicate.SubscriberStore", s)
-	}
-	return ss
-}
-
 func addSubscriber(t *testing.T, s syndicate.SubscriberStore, sub syndicate.Subscriber) (syndicate.Subscriber, bool) {
 	t.Helper()
 	got, created, err := s.AddSubscriber(t.Context(), sub)
@@ -95,7 +86,7 @@ func subscriberIDs(subs []syndicate.Subscriber) []int64 {
 }
 
 func testSubscriberAddAndFind(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	almaty := time.FixedZone("Almaty", 5*3600)
 	in := syndicate.Subscriber{
 		ID: 999, List: "es", Email: "María.Pérez@example.org", Name: "María “Mari” Pérez",
@@ -127,7 +118,7 @@ func testSubscriberAddAndFind(t *testing.T, st syndicate.Store) {
 }
 
 func testSubscriberAddStates(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	tests := []struct {
 		in, want syndicate.Subscriber
 	}{
@@ -160,7 +151,7 @@ func testSubscriberAddStates(t *testing.T, st syndicate.Store) {
 }
 
 func testSubscriberUnique(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	first, _ := addSubscriber(t, s, syndicate.Subscriber{List: "en", Email: "Jane.Doe@example.org", Name: "Jane", CreatedAt: at(0)})
 	for _, email := range []string{"Jane.Doe@example.org", "jane.doe@example.org", "JANE.DOE@EXAMPLE.ORG"} {
 		got, created := addSubscriber(t, s, syndicate.Subscriber{List: "en", Email: email, Name: "Other name",
@@ -190,7 +181,7 @@ func testSubscriberUnique(t *testing.T, st syndicate.Store) {
 // An unsubscribed address is never revived by adding it again, whatever
 // state is asked for; confirming it (after a new opt-in) does.
 func testSubscriberNeverRevives(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	addSubscriber(t, s, syndicate.Subscriber{List: "en", Email: "gone@example.org", State: syndicate.SubscriberConfirmed, CreatedAt: at(0)})
 	gone := setSubscriberState(t, s, "en", "gone@example.org", syndicate.SubscriberUnsubscribed, at(1))
 	for _, state := range []syndicate.SubscriberState{"", syndicate.SubscriberPending, syndicate.SubscriberConfirmed} {
@@ -211,7 +202,7 @@ func testSubscriberNeverRevives(t *testing.T, st syndicate.Store) {
 }
 
 func testSubscriberBadInput(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	for name, sub := range map[string]syndicate.Subscriber{
 		"no list":       {Email: "a@example.org"},
 		"no email":      {List: "en"},
@@ -234,7 +225,7 @@ func testSubscriberBadInput(t *testing.T, st syndicate.Store) {
 }
 
 func testSubscriberNotFound(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	ctx := t.Context()
 	addSubscriber(t, s, syndicate.Subscriber{List: "en", Email: "a@example.org"})
 	for _, c := range []struct{ list, email string }{
@@ -251,7 +242,7 @@ func testSubscriberNotFound(t *testing.T, st syndicate.Store) {
 }
 
 func testSubscriberSetState(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	created, _ := addSubscriber(t, s, syndicate.Subscriber{List: "en", Email: "Jane@example.org", Name: "Jane", CreatedAt: at(0)})
 	other, _ := addSubscriber(t, s, syndicate.Subscriber{List: "en", Email: "other@example.org", CreatedAt: at(0)})
 
@@ -284,7 +275,7 @@ func testSubscriberSetState(t *testing.T, st syndicate.Store) {
 }
 
 func testSubscriberPaging(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	states := []syndicate.SubscriberState{syndicate.SubscriberConfirmed, syndicate.SubscriberPending, syndicate.SubscriberUnsubscribed}
 	byList := map[string][]syndicate.Subscriber{}
 	for i := range 30 {
@@ -362,7 +353,7 @@ func testSubscriberPaging(t *testing.T, st syndicate.Store) {
 // Two processes adding the same address at once (the daemon's form and an
 // import): one creates it, every other gets it.
 func testSubscriberConcurrentAdds(t *testing.T, st syndicate.Store) {
-	s := subscriberStore(t, st)
+	s := st
 	const workers = 8
 	var wg sync.WaitGroup
 	ids := make([]int64, workers)
