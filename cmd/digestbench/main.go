@@ -64,6 +64,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/syndicate-daemon/syndicate/channels/email"
+	"github.com/syndicate-daemon/syndicate/cmd/internal/pgcpu"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/store/postgres"
 	"github.com/syndicate-daemon/syndicate/syndicate/store/postgres/pgtest"
@@ -203,12 +204,12 @@ func run(o options) error {
 			return err
 		}
 		store = pg
-		postmaster, err := postmasterPID(ctx, dbURL)
+		postmaster, err := pgcpu.PostmasterPID(ctx, dbURL)
 		if err != nil {
 			pg.Close()
 			return err
 		}
-		dbCPU = func() time.Duration { return clusterCPU(postmaster) }
+		dbCPU = func() time.Duration { return pgcpu.ClusterCPU(postmaster) }
 	} else {
 		dir := o.dir
 		if dir == "" {

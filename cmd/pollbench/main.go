@@ -38,7 +38,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +60,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/mmcdole/gofeed"
 
+	"github.com/syndicate-daemon/syndicate/cmd/internal/pgcpu"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/feed"
 	"github.com/syndicate-daemon/syndicate/syndicate/store/postgres"
@@ -405,82 +405,12 @@ func openStore(ctx context.Context, c child) (syndicate.Store, func() time.Durat
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	postmaster, err := postmasterPID(ctx, c.db)
+	postmaster, err := pgcpu.PostmasterPID(ctx, c.db)
 	if err != nil {
 		store.Close()
 		return nil, nil, nil, err
 	}
-	return store, func() time.Duration { return clusterCPU(postmaster) }, func() { store.Close() }, nil
-}
-
-// postmasterPID is the process id of the PostgreSQL server at url (on
-// this machine): the parent of a connection's backend.
-func postmasterPID(ctx context.Context, url string) (int, error) {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close(ctx)
-	var backend int
-	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
-		return 0, err
-	}
-	st, err := procStat(backend)
-	if err != nil {
-		return 0, fmt.Errorf("the database is not on this machine: %w", err)
-	}
-	return st.ppid, nil
-}
-
-type stat struct {
-	ppid                         int
-	utime, stime, cutime, cstime int64 // clock ticks
-}
-
-// procStat reads /proc/pid/stat.
-func procStat(pid int) (stat, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return stat{}, err
-	}
-	// The fields after the command name, which is in parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return stat{}, errors.New("unreadable stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 15 {
-		return stat{}, errors.New("short stat")
-	}
-	var st stat
-	st.ppid, _ = strconv.Atoi(f[1])
-	st.utime, _ = strconv.ParseInt(f[11], 10, 64)
-	st.stime, _ = strconv.ParseInt(f[12], 10, 64)
-	st.cutime, _ = strconv.ParseInt(f[13], 10, 64)
-	st.cstime, _ = strconv.ParseInt(f[14], 10, 64)
-	return st, nil
-}
-
-// clusterCPU is the processor time used so far by the postmaster, its
-// running children and its children that have ended (clock ticks of 10
-// ms).
-func clusterCPU(postmaster int) time.Duration {
-	pm, err := procStat(postmaster)
-	if err != nil {
-		return 0
-	}
-	ticks := pm.utime + pm.stime + pm.cutime + pm.cstime
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := procStat(pid); err == nil && st.ppid == postmaster {
-			ticks += st.utime + st.stime
-		}
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond
+	return store, func() time.Duration { return pgcpu.ClusterCPU(postmaster) }, func() { store.Close() }, nil
 }
 
 // runUntilPolled runs the daemon until it has polled every feed once.

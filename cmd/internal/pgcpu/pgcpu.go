@@ -1,4 +1,7 @@
-package main
+// Package pgcpu measures the processor time of a PostgreSQL server on this
+// machine, for the benchmarks that compare the daemon with the work it
+// makes the database do.
+package pgcpu
 
 import (
 	"bytes"
@@ -13,9 +16,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// postmasterPID is the process id of the PostgreSQL server at url (on
+// PostmasterPID is the process id of the PostgreSQL server at url (on
 // this machine): the parent of a connection's backend.
-func postmasterPID(ctx context.Context, url string) (int, error) {
+func PostmasterPID(ctx context.Context, url string) (int, error) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return 0, err
@@ -61,10 +64,10 @@ func procStat(pid int) (stat, error) {
 	return st, nil
 }
 
-// clusterCPU is the processor time used so far by the postmaster, its
+// ClusterCPU is the processor time used so far by the postmaster, its
 // running children and its children that have ended (clock ticks of 10
 // ms).
-func clusterCPU(postmaster int) time.Duration {
+func ClusterCPU(postmaster int) time.Duration {
 	pm, err := procStat(postmaster)
 	if err != nil {
 		return 0
