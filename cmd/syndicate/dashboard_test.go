@@ -302,6 +302,8 @@ func TestDashboardSteersTheRunningDaemon(t *testing.T) {
 		t.Fatalf("resume: %d", code)
 	}
 	waitFor(t, func() bool { return len(s.telegram.Messages()) == messages+1 })
+	// Received is not yet recorded: the comparison below needs a ledger at rest.
+	waitFor(t, func() bool { return s.stateOf("telegram-en", "The mass strike and its lessons") == "sent" })
 
 	// The API is status --json, with its filters.
 	api := func(query string) string {
