@@ -52,7 +52,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +63,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/syndicate-daemon/syndicate/channels/email"
+	"github.com/syndicate-daemon/syndicate/cmd/internal/cpuprofile"
 	"github.com/syndicate-daemon/syndicate/cmd/internal/pgcpu"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/store/postgres"
@@ -259,17 +259,11 @@ func run(o options) error {
 	fmt.Printf("setup: store %s, %d subscribers, %d articles, %d bytes a message (body %d) in %v; RSS %s\n",
 		o.store, o.n, o.articles, size, bodySize, time.Since(setup).Round(time.Millisecond), memory("VmRSS"))
 
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(o.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	// smtp-source runs as the command has it (a new connection for
 	// each message, its default) and with -d (connections kept, as the
 	// digest keeps them).
@@ -599,17 +593,11 @@ func replica(o options) error {
 		Observer: obs,
 		Log:      log,
 	}
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(o.cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	fmt.Println("ready")
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
 		return err

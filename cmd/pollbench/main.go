@@ -48,7 +48,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,6 +59,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/mmcdole/gofeed"
 
+	"github.com/syndicate-daemon/syndicate/cmd/internal/cpuprofile"
 	"github.com/syndicate-daemon/syndicate/cmd/internal/pgcpu"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/feed"
@@ -437,24 +437,18 @@ func runUntilPolled(ctx context.Context, e *syndicate.Engine, obs *pollCounter, 
 // process's peak resident memory; with a profile file, it writes fn's CPU
 // profile there.
 func measured(r *result, profile string, dbCPU func() time.Duration, fn func() error) error {
-	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuprofile.Start(profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	var dbBefore time.Duration
 	if dbCPU != nil {
 		dbBefore = dbCPU()
 	}
 	before := cpuTime()
 	start := time.Now()
-	err := fn()
+	err = fn()
 	r.Took, r.CPU = time.Since(start), cpuTime()-before
 	if dbCPU != nil {
 		r.DBCPU = dbCPU() - dbBefore
