@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/syndicate-daemon/syndicate/schema"
 )
 
 const (
@@ -312,7 +314,7 @@ func (d *decoder) unknownKeys(o *object, misplaced func(key string) string) {
 		}
 		if msg == "" {
 			msg = "unknown key"
-			if s := suggest(k.name, o.asked); s != "" {
+			if s := schema.Suggest(k.name, o.asked); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
 		}
