@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/syndicate-daemon/syndicate/schema"
 )
 
 // Channel types.
@@ -222,9 +224,8 @@ type Options struct {
 
 // meta is what decoding learnt about the file and validation needs.
 type meta struct {
-	pos      map[string]position // key path → where it is written
-	suppress []string            // paths whose problems are already reported, or secrets left empty on purpose
-	loc      *time.Location
+	positions *schema.Positions // nil for a Config built in code
+	loc       *time.Location
 }
 
 // Load reads the file at path and parses it. A file that cannot be read is a
@@ -243,27 +244,24 @@ func Load(path string, opt Options) (*Config, error) {
 // Parse decodes data strictly, expands secrets, applies defaults and
 // validates. Every problem found is returned at once, as Problems.
 func Parse(data []byte, opt Options) (*Config, error) {
-	root, probs := parseYAML(data)
+	root, probs := schema.ParseYAML(data)
 	if probs != nil {
 		return nil, probs
 	}
-	d := &decoder{opt: opt, meta: &meta{pos: map[string]position{}}}
+	d := &decoder{Decoder: &schema.Decoder{LookupEnv: opt.LookupEnv, MissingSecretsOK: opt.MissingSecretsOK}, opt: opt}
 	cfg := d.config(root)
-	if d.exhausted {
-		return nil, Problems{{Msg: fmt.Sprintf("the document is too large once its aliases are expanded (over %d nodes)", maxVisits)}}
+	if d.Exhausted() {
+		return nil, Problems{{Msg: fmt.Sprintf("the document is too large once its aliases are expanded (over %d nodes)", schema.MaxVisits)}}
 	}
 	if d.stop {
-		return nil, Problems(d.probs)
+		return nil, Problems(d.Problems())
 	}
-	for _, p := range d.probs {
-		d.meta.suppress = append(d.meta.suppress, p.Path)
-	}
-	cfg.meta = d.meta
+	cfg.meta = &meta{positions: d.Positions()}
 	d.localFeeds(cfg)
-	if err := d.meta.finish(d.probs, cfg.validate()); err != nil {
+	if err := d.Finish(cfg.validate()); err != nil {
 		return nil, err
 	}
-	cfg.Warnings = append(d.warnings, unusedChannels(cfg)...)
+	cfg.Warnings = append(d.Warnings(), unusedChannels(cfg)...)
 	return cfg, nil
 }
 

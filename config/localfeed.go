@@ -33,9 +33,9 @@ func (d *decoder) localFeeds(cfg *Config) {
 		f.URL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
 		key := "feeds[" + strconv.Itoa(i) + "].url"
 		if info, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			d.warn(key, "no file at %s yet (a local feed file; a web feed is written https://…)", path)
+			d.Warn(key, "no file at %s yet (a local feed file; a web feed is written https://…)", path)
 		} else if err == nil && !info.Mode().IsRegular() {
-			d.warn(key, "%s is not a regular file", path)
+			d.Warn(key, "%s is not a regular file", path)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/syndicate-daemon/syndicate/schema"
 )
 
 // Subscribe holds the keys of the top-level subscribe: block: the rate
@@ -19,34 +21,34 @@ type Subscribe struct {
 	ClientIPHeader string
 }
 
-func (d *decoder) subscribe(o *object) Subscribe {
+func (d *decoder) subscribe(o *schema.Object) Subscribe {
 	s := Subscribe{PerIP: 5, IPWindow: Duration(time.Hour), PerAddress: 3, AddressWindow: Duration(24 * time.Hour)}
-	so := d.sub(o, "subscribe")
+	so := d.Sub(o, "subscribe")
 	if so == nil {
 		return s
 	}
-	d.int(so, "per_ip", &s.PerIP)
-	d.duration(so, "ip_window", &s.IPWindow)
-	d.int(so, "per_address", &s.PerAddress)
-	d.duration(so, "address_window", &s.AddressWindow)
-	d.str(so, "client_ip_header", &s.ClientIPHeader)
-	d.unknownKeys(so, nil)
+	d.Int(so, "per_ip", &s.PerIP)
+	d.Duration(so, "ip_window", &s.IPWindow)
+	d.Int(so, "per_address", &s.PerAddress)
+	d.Duration(so, "address_window", &s.AddressWindow)
+	d.Str(so, "client_ip_header", &s.ClientIPHeader)
+	d.UnknownKeys(so, nil)
 	return s
 }
 
-func (v *checker) subscribe(s Subscribe) {
-	v.atLeast("subscribe.per_ip", int64(s.PerIP), 0)
+func (v checker) subscribe(s Subscribe) {
+	v.AtLeast("subscribe.per_ip", int64(s.PerIP), 0)
 	if s.PerIP > 0 {
-		v.positive("subscribe.ip_window", s.IPWindow)
+		v.Positive("subscribe.ip_window", s.IPWindow)
 	}
-	v.atLeast("subscribe.per_address", int64(s.PerAddress), 0)
+	v.AtLeast("subscribe.per_address", int64(s.PerAddress), 0)
 	if s.PerAddress > 0 {
-		v.positive("subscribe.address_window", s.AddressWindow)
+		v.Positive("subscribe.address_window", s.AddressWindow)
 	}
 	if h := s.ClientIPHeader; h != "" && !isHeaderName(h) {
-		v.add("subscribe.client_ip_header", "must be a header name such as X-Forwarded-For or X-Real-IP (got %q)", h)
+		v.Add("subscribe.client_ip_header", "must be a header name such as X-Forwarded-For or X-Real-IP (got %q)", h)
 	} else if strings.EqualFold(h, "Forwarded") {
-		v.add("subscribe.client_ip_header", "Forwarded (RFC 7239) is not read: have the proxy set X-Forwarded-For or X-Real-IP")
+		v.Add("subscribe.client_ip_header", "Forwarded (RFC 7239) is not read: have the proxy set X-Forwarded-For or X-Real-IP")
 	}
 }
 

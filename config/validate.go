@@ -10,48 +10,47 @@ import (
 	"strings"
 	"text/template/parse"
 	"time"
+
+	"github.com/syndicate-daemon/syndicate/schema"
 )
 
 // Validate checks the configuration as a whole and compiles what it needs
 // (time zone, filter expressions). It returns Problems, in file order when
 // the configuration came from Parse.
 func (c *Config) Validate() error {
-	return c.meta.finish(nil, c.validate())
+	return c.meta.positions.Finish(nil, c.validate())
 }
 
-type checker struct{ probs []Problem }
-
-func (v *checker) add(path, format string, args ...any) {
-	v.probs = append(v.probs, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
-}
+// checker adds the checks of syndicate's own keys to the schema's.
+type checker struct{ *schema.Checker }
 
 func (c *Config) validate() []Problem {
 	if c.meta == nil {
 		c.meta = &meta{}
 	}
-	v := &checker{}
+	v := checker{schema.NewChecker()}
 
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		v.add("timezone", "unknown time zone %q", c.Timezone)
+		v.Add("timezone", "unknown time zone %q", c.Timezone)
 		loc = time.UTC
 	}
 	c.meta.loc = loc
 	v.store(c.Store)
 	v.listen(c.Listen)
 	if c.PublicURL != "" {
-		v.url("public_url", c.PublicURL)
+		v.URL("public_url", c.PublicURL)
 		if u, err := url.Parse(c.PublicURL); err == nil && (u.RawQuery != "" || u.Fragment != "") {
-			v.add("public_url", "must not have a query or a fragment (got %q)", c.PublicURL)
+			v.Add("public_url", "must not have a query or a fragment (got %q)", c.PublicURL)
 		}
 	}
 	if hasControl(c.UserAgent) {
-		v.add("user_agent", "must not hold control characters")
+		v.Add("user_agent", "must not hold control characters")
 	}
 	v.subscribe(c.Subscribe)
-	v.atLeast("max_concurrent_polls", int64(c.MaxConcurrentPolls), 0)
+	v.AtLeast("max_concurrent_polls", int64(c.MaxConcurrentPolls), 0)
 	if c.Dashboard.SessionLifetime != 0 { // 0: a Config built in code, the default
-		v.positive("dashboard.session_lifetime", c.Dashboard.SessionLifetime)
+		v.Positive("dashboard.session_lifetime", c.Dashboard.SessionLifetime)
 	}
 
 	channels := map[string]*Channel{}
@@ -64,7 +63,7 @@ func (c *Config) validate() []Problem {
 	}
 
 	if len(c.Feeds) == 0 {
-		v.add("feeds", "required (at least one feed)")
+		v.Add("feeds", "required (at least one feed)")
 	}
 	feedAt := map[string]int{}
 	for i := range c.Feeds {
@@ -72,7 +71,7 @@ func (c *Config) validate() []Problem {
 	}
 
 	if len(c.Channels) == 0 {
-		v.add("channels", "required (at least one channel)")
+		v.Add("channels", "required (at least one channel)")
 	}
 	channelAt := map[string]int{}
 	hasEmail := false
@@ -82,149 +81,113 @@ func (c *Config) validate() []Problem {
 		hasEmail = hasEmail || ch.Type == TypeEmail
 	}
 	if hasEmail && c.PublicURL == "" {
-		v.add("public_url", "required when an email channel is configured (links in digests point to it)")
+		v.Add("public_url", "required when an email channel is configured (links in digests point to it)")
 	}
-	return v.probs
+	return v.Problems()
 }
 
-func (v *checker) store(s string) {
+func (v checker) store(s string) {
 	switch {
 	case s == "":
-		v.add("store", "required")
+		v.Add("store", "required")
 	case strings.HasPrefix(s, "sqlite:"):
 		path := strings.TrimPrefix(s, "sqlite:")
 		if path == "" {
-			v.add("store", "sqlite: needs a file path, such as \"sqlite:syndicate.db\"")
+			v.Add("store", "sqlite: needs a file path, such as \"sqlite:syndicate.db\"")
 		} else if strings.HasPrefix(path, "//") {
-			v.add("store", "write sqlite:PATH with the path as is, such as \"sqlite:/var/lib/syndicate/syndicate.db\" (got %q)", s)
+			v.Add("store", "write sqlite:PATH with the path as is, such as \"sqlite:/var/lib/syndicate/syndicate.db\" (got %q)", s)
 		}
 	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
 		// The URL may hold a password: never quote it.
 		if _, err := url.Parse(s); err != nil {
-			v.add("store", "not a valid PostgreSQL URL")
+			v.Add("store", "not a valid PostgreSQL URL")
 		}
 	case strings.Contains(s, "@"):
-		v.add("store", "must be sqlite:PATH or a postgres:// URL")
+		v.Add("store", "must be sqlite:PATH or a postgres:// URL")
 	default:
-		v.add("store", "must be sqlite:PATH or a postgres:// URL (got %q)", s)
+		v.Add("store", "must be sqlite:PATH or a postgres:// URL (got %q)", s)
 	}
 }
 
-func (v *checker) listen(s string) {
-	if !v.required("listen", s) {
+func (v checker) listen(s string) {
+	if !v.Required("listen", s) {
 		return
 	}
 	_, port, err := net.SplitHostPort(s)
 	if err != nil {
-		v.add("listen", "must be host:port, such as \"127.0.0.1:8080\" or \":8080\" (got %q)", s)
+		v.Add("listen", "must be host:port, such as \"127.0.0.1:8080\" or \":8080\" (got %q)", s)
 		return
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		v.add("listen", "the port must be a number from 0 to 65535 (got %q)", s)
-	}
-}
-
-func (v *checker) required(path, s string) bool {
-	if s == "" {
-		v.add(path, "required")
-		return false
-	}
-	return true
-}
-
-func (v *checker) url(path, s string) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.add(path, "must be an absolute http or https URL (got %q)", s)
+		v.Add("listen", "the port must be a number from 0 to 65535 (got %q)", s)
 	}
 }
 
 // feedURL accepts what url does, and names the local file alternative.
-func (v *checker) feedURL(path, s string) {
+func (v checker) feedURL(path, s string) {
 	u, err := url.Parse(s)
 	if err == nil && u.Scheme == "file" {
-		v.add(path, "must be an absolute http or https URL, or a local file (a path or file:///…; a file: URL names no other host) (got %q)", s)
+		v.Add(path, "must be an absolute http or https URL, or a local file (a path or file:///…; a file: URL names no other host) (got %q)", s)
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.add(path, "must be an absolute http or https URL, or a local file (a path or file:///…) (got %q)", s)
+		v.Add(path, "must be an absolute http or https URL, or a local file (a path or file:///…) (got %q)", s)
 	}
 }
 
-func (v *checker) id(path, s string) {
-	if v.required(path, s) && !isID(s) {
-		v.add(path, "must match [a-z0-9][a-z0-9_-]* (got %q)", s)
+func (v checker) id(path, s string) {
+	if v.Required(path, s) && !isID(s) {
+		v.Add(path, "must match [a-z0-9][a-z0-9_-]* (got %q)", s)
 	}
 }
 
-func (v *checker) oneOf(path, s string, allowed ...string) {
-	for _, a := range allowed {
-		if s == a {
-			return
-		}
-	}
-	v.add(path, "must be one of %s (got %q)", strings.Join(allowed, ", "), s)
-}
-
-func (v *checker) atLeast(path string, n, least int64) {
-	if n < least {
-		v.add(path, "must be at least %d (got %d)", least, n)
-	}
-}
-
-func (v *checker) positive(path string, d Duration) {
-	if d <= 0 {
-		v.add(path, "must be more than 0s (got %s)", d)
-	}
-}
-
-func (v *checker) schedule(path, spec string, loc *time.Location) {
-	if !v.required(path, spec) {
+func (v checker) schedule(path, spec string, loc *time.Location) {
+	if !v.Required(path, spec) {
 		return
 	}
 	if _, err := ParseSchedule(spec, loc); err != nil {
-		v.add(path, "%v", err)
+		v.Add(path, "%v", err)
 	}
 }
 
-func (v *checker) template(path, src string) {
+func (v checker) template(path, src string) {
 	if err := checkTemplate(src); err != nil {
-		v.add(path, "invalid template: %v", err)
+		v.Add(path, "invalid template: %v", err)
 	}
 }
 
-func (v *checker) feed(f *Feed, p string, loc *time.Location, channels map[string]*Channel, seen map[string]int, i int) {
+func (v checker) feed(f *Feed, p string, loc *time.Location, channels map[string]*Channel, seen map[string]int, i int) {
 	v.id(p+".id", f.ID)
 	if j, dup := seen[f.ID]; dup && f.ID != "" {
-		v.add(p+".id", "duplicate id %q (also feeds[%d])", f.ID, j)
+		v.Add(p+".id", "duplicate id %q (also feeds[%d])", f.ID, j)
 	} else {
 		seen[f.ID] = i
 	}
-	if v.required(p+".url", f.URL) {
+	if v.Required(p+".url", f.URL) {
 		if u, err := url.Parse(f.URL); err != nil || u.Scheme != "file" || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
 			v.feedURL(p+".url", f.URL)
 		}
 	}
 	if f.Language != "" && !isLanguage(f.Language) {
-		v.add(p+".language", "must be a language tag such as en, es or pt-BR (got %q)", f.Language)
+		v.Add(p+".language", "must be a language tag such as en, es or pt-BR (got %q)", f.Language)
 	}
 	v.schedule(p+".schedule", f.Schedule, loc)
-	v.atLeast(p+".backfill", int64(f.Backfill), 0)
-	v.atLeast(p+".flood_limit", int64(f.FloodLimit), 1)
+	v.AtLeast(p+".backfill", int64(f.Backfill), 0)
+	v.AtLeast(p+".flood_limit", int64(f.FloodLimit), 1)
 	if len(f.To) == 0 {
-		v.add(p+".to", "required (at least one channel id)")
+		v.Add(p+".to", "required (at least one channel id)")
 	}
 	to := map[string]int{}
 	for j, id := range f.To {
 		tp := fmt.Sprintf("%s.to[%d]", p, j)
-		if !v.required(tp, id) {
+		if !v.Required(tp, id) {
 			continue
 		}
 		if k, dup := to[id]; dup {
-			v.add(tp, "duplicate channel %q (also %s.to[%d])", id, p, k)
+			v.Add(tp, "duplicate channel %q (also %s.to[%d])", id, p, k)
 			continue
 		}
 		to[id] = j
 		if channels[id] == nil {
-			v.add(tp, "unknown channel %q", id)
+			v.Add(tp, "unknown channel %q", id)
 		}
 	}
 	for _, list := range []struct {
@@ -233,7 +196,7 @@ func (v *checker) feed(f *Feed, p string, loc *time.Location, channels map[strin
 	}{{"include_categories", f.Filter.IncludeCategories}, {"exclude_categories", f.Filter.ExcludeCategories}} {
 		for j, name := range list.names {
 			if strings.TrimSpace(name) == "" {
-				v.add(fmt.Sprintf("%s.filter.%s[%d]", p, list.key, j), "must not be empty")
+				v.Add(fmt.Sprintf("%s.filter.%s[%d]", p, list.key, j), "must not be empty")
 			}
 		}
 	}
@@ -241,153 +204,153 @@ func (v *checker) feed(f *Feed, p string, loc *time.Location, channels map[strin
 	if f.Filter.Match != "" {
 		re, err := regexp.Compile(f.Filter.Match)
 		if err != nil {
-			v.add(p+".filter.match", "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			v.Add(p+".filter.match", "invalid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 		f.Filter.re = re
 	}
-	v.positive(p+".timeout", f.Timeout)
-	v.atLeast(p+".max_bytes", f.MaxBytes, 1)
-	v.atLeast(p+".max_items", int64(f.MaxItems), 1)
+	v.Positive(p+".timeout", f.Timeout)
+	v.AtLeast(p+".max_bytes", f.MaxBytes, 1)
+	v.AtLeast(p+".max_items", int64(f.MaxItems), 1)
 }
 
-func (v *checker) channel(ch *Channel, p string, loc *time.Location, seen map[string]int, i int) {
+func (v checker) channel(ch *Channel, p string, loc *time.Location, seen map[string]int, i int) {
 	v.id(p+".id", ch.ID)
 	if j, dup := seen[ch.ID]; dup && ch.ID != "" {
-		v.add(p+".id", "duplicate id %q (also channels[%d])", ch.ID, j)
+		v.Add(p+".id", "duplicate id %q (also channels[%d])", ch.ID, j)
 	} else {
 		seen[ch.ID] = i
 	}
 	if ch.Type == "" {
-		v.add(p+".type", "required (mastodon, telegram or email)")
+		v.Add(p+".type", "required (mastodon, telegram or email)")
 	} else {
-		v.oneOf(p+".type", ch.Type, channelTypes()...)
+		v.OneOf(p+".type", ch.Type, channelTypes()...)
 	}
 	if ch.Template != "" {
 		v.template(p+".template", ch.Template)
 	}
 	if ch.Type == TypeEmail && ch.OnUpdate == OnUpdateEdit {
-		v.add(p+".on_update", "an email digest cannot be edited once sent: must be ignore (got %q)", ch.OnUpdate)
+		v.Add(p+".on_update", "an email digest cannot be edited once sent: must be ignore (got %q)", ch.OnUpdate)
 	} else {
-		v.oneOf(p+".on_update", ch.OnUpdate, OnUpdateIgnore, OnUpdateEdit)
+		v.OneOf(p+".on_update", ch.OnUpdate, OnUpdateIgnore, OnUpdateEdit)
 	}
-	v.positive(p+".timeout", ch.Timeout)
-	v.atLeast(p+".retry.max_attempts", int64(ch.Retry.MaxAttempts), 1)
-	v.positive(p+".retry.min_backoff", ch.Retry.MinBackoff)
+	v.Positive(p+".timeout", ch.Timeout)
+	v.AtLeast(p+".retry.max_attempts", int64(ch.Retry.MaxAttempts), 1)
+	v.Positive(p+".retry.min_backoff", ch.Retry.MinBackoff)
 	if ch.Retry.MaxBackoff < ch.Retry.MinBackoff {
-		v.add(p+".retry.max_backoff", "must not be less than min_backoff (%s)", ch.Retry.MinBackoff)
+		v.Add(p+".retry.max_backoff", "must not be less than min_backoff (%s)", ch.Retry.MinBackoff)
 	}
 
 	settings := map[string]bool{TypeMastodon: ch.Mastodon != nil, TypeTelegram: ch.Telegram != nil, TypeEmail: ch.Email != nil}
 	if present, known := settings[ch.Type]; known && !present {
-		v.add(p, "the %s settings are missing", ch.Type)
+		v.Add(p, "the %s settings are missing", ch.Type)
 		return
 	}
 	switch ch.Type {
 	case TypeMastodon:
 		m := ch.Mastodon
-		if v.required(p+".server", m.Server) {
-			v.url(p+".server", m.Server)
+		if v.Required(p+".server", m.Server) {
+			v.URL(p+".server", m.Server)
 		}
-		v.required(p+".access_token", m.AccessToken.Value())
-		v.oneOf(p+".visibility", m.Visibility, "public", "unlisted", "private")
-		v.atLeast(p+".max_characters", int64(m.MaxCharacters), 0)
-		v.atLeast(p+".max_hashtags", int64(m.MaxHashtags), 0)
-		v.atLeast(p+".min_summary", int64(m.MinSummary), 0)
-		v.atLeast(p+".max_summary", int64(m.MaxSummary), 0)
+		v.Required(p+".access_token", m.AccessToken.Value())
+		v.OneOf(p+".visibility", m.Visibility, "public", "unlisted", "private")
+		v.AtLeast(p+".max_characters", int64(m.MaxCharacters), 0)
+		v.AtLeast(p+".max_hashtags", int64(m.MaxHashtags), 0)
+		v.AtLeast(p+".min_summary", int64(m.MinSummary), 0)
+		v.AtLeast(p+".max_summary", int64(m.MaxSummary), 0)
 		if m.MinSummary > 0 && m.MaxSummary > 0 && m.MinSummary > m.MaxSummary {
-			v.add(p+".min_summary", "must not be more than max_summary (%d)", m.MaxSummary)
+			v.Add(p+".min_summary", "must not be more than max_summary (%d)", m.MaxSummary)
 		}
 		// Problems are sorted in file order, whatever the maps' order. A
 		// value that makes no hashtag is refused by the channel itself.
 		for category := range m.Hashtags {
 			if strings.TrimSpace(category) == "" {
-				v.add(p+".hashtags", "a category name is empty")
+				v.Add(p+".hashtags", "a category name is empty")
 			}
 		}
 		for category, warning := range m.ContentWarnings {
 			if strings.TrimSpace(category) == "" {
-				v.add(p+".content_warnings", "a category name is empty")
+				v.Add(p+".content_warnings", "a category name is empty")
 			} else {
-				v.required(p+".content_warnings."+category, strings.TrimSpace(warning))
+				v.Required(p+".content_warnings."+category, strings.TrimSpace(warning))
 			}
 		}
-		v.atLeast(p+".max_image_bytes", m.MaxImageBytes, 1)
-		v.positive(p+".media_timeout", m.MediaTimeout)
-		v.atLeast(p+".rate_limits.requests_per_5m", int64(m.RateLimits.RequestsPer5m), 0)
-		v.atLeast(p+".rate_limits.media_per_30m", int64(m.RateLimits.MediaPer30m), 0)
-		v.atLeast(p+".rate_limits.statuses_per_3h", int64(m.RateLimits.StatusesPer3h), 0)
+		v.AtLeast(p+".max_image_bytes", m.MaxImageBytes, 1)
+		v.Positive(p+".media_timeout", m.MediaTimeout)
+		v.AtLeast(p+".rate_limits.requests_per_5m", int64(m.RateLimits.RequestsPer5m), 0)
+		v.AtLeast(p+".rate_limits.media_per_30m", int64(m.RateLimits.MediaPer30m), 0)
+		v.AtLeast(p+".rate_limits.statuses_per_3h", int64(m.RateLimits.StatusesPer3h), 0)
 	case TypeTelegram:
 		t := ch.Telegram
-		if v.required(p+".api_url", t.APIURL) {
-			v.url(p+".api_url", t.APIURL)
+		if v.Required(p+".api_url", t.APIURL) {
+			v.URL(p+".api_url", t.APIURL)
 		}
-		v.required(p+".bot_token", t.BotToken.Value())
-		if v.required(p+".chat", t.Chat) && !isChat(t.Chat) {
-			v.add(p+".chat", "must be @name (5 to 32 letters, digits or _) or a numeric chat id (got %q)", t.Chat)
+		v.Required(p+".bot_token", t.BotToken.Value())
+		if v.Required(p+".chat", t.Chat) && !isChat(t.Chat) {
+			v.Add(p+".chat", "must be @name (5 to 32 letters, digits or _) or a numeric chat id (got %q)", t.Chat)
 		}
 		if t.Mode != "" { // "" is the default, photo
-			v.oneOf(p+".mode", t.Mode, "photo", "preview", "text")
+			v.OneOf(p+".mode", t.Mode, "photo", "preview", "text")
 		}
-		v.oneOf(p+".photo", t.Photo, "auto", "url", "upload")
+		v.OneOf(p+".photo", t.Photo, "auto", "url", "upload")
 		if hasControl(t.Button) {
-			v.add(p+".button", "must be one line of text, or off")
+			v.Add(p+".button", "must be one line of text, or off")
 		}
-		v.atLeast(p+".max_hashtags", int64(t.MaxHashtags), 0)
+		v.AtLeast(p+".max_hashtags", int64(t.MaxHashtags), 0)
 		// A name becomes a hashtag only with a letter; "" makes none.
 		letter := regexp.MustCompile(`\p{L}`)
 		for category, name := range t.Hashtags {
 			switch {
 			case strings.TrimSpace(category) == "":
-				v.add(p+".hashtags", "a category name is empty")
+				v.Add(p+".hashtags", "a category name is empty")
 			case name != "" && !letter.MatchString(name):
-				v.add(p+".hashtags."+category, "%q makes no hashtag: it must hold a letter (or be empty, for none)", name)
+				v.Add(p+".hashtags."+category, "%q makes no hashtag: it must hold a letter (or be empty, for none)", name)
 			}
 		}
-		v.atLeast(p+".pacing.per_minute", int64(t.Pacing.PerMinute), 0)
-		v.atLeast(p+".message_thread_id", t.MessageThreadID, 0)
+		v.AtLeast(p+".pacing.per_minute", int64(t.Pacing.PerMinute), 0)
+		v.AtLeast(p+".message_thread_id", t.MessageThreadID, 0)
 	case TypeEmail:
 		e := ch.Email
-		if v.required(p+".list", e.List) && !isID(e.List) {
-			v.add(p+".list", "must match [a-z0-9][a-z0-9_-]* (got %q)", e.List)
+		if v.Required(p+".list", e.List) && !isID(e.List) {
+			v.Add(p+".list", "must match [a-z0-9][a-z0-9_-]* (got %q)", e.List)
 		}
 		v.schedule(p+".schedule", e.Schedule, loc)
-		if v.required(p+".from", e.From) {
+		if v.Required(p+".from", e.From) {
 			if _, err := mail.ParseAddress(e.From); err != nil {
-				v.add(p+".from", "must be an address such as \"News <news@example.org>\" (got %q): %v", e.From, err)
+				v.Add(p+".from", "must be an address such as \"News <news@example.org>\" (got %q): %v", e.From, err)
 			}
 		}
-		if v.required(p+".subject", e.Subject) {
+		if v.Required(p+".subject", e.Subject) {
 			v.template(p+".subject", e.Subject)
 		}
 		sp := p + ".smtp"
-		v.required(sp+".host", e.SMTP.Host)
+		v.Required(sp+".host", e.SMTP.Host)
 		if e.SMTP.Port == 0 {
-			v.add(sp+".port", "required (587 for starttls, 465 for tls)")
+			v.Add(sp+".port", "required (587 for starttls, 465 for tls)")
 		} else if e.SMTP.Port < 1 || e.SMTP.Port > 65535 {
-			v.add(sp+".port", "must be from 1 to 65535 (got %d)", e.SMTP.Port)
+			v.Add(sp+".port", "must be from 1 to 65535 (got %d)", e.SMTP.Port)
 		}
 		if e.SMTP.TLS == "" {
-			v.add(sp+".tls", "required (starttls, tls or none)")
+			v.Add(sp+".tls", "required (starttls, tls or none)")
 		} else {
-			v.oneOf(sp+".tls", e.SMTP.TLS, "starttls", "tls", "none")
+			v.OneOf(sp+".tls", e.SMTP.TLS, "starttls", "tls", "none")
 		}
 		switch {
 		case e.SMTP.Username != "" && e.SMTP.Password == "":
-			v.add(sp+".password", "required when username is set")
+			v.Add(sp+".password", "required when username is set")
 		case e.SMTP.Username == "" && e.SMTP.Password != "":
-			v.add(sp+".username", "required when password is set")
+			v.Add(sp+".username", "required when password is set")
 		}
 		if e.SMTP.Connections < 1 || e.SMTP.Connections > 64 {
-			v.add(sp+".connections", "must be from 1 to 64 (got %d)", e.SMTP.Connections)
+			v.Add(sp+".connections", "must be from 1 to 64 (got %d)", e.SMTP.Connections)
 		}
-		v.atLeast(sp+".rate", int64(e.SMTP.Rate), 0)
+		v.AtLeast(sp+".rate", int64(e.SMTP.Rate), 0)
 		if e.Language != "" && !regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`).MatchString(e.Language) {
-			v.add(p+".language", "must be a language code such as en or es (got %q)", e.Language)
+			v.Add(p+".language", "must be a language code such as en or es (got %q)", e.Language)
 		}
 		if k := e.DKIM; k != nil {
-			v.required(p+".dkim.domain", k.Domain)
-			v.required(p+".dkim.selector", k.Selector)
-			v.required(p+".dkim.key_file", k.KeyFile)
+			v.Required(p+".dkim.domain", k.Domain)
+			v.Required(p+".dkim.selector", k.Selector)
+			v.Required(p+".dkim.key_file", k.KeyFile)
 		}
 	}
 }
