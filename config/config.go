@@ -14,12 +14,10 @@ import (
 	"github.com/syndicate-daemon/syndicate/schema"
 )
 
-// Channel types.
-const (
-	TypeMastodon = "mastodon"
-	TypeTelegram = "telegram"
-	TypeEmail    = "email"
-)
+// TypeEmail is the type of a digest channel, the one type config knows
+// itself: lists, schedules and the subscription form depend on it. The
+// types that post article by article come in Options.Channels.
+const TypeEmail = "email"
 
 // Values of a channel's on_update.
 const (
@@ -98,19 +96,18 @@ type Filter struct {
 // configuration has not been validated.
 func (f Filter) MatchRegexp() *regexp.Regexp { return f.re }
 
-// Channel is one entry of channels. Exactly one of Mastodon, Telegram and
-// Email is set, the one named by Type.
+// Channel is one entry of channels: the keys every channel has, and
+// either Email (a digest) or Settings (a type of Options.Channels).
 type Channel struct {
 	ID       string
-	Type     string // TypeMastodon, TypeTelegram or TypeEmail
+	Type     string // TypeEmail or the Name of one of Options.Channels
 	Template string // text/template source; "" uses the channel's own
 	OnUpdate string // OnUpdateIgnore or OnUpdateEdit
 	Timeout  Duration
 	Retry    Retry
 	Review   bool // new deliveries wait for an editor's approval
 
-	Mastodon *Mastodon
-	Telegram *Telegram
+	Settings ChannelSettings // the type's own keys; nil for email
 	Email    *Email
 }
 
@@ -119,60 +116,6 @@ type Retry struct {
 	MaxAttempts int
 	MinBackoff  Duration
 	MaxBackoff  Duration
-}
-
-// Mastodon holds the keys of a mastodon channel.
-type Mastodon struct {
-	Server        string
-	AccessToken   Secret
-	Visibility    string // public, unlisted or private
-	MaxCharacters int    // 0: ask the instance
-	MaxHashtags   int
-	// MinSummary is the floor the summary is shortened to before a
-	// hashtag is dropped, MaxSummary its cap; 0 is the channel's default
-	// (100 and 300 characters).
-	MinSummary int
-	MaxSummary int
-	// Hashtags renames categories (keys, compared without regard to case)
-	// before they become hashtags; an empty value drops the category.
-	Hashtags map[string]string
-	// ContentWarnings maps categories (compared without regard to case) to
-	// the content warning (spoiler_text) of their posts.
-	ContentWarnings map[string]string
-	Image           bool     // attach the featured image
-	MaxImageBytes   int64    // largest featured image downloaded
-	MediaTimeout    Duration // longest wait for an uploaded image to be processed
-	// RateLimits are the account's limits per Mastodon rate-limit window,
-	// which the channel paces its calls under; 0 is no limit.
-	RateLimits struct {
-		RequestsPer5m int
-		MediaPer30m   int
-		StatusesPer3h int
-	}
-}
-
-// Telegram holds the keys of a telegram channel.
-type Telegram struct {
-	APIURL         string
-	BotToken       Secret
-	Chat           string // "@name" or a numeric id such as "-1001234567890"
-	Silent         bool
-	ProtectContent bool
-	Mode           string // photo, preview or text
-	Photo          string // auto, url or upload
-	Button         string // the inline button's text; "" by language, "off" none
-	MaxHashtags    int
-	// Hashtags maps categories (compared without regard to case) to their
-	// hashtag; an empty value makes none.
-	Hashtags        map[string]string
-	Pacing          Pacing
-	MessageThreadID int64 // 0: none
-}
-
-// Pacing limits how fast a telegram channel posts to its chat.
-type Pacing struct {
-	PerMinute   int      // 0: no limit
-	MinInterval Duration // 0: no minimum spacing
 }
 
 // Email holds the keys of an email (digest) channel.
@@ -216,6 +159,9 @@ type Options struct {
 	// MissingSecretsOK: dry-run and preview need no credentials: an unset ${VAR}
 	// or unreadable *_file leaves the secret empty and adds a Warning instead of a Problem.
 	MissingSecretsOK bool
+	// Channels are the types of channel that post article by article,
+	// besides email; a type: that is none of them is refused.
+	Channels []ChannelType
 	// BaseDir is where a feed given as a relative file path is looked for:
 	// Load sets it to the directory of the configuration file; empty means
 	// the working directory.
@@ -225,6 +171,7 @@ type Options struct {
 // meta is what decoding learnt about the file and validation needs.
 type meta struct {
 	positions *schema.Positions // nil for a Config built in code
+	types     []string          // the names of Options.Channels
 	loc       *time.Location
 }
 
@@ -256,7 +203,7 @@ func Parse(data []byte, opt Options) (*Config, error) {
 	if d.stop {
 		return nil, Problems(d.Problems())
 	}
-	cfg.meta = &meta{positions: d.Positions()}
+	cfg.meta = &meta{positions: d.Positions(), types: typeNames(opt.Channels)}
 	d.localFeeds(cfg)
 	if err := d.Finish(cfg.validate()); err != nil {
 		return nil, err
@@ -319,4 +266,12 @@ func unusedChannels(c *Config) []string {
 		}
 	}
 	return notes
+}
+
+func typeNames(types []ChannelType) []string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = t.Name
+	}
+	return names
 }

@@ -103,22 +103,27 @@ func (d *decoder) feed(path string, n *yaml.Node) Feed {
 	return f
 }
 
-// channelKeys lists the keys only a channel of that type has.
-func channelKeys(typ string) []string {
-	switch typ {
-	case TypeMastodon:
-		return []string{"server", "access_token", "access_token_file", "visibility", "max_characters", "max_hashtags",
-			"min_summary", "max_summary", "hashtags", "content_warnings", "image", "max_image_bytes", "media_timeout", "rate_limits"}
-	case TypeTelegram:
-		return []string{"api_url", "bot_token", "bot_token_file", "chat", "silent", "photo", "pacing", "message_thread_id",
-			"mode", "button", "protect_content", "max_hashtags", "hashtags"}
-	case TypeEmail:
-		return []string{"list", "schedule", "from", "subject", "smtp", "language", "dkim"}
+// emailKeys lists the keys of an email channel.
+var emailKeys = []string{"list", "schedule", "from", "subject", "smtp", "language", "dkim"}
+
+// channelType returns the type named name among Options.Channels.
+func (d *decoder) channelType(name string) (ChannelType, bool) {
+	for _, t := range d.opt.Channels {
+		if t.Name == name {
+			return t, true
+		}
 	}
-	return nil
+	return ChannelType{}, false
 }
 
-func channelTypes() []string { return []string{TypeMastodon, TypeTelegram, TypeEmail} }
+// typeKeys maps each channel type, email included, to its own keys.
+func (d *decoder) typeKeys() map[string][]string {
+	keys := map[string][]string{TypeEmail: emailKeys}
+	for _, t := range d.opt.Channels {
+		keys[t.Name] = t.keys()
+	}
+	return keys
+}
 
 func (d *decoder) channel(path string, n *yaml.Node) Channel {
 	ch := Channel{
@@ -146,23 +151,21 @@ func (d *decoder) channel(path string, n *yaml.Node) Channel {
 		d.Duration(ro, "max_backoff", &ch.Retry.MaxBackoff)
 		d.UnknownKeys(ro, nil)
 	}
-	switch ch.Type {
-	case TypeMastodon:
-		ch.Mastodon = d.mastodon(o)
-	case TypeTelegram:
-		ch.Telegram = d.telegram(o)
-	case TypeEmail:
+	typeKeys := d.typeKeys()
+	if t, ok := d.channelType(ch.Type); ok {
+		ch.Settings = t.Decode(d.Decoder, o)
+	} else if ch.Type == TypeEmail {
 		ch.Email = d.email(o)
-	default:
+	} else {
 		// Without a valid type, keys of any type are let through: the type
 		// problem is the one to fix first.
-		for _, t := range channelTypes() {
-			o.Allow(channelKeys(t)...)
+		for _, keys := range typeKeys {
+			o.Allow(keys...)
 		}
 	}
 	d.UnknownKeys(o, func(key string) string {
-		for _, t := range channelTypes() {
-			if t != ch.Type && slices.Contains(channelKeys(t), key) {
+		for typ, keys := range typeKeys {
+			if typ != ch.Type && slices.Contains(keys, key) {
 				article := "a"
 				if ch.Type == TypeEmail {
 					article = "an"
@@ -173,57 +176,6 @@ func (d *decoder) channel(path string, n *yaml.Node) Channel {
 		return ""
 	})
 	return ch
-}
-
-func (d *decoder) mastodon(o *schema.Object) *Mastodon {
-	m := &Mastodon{Visibility: "public", MaxHashtags: 4, Image: true, MaxImageBytes: 10 << 20, MediaTimeout: Duration(time.Minute)}
-	m.RateLimits.RequestsPer5m, m.RateLimits.MediaPer30m, m.RateLimits.StatusesPer3h = 300, 30, 300
-	d.BaseURL(o, "server", &m.Server)
-	d.Secret(o, "access_token", &m.AccessToken)
-	d.Str(o, "visibility", &m.Visibility)
-	d.Int(o, "max_characters", &m.MaxCharacters)
-	d.Int(o, "max_hashtags", &m.MaxHashtags)
-	d.Int(o, "min_summary", &m.MinSummary)
-	d.Int(o, "max_summary", &m.MaxSummary)
-	d.StrMap(o, "hashtags", &m.Hashtags)
-	d.StrMap(o, "content_warnings", &m.ContentWarnings)
-	d.Bool(o, "image", &m.Image)
-	d.Int64(o, "max_image_bytes", &m.MaxImageBytes)
-	d.Duration(o, "media_timeout", &m.MediaTimeout)
-	if ro := d.Sub(o, "rate_limits"); ro != nil {
-		d.Int(ro, "requests_per_5m", &m.RateLimits.RequestsPer5m)
-		d.Int(ro, "media_per_30m", &m.RateLimits.MediaPer30m)
-		d.Int(ro, "statuses_per_3h", &m.RateLimits.StatusesPer3h)
-		d.UnknownKeys(ro, nil)
-	}
-	return m
-}
-
-func (d *decoder) telegram(o *schema.Object) *Telegram {
-	t := &Telegram{
-		APIURL:      "https://api.telegram.org",
-		Mode:        "photo",
-		Photo:       "auto",
-		MaxHashtags: 4,
-		Pacing:      Pacing{PerMinute: 20, MinInterval: Duration(time.Second)},
-	}
-	d.BaseURL(o, "api_url", &t.APIURL)
-	d.Secret(o, "bot_token", &t.BotToken)
-	d.Str(o, "chat", &t.Chat)
-	d.Bool(o, "silent", &t.Silent)
-	d.Bool(o, "protect_content", &t.ProtectContent)
-	d.Str(o, "mode", &t.Mode)
-	d.Str(o, "photo", &t.Photo)
-	d.Str(o, "button", &t.Button)
-	d.Int(o, "max_hashtags", &t.MaxHashtags)
-	d.StrMap(o, "hashtags", &t.Hashtags)
-	if po := d.Sub(o, "pacing"); po != nil {
-		d.Int(po, "per_minute", &t.Pacing.PerMinute)
-		d.Duration(po, "min_interval", &t.Pacing.MinInterval)
-		d.UnknownKeys(po, nil)
-	}
-	d.Int64(o, "message_thread_id", &t.MessageThreadID)
-	return t
 }
 
 func (d *decoder) email(o *schema.Object) *Email {

@@ -10,7 +10,7 @@ func TestEmailKeys(t *testing.T) {
 		"feeds: [{id: f, url: \"https://example.org/feed\", to: [d]}]\n" +
 		"channels:\n  - id: d\n    type: email\n    list: en\n    schedule: \"0 8 * * MON\"\n    from: news@example.org\n"
 	const smtp = "    smtp: {host: 127.0.0.1, port: 25, tls: none}\n"
-	cfg, err := Parse([]byte(head+smtp), Options{})
+	cfg, err := Parse([]byte(head+smtp), Options{Channels: testTypes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func TestEmailKeys(t *testing.T) {
 	cfg, err = Parse([]byte(head+`    language: es
     smtp: {host: 127.0.0.1, port: 25, tls: none, connections: 8, rate: 500}
     dkim: {domain: example.org, selector: news, key_file: /run/secrets/dkim.pem}
-`), Options{})
+`), Options{Channels: testTypes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestEmailKeys(t *testing.T) {
 		{smtp + "    dkim: {domain: example.org, selector: s, key_file: k, algo: rsa}\n", "channels[0].dkim.algo: unknown key"},
 	}
 	for _, tt := range tests {
-		_, err := Parse([]byte(head+tt.yml), Options{})
+		_, err := Parse([]byte(head+tt.yml), Options{Channels: testTypes})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: error %v, want one containing %q", tt.yml, err, tt.want)
 		}

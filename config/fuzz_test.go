@@ -31,7 +31,7 @@ func FuzzParse(f *testing.F) {
 	lookup := func(string) (string, bool) { return secret, true }
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, missingOK := range []bool{false, true} {
-			cfg, err := Parse(data, Options{LookupEnv: lookup, MissingSecretsOK: missingOK})
+			cfg, err := Parse(data, Options{Channels: testTypes, LookupEnv: lookup, MissingSecretsOK: missingOK})
 			if err != nil {
 				if cfg != nil {
 					t.Fatal("a config came back with an error")
@@ -55,7 +55,7 @@ func FuzzParse(f *testing.F) {
 			}
 			out := fmt.Sprintf("%v %+v %#v %v", cfg, *cfg, cfg.Channels, cfg.Warnings)
 			for _, ch := range cfg.Channels {
-				out += fmt.Sprintf("%+v %+v %+v", ch.Mastodon, ch.Telegram, ch.Email)
+				out += fmt.Sprintf("%+v %+v", ch.Settings, ch.Email)
 			}
 			if strings.Contains(out, secret) {
 				t.Fatalf("output shows a secret: %s", out)

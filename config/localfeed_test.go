@@ -40,7 +40,7 @@ func TestLocalFeedFiles(t *testing.T) {
 			if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cfg, err := Load(path, Options{})
+			cfg, err := Load(path, Options{Channels: testTypes})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -61,7 +61,7 @@ func TestFeedURLMistakes(t *testing.T) {
 	for _, u := range []string{"ftp://example.org/feed", "${FEED_URL}", "file://example.org/feed.xml", "htps://example.org/feed"} {
 		yml := "feeds: [{id: f, url: \"" + u + "\", to: [t]}]\n" +
 			"channels: [{id: t, type: telegram, bot_token: \"1:x\", chat: \"@channel\"}]\n"
-		_, err := Parse([]byte(yml), Options{BaseDir: t.TempDir()})
+		_, err := Parse([]byte(yml), Options{Channels: testTypes, BaseDir: t.TempDir()})
 		if err == nil || !strings.Contains(err.Error(), "feeds[0].url: must be an absolute http or https URL, or a local file") {
 			t.Errorf("%s: got %v", u, err)
 		}
@@ -73,7 +73,7 @@ func TestFeedURLMistakes(t *testing.T) {
 func TestReviewAndDashboardKeys(t *testing.T) {
 	yml := "feeds: [{id: f, url: \"https://example.org/feed\", to: [t], review: true}]\n" +
 		"channels: [{id: t, type: telegram, bot_token: \"1:x\", chat: \"@channel\", review: true}]\n"
-	cfg, err := Parse([]byte(yml), Options{})
+	cfg, err := Parse([]byte(yml), Options{Channels: testTypes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +83,12 @@ func TestReviewAndDashboardKeys(t *testing.T) {
 	if got := cfg.Dashboard.SessionLifetime.Std(); got != 12*time.Hour {
 		t.Fatalf("default session lifetime %v, want 12h", got)
 	}
-	cfg, err = Parse([]byte(yml+"dashboard: {session_lifetime: 30m}\n"), Options{})
+	cfg, err = Parse([]byte(yml+"dashboard: {session_lifetime: 30m}\n"), Options{Channels: testTypes})
 	if err != nil || cfg.Dashboard.SessionLifetime.Std() != 30*time.Minute {
 		t.Fatalf("session_lifetime 30m: %v, %v", cfg, err)
 	}
 	for _, bad := range []string{"dashboard: {session_lifetime: -1h}\n", "dashboard: {session_lifetme: 1h}\n"} {
-		if _, err := Parse([]byte(yml+bad), Options{}); err == nil || !strings.Contains(err.Error(), "dashboard.session_lifet") {
+		if _, err := Parse([]byte(yml+bad), Options{Channels: testTypes}); err == nil || !strings.Contains(err.Error(), "dashboard.session_lifet") {
 			t.Errorf("%q: got %v, want an error naming the key", bad, err)
 		}
 	}

@@ -11,7 +11,7 @@ func defaultSubscribe() Subscribe {
 }
 
 func TestSubscribeBlock(t *testing.T) {
-	cfg, err := Parse([]byte(minimal), Options{})
+	cfg, err := Parse([]byte(minimal), Options{Channels: testTypes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ subscribe:
   ip_window: 10m
   per_address: 0
   client_ip_header: X-Forwarded-For
-`+minimal), Options{})
+`+minimal), Options{Channels: testTypes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ subscribe:
 	}
 
 	// A limit that is off needs no window.
-	if _, err := Parse([]byte("subscribe: {per_ip: 0, ip_window: 0s, per_address: 0, address_window: 0s}\n"+minimal), Options{}); err != nil {
+	if _, err := Parse([]byte("subscribe: {per_ip: 0, ip_window: 0s, per_address: 0, address_window: 0s}\n"+minimal), Options{Channels: testTypes}); err != nil {
 		t.Errorf("limits off: %v", err)
 	}
 
@@ -50,7 +50,7 @@ subscribe:
 		{"subscribe: {per_ipp: 3}", `subscribe.per_ipp: unknown key (did you mean "per_ip"?)`},
 		{"subscribe: [a]", "subscribe: must be a mapping (got a list)"},
 	} {
-		_, err := Parse([]byte(tt.yaml+"\n"+minimal), Options{})
+		_, err := Parse([]byte(tt.yaml+"\n"+minimal), Options{Channels: testTypes})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s:\n got %v\nwant %s", tt.yaml, err, tt.want)
 		}

@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template/parse"
@@ -77,7 +78,7 @@ func (c *Config) validate() []Problem {
 	hasEmail := false
 	for i := range c.Channels {
 		ch := &c.Channels[i]
-		v.channel(ch, fmt.Sprintf("channels[%d]", i), loc, channelAt, i)
+		v.channel(ch, fmt.Sprintf("channels[%d]", i), loc, c.meta.types, channelAt, i)
 		hasEmail = hasEmail || ch.Type == TypeEmail
 	}
 	if hasEmail && c.PublicURL == "" {
@@ -213,24 +214,39 @@ func (v checker) feed(f *Feed, p string, loc *time.Location, channels map[string
 	v.AtLeast(p+".max_items", int64(f.MaxItems), 1)
 }
 
-func (v checker) channel(ch *Channel, p string, loc *time.Location, seen map[string]int, i int) {
+// orList writes names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// channel checks one channel; typeNames are the types besides email, nil
+// when the configuration was built in code.
+func (v checker) channel(ch *Channel, p string, loc *time.Location, typeNames []string, seen map[string]int, i int) {
 	v.id(p+".id", ch.ID)
 	if j, dup := seen[ch.ID]; dup && ch.ID != "" {
 		v.Add(p+".id", "duplicate id %q (also channels[%d])", ch.ID, j)
 	} else {
 		seen[ch.ID] = i
 	}
-	if ch.Type == "" {
-		v.Add(p+".type", "required (mastodon, telegram or email)")
-	} else {
-		v.OneOf(p+".type", ch.Type, channelTypes()...)
+	types := append(slices.Clone(typeNames), TypeEmail)
+	switch {
+	case ch.Type == "":
+		v.Add(p+".type", "required (%s)", orList(types))
+	case ch.Type != TypeEmail && ch.Settings == nil && typeNames != nil && !slices.Contains(typeNames, ch.Type):
+		v.OneOf(p+".type", ch.Type, types...)
 	}
 	if ch.Template != "" {
 		v.template(p+".template", ch.Template)
 	}
-	if ch.Type == TypeEmail && ch.OnUpdate == OnUpdateEdit {
+	switch {
+	case ch.OnUpdate == OnUpdateEdit && ch.Type == TypeEmail:
 		v.Add(p+".on_update", "an email digest cannot be edited once sent: must be ignore (got %q)", ch.OnUpdate)
-	} else {
+	case ch.OnUpdate == OnUpdateEdit && ch.Settings != nil && !ch.Settings.Edits():
+		v.Add(p+".on_update", "a %s channel cannot edit its posts: must be ignore (got %q)", ch.Type, ch.OnUpdate)
+	default:
 		v.OneOf(p+".on_update", ch.OnUpdate, OnUpdateIgnore, OnUpdateEdit)
 	}
 	v.Positive(p+".timeout", ch.Timeout)
@@ -240,118 +256,62 @@ func (v checker) channel(ch *Channel, p string, loc *time.Location, seen map[str
 		v.Add(p+".retry.max_backoff", "must not be less than min_backoff (%s)", ch.Retry.MinBackoff)
 	}
 
-	settings := map[string]bool{TypeMastodon: ch.Mastodon != nil, TypeTelegram: ch.Telegram != nil, TypeEmail: ch.Email != nil}
-	if present, known := settings[ch.Type]; known && !present {
-		v.Add(p, "the %s settings are missing", ch.Type)
+	if ch.Settings != nil {
+		ch.Settings.Validate(v.At(p))
 		return
 	}
-	switch ch.Type {
-	case TypeMastodon:
-		m := ch.Mastodon
-		if v.Required(p+".server", m.Server) {
-			v.URL(p+".server", m.Server)
+	if ch.Type != TypeEmail {
+		if ch.Type != "" && (typeNames == nil || slices.Contains(typeNames, ch.Type)) {
+			v.Add(p, "the %s settings are missing", ch.Type)
 		}
-		v.Required(p+".access_token", m.AccessToken.Value())
-		v.OneOf(p+".visibility", m.Visibility, "public", "unlisted", "private")
-		v.AtLeast(p+".max_characters", int64(m.MaxCharacters), 0)
-		v.AtLeast(p+".max_hashtags", int64(m.MaxHashtags), 0)
-		v.AtLeast(p+".min_summary", int64(m.MinSummary), 0)
-		v.AtLeast(p+".max_summary", int64(m.MaxSummary), 0)
-		if m.MinSummary > 0 && m.MaxSummary > 0 && m.MinSummary > m.MaxSummary {
-			v.Add(p+".min_summary", "must not be more than max_summary (%d)", m.MaxSummary)
+		return
+	}
+	if ch.Email == nil {
+		v.Add(p, "the email settings are missing")
+		return
+	}
+	e := ch.Email
+	if v.Required(p+".list", e.List) && !isID(e.List) {
+		v.Add(p+".list", "must match [a-z0-9][a-z0-9_-]* (got %q)", e.List)
+	}
+	v.schedule(p+".schedule", e.Schedule, loc)
+	if v.Required(p+".from", e.From) {
+		if _, err := mail.ParseAddress(e.From); err != nil {
+			v.Add(p+".from", "must be an address such as \"News <news@example.org>\" (got %q): %v", e.From, err)
 		}
-		// Problems are sorted in file order, whatever the maps' order. A
-		// value that makes no hashtag is refused by the channel itself.
-		for category := range m.Hashtags {
-			if strings.TrimSpace(category) == "" {
-				v.Add(p+".hashtags", "a category name is empty")
-			}
-		}
-		for category, warning := range m.ContentWarnings {
-			if strings.TrimSpace(category) == "" {
-				v.Add(p+".content_warnings", "a category name is empty")
-			} else {
-				v.Required(p+".content_warnings."+category, strings.TrimSpace(warning))
-			}
-		}
-		v.AtLeast(p+".max_image_bytes", m.MaxImageBytes, 1)
-		v.Positive(p+".media_timeout", m.MediaTimeout)
-		v.AtLeast(p+".rate_limits.requests_per_5m", int64(m.RateLimits.RequestsPer5m), 0)
-		v.AtLeast(p+".rate_limits.media_per_30m", int64(m.RateLimits.MediaPer30m), 0)
-		v.AtLeast(p+".rate_limits.statuses_per_3h", int64(m.RateLimits.StatusesPer3h), 0)
-	case TypeTelegram:
-		t := ch.Telegram
-		if v.Required(p+".api_url", t.APIURL) {
-			v.URL(p+".api_url", t.APIURL)
-		}
-		v.Required(p+".bot_token", t.BotToken.Value())
-		if v.Required(p+".chat", t.Chat) && !isChat(t.Chat) {
-			v.Add(p+".chat", "must be @name (5 to 32 letters, digits or _) or a numeric chat id (got %q)", t.Chat)
-		}
-		if t.Mode != "" { // "" is the default, photo
-			v.OneOf(p+".mode", t.Mode, "photo", "preview", "text")
-		}
-		v.OneOf(p+".photo", t.Photo, "auto", "url", "upload")
-		if hasControl(t.Button) {
-			v.Add(p+".button", "must be one line of text, or off")
-		}
-		v.AtLeast(p+".max_hashtags", int64(t.MaxHashtags), 0)
-		// A name becomes a hashtag only with a letter; "" makes none.
-		letter := regexp.MustCompile(`\p{L}`)
-		for category, name := range t.Hashtags {
-			switch {
-			case strings.TrimSpace(category) == "":
-				v.Add(p+".hashtags", "a category name is empty")
-			case name != "" && !letter.MatchString(name):
-				v.Add(p+".hashtags."+category, "%q makes no hashtag: it must hold a letter (or be empty, for none)", name)
-			}
-		}
-		v.AtLeast(p+".pacing.per_minute", int64(t.Pacing.PerMinute), 0)
-		v.AtLeast(p+".message_thread_id", t.MessageThreadID, 0)
-	case TypeEmail:
-		e := ch.Email
-		if v.Required(p+".list", e.List) && !isID(e.List) {
-			v.Add(p+".list", "must match [a-z0-9][a-z0-9_-]* (got %q)", e.List)
-		}
-		v.schedule(p+".schedule", e.Schedule, loc)
-		if v.Required(p+".from", e.From) {
-			if _, err := mail.ParseAddress(e.From); err != nil {
-				v.Add(p+".from", "must be an address such as \"News <news@example.org>\" (got %q): %v", e.From, err)
-			}
-		}
-		if v.Required(p+".subject", e.Subject) {
-			v.template(p+".subject", e.Subject)
-		}
-		sp := p + ".smtp"
-		v.Required(sp+".host", e.SMTP.Host)
-		if e.SMTP.Port == 0 {
-			v.Add(sp+".port", "required (587 for starttls, 465 for tls)")
-		} else if e.SMTP.Port < 1 || e.SMTP.Port > 65535 {
-			v.Add(sp+".port", "must be from 1 to 65535 (got %d)", e.SMTP.Port)
-		}
-		if e.SMTP.TLS == "" {
-			v.Add(sp+".tls", "required (starttls, tls or none)")
-		} else {
-			v.OneOf(sp+".tls", e.SMTP.TLS, "starttls", "tls", "none")
-		}
-		switch {
-		case e.SMTP.Username != "" && e.SMTP.Password == "":
-			v.Add(sp+".password", "required when username is set")
-		case e.SMTP.Username == "" && e.SMTP.Password != "":
-			v.Add(sp+".username", "required when password is set")
-		}
-		if e.SMTP.Connections < 1 || e.SMTP.Connections > 64 {
-			v.Add(sp+".connections", "must be from 1 to 64 (got %d)", e.SMTP.Connections)
-		}
-		v.AtLeast(sp+".rate", int64(e.SMTP.Rate), 0)
-		if e.Language != "" && !regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`).MatchString(e.Language) {
-			v.Add(p+".language", "must be a language code such as en or es (got %q)", e.Language)
-		}
-		if k := e.DKIM; k != nil {
-			v.Required(p+".dkim.domain", k.Domain)
-			v.Required(p+".dkim.selector", k.Selector)
-			v.Required(p+".dkim.key_file", k.KeyFile)
-		}
+	}
+	if v.Required(p+".subject", e.Subject) {
+		v.template(p+".subject", e.Subject)
+	}
+	sp := p + ".smtp"
+	v.Required(sp+".host", e.SMTP.Host)
+	if e.SMTP.Port == 0 {
+		v.Add(sp+".port", "required (587 for starttls, 465 for tls)")
+	} else if e.SMTP.Port < 1 || e.SMTP.Port > 65535 {
+		v.Add(sp+".port", "must be from 1 to 65535 (got %d)", e.SMTP.Port)
+	}
+	if e.SMTP.TLS == "" {
+		v.Add(sp+".tls", "required (starttls, tls or none)")
+	} else {
+		v.OneOf(sp+".tls", e.SMTP.TLS, "starttls", "tls", "none")
+	}
+	switch {
+	case e.SMTP.Username != "" && e.SMTP.Password == "":
+		v.Add(sp+".password", "required when username is set")
+	case e.SMTP.Username == "" && e.SMTP.Password != "":
+		v.Add(sp+".username", "required when password is set")
+	}
+	if e.SMTP.Connections < 1 || e.SMTP.Connections > 64 {
+		v.Add(sp+".connections", "must be from 1 to 64 (got %d)", e.SMTP.Connections)
+	}
+	v.AtLeast(sp+".rate", int64(e.SMTP.Rate), 0)
+	if e.Language != "" && !regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`).MatchString(e.Language) {
+		v.Add(p+".language", "must be a language code such as en or es (got %q)", e.Language)
+	}
+	if k := e.DKIM; k != nil {
+		v.Required(p+".dkim.domain", k.Domain)
+		v.Required(p+".dkim.selector", k.Selector)
+		v.Required(p+".dkim.key_file", k.KeyFile)
 	}
 }
 
@@ -403,21 +363,4 @@ func isLanguage(s string) bool {
 		}
 	}
 	return true
-}
-
-// isChat accepts "@name" (5 to 32 of [A-Za-z0-9_]) or an integer chat id.
-func isChat(s string) bool {
-	if name, ok := strings.CutPrefix(s, "@"); ok {
-		if len(name) < 5 || len(name) > 32 {
-			return false
-		}
-		for _, r := range name {
-			if !(r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')) {
-				return false
-			}
-		}
-		return true
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return err == nil && n != 0 && !strings.HasPrefix(s, "+")
 }

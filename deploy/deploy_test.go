@@ -25,6 +25,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/syndicate-daemon/syndicate/channels/mastodon"
+	"github.com/syndicate-daemon/syndicate/channels/telegram"
 	"github.com/syndicate-daemon/syndicate/config"
 )
 
@@ -194,7 +196,7 @@ func checkListen(t *testing.T, cfg *config.Config, ports map[int]bool) {
 // set; it must load without a problem or a warning.
 func parse(t *testing.T, text string, names []string) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse([]byte(text), config.Options{LookupEnv: lookup(names, secretValue)})
+	cfg, err := config.Parse([]byte(text), config.Options{Channels: channelTypes, LookupEnv: lookup(names, secretValue)})
 	if err != nil {
 		t.Fatalf("the configuration does not load with the variables %v set:\n%v", names, err)
 	}
@@ -261,7 +263,7 @@ func TestKubernetesConfig(t *testing.T) {
 
 	// secrets.env.example says an empty value stops the start, naming the
 	// key: true of every secret but the optional admin token.
-	_, err := config.Parse([]byte(text), config.Options{LookupEnv: lookup(dep.env, "")})
+	_, err := config.Parse([]byte(text), config.Options{Channels: channelTypes, LookupEnv: lookup(dep.env, "")})
 	if err == nil {
 		t.Fatal("the configuration loads with every secret empty")
 	}
@@ -450,4 +452,11 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(binary))
 	}
 	os.Exit(code)
+}
+
+// channelTypes are the types of channel the deployed configurations use,
+// as the command passes them to config.
+var channelTypes = []config.ChannelType{
+	config.NewChannelType("mastodon", mastodon.Decode),
+	config.NewChannelType("telegram", telegram.Decode),
 }

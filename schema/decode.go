@@ -647,3 +647,24 @@ func pathErr(err error) error {
 	}
 	return err
 }
+
+// DecodeString reads yml, one mapping of keys, with decode, reports its
+// keys that decode did not read, and validates the result: the whole path
+// of a part of the configuration, for the tests of the package that owns it.
+func DecodeString[S interface{ Validate(*Checker) }](yml string, decode func(*Decoder, *Object) S) (S, error) {
+	var zero S
+	root, probs := ParseYAML([]byte(yml))
+	if probs != nil {
+		return zero, probs
+	}
+	d := &Decoder{}
+	o := d.Object("", d.Resolve(root))
+	if o == nil {
+		o = d.Object("", &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"})
+	}
+	s := decode(d, o)
+	d.UnknownKeys(o, nil)
+	v := NewChecker()
+	s.Validate(v)
+	return s, d.Finish(v.Problems())
+}

@@ -168,6 +168,9 @@ type Rendering struct {
 	Length int    // counted the way the platform counts
 	Limit  int    // the platform's limit for this kind of post
 	Image  string // featured image sent with it, if any
+	// Button is the label of a button the platform shows under the post
+	// (Telegram's inline button), ButtonURL what it opens; "" for none.
+	Button, ButtonURL string
 }
 
 // Channel is a destination: a Mastodon account, a Telegram chat.

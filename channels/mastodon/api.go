@@ -58,7 +58,7 @@ func (c *Channel) request(ctx context.Context, method, u string, form url.Values
 		return 0, err
 	}
 	if withToken {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
+		req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken.Value())
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)

@@ -2,19 +2,18 @@ package mastodon
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/syndicate-daemon/syndicate/channels"
+	"github.com/syndicate-daemon/syndicate/schema"
+	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
-// Defaults used when the configuration leaves a field empty.
+// Defaults of the settings (see DefaultSettings) and of what Config leaves empty.
 const (
 	DefaultTimeout    = 30 * time.Second
 	DefaultVisibility = "public"
@@ -38,16 +37,14 @@ const (
 	DefaultMaxSummary = 300
 )
 
-// Config is one Mastodon channel: an account on an instance.
-type Config struct {
-	ID          string // the channel id, used in error texts
+// Settings are a mastodon channel's own keys, with the meanings the
+// configuration gives them: DefaultSettings holds their defaults, Decode
+// reads them and Validate checks them, for every command at load.
+type Settings struct {
 	Server      string // base URL of the instance, e.g. https://mastodon.social
-	AccessToken string
+	AccessToken schema.Secret
 	// Visibility of the posts: public (default), unlisted or private.
 	Visibility string
-	// Template, when set, is a text/template source that replaces the
-	// embedded default. See TemplateData for the fields it can use.
-	Template string
 	// MaxCharacters overrides the instance's limit; 0 asks the instance.
 	MaxCharacters int
 	// MaxHashtags is the most hashtags made from the article's categories
@@ -61,8 +58,7 @@ type Config struct {
 	MinSummary int
 	// MaxSummary caps the summary even when the post would fit with more:
 	// a post reads as a post, not as the article. 0 means
-	// DefaultMaxSummary, or MinSummary when that is higher; a negative
-	// value means no cap.
+	// DefaultMaxSummary, or MinSummary when that is higher.
 	MaxSummary int
 	// Hashtags renames categories before they become hashtags: the key is
 	// a category (compared without regard to case), the value the name of
@@ -73,15 +69,102 @@ type Config struct {
 	// a content warning: a post of an article in any of them carries the
 	// warnings as spoiler_text and is marked sensitive.
 	ContentWarnings map[string]string
-	// NoImage posts without the article's featured image.
-	NoImage bool
-	// MaxImageBytes caps the featured image's download (default 10 MiB).
+	// Image attaches the article's featured image.
+	Image bool
+	// MaxImageBytes caps the featured image's download.
 	MaxImageBytes int64
 	// MediaTimeout is how long an uploaded image may stay in processing
-	// before the post goes out without it (default 1m).
-	MediaTimeout time.Duration
-	// Pacing spaces the account's API calls below Mastodon's rate limits.
-	Pacing Pacing
+	// before the post goes out without it.
+	MediaTimeout schema.Duration
+	// RateLimits are the account's limits, which the channel paces its
+	// calls under (the rate_limits: keys); 0 is no limit.
+	RateLimits Pacing
+}
+
+// DefaultSettings are the settings of a mastodon channel that sets none.
+func DefaultSettings() Settings {
+	return Settings{
+		Visibility:    DefaultVisibility,
+		MaxHashtags:   4,
+		Image:         true,
+		MaxImageBytes: DefaultMaxImageBytes,
+		MediaTimeout:  schema.Duration(DefaultMediaTimeout),
+		RateLimits:    Pacing{RequestsPer5m: DefaultRequestsPer5m, MediaPer30m: DefaultMediaPer30m, StatusesPer3h: DefaultStatusesPer3h},
+	}
+}
+
+// Decode reads a mastodon channel's own keys from its mapping o.
+func Decode(d *schema.Decoder, o *schema.Object) *Settings {
+	s := DefaultSettings()
+	d.BaseURL(o, "server", &s.Server)
+	d.Secret(o, "access_token", &s.AccessToken)
+	d.Str(o, "visibility", &s.Visibility)
+	d.Int(o, "max_characters", &s.MaxCharacters)
+	d.Int(o, "max_hashtags", &s.MaxHashtags)
+	d.Int(o, "min_summary", &s.MinSummary)
+	d.Int(o, "max_summary", &s.MaxSummary)
+	d.StrMap(o, "hashtags", &s.Hashtags)
+	d.StrMap(o, "content_warnings", &s.ContentWarnings)
+	d.Bool(o, "image", &s.Image)
+	d.Int64(o, "max_image_bytes", &s.MaxImageBytes)
+	d.Duration(o, "media_timeout", &s.MediaTimeout)
+	if ro := d.Sub(o, "rate_limits"); ro != nil {
+		d.Int(ro, "requests_per_5m", &s.RateLimits.RequestsPer5m)
+		d.Int(ro, "media_per_30m", &s.RateLimits.MediaPer30m)
+		d.Int(ro, "statuses_per_3h", &s.RateLimits.StatusesPer3h)
+		d.UnknownKeys(ro, nil)
+	}
+	return &s
+}
+
+// Validate checks the settings; v names keys relative to the channel.
+func (s *Settings) Validate(v *schema.Checker) {
+	if v.Required("server", s.Server) {
+		v.URL("server", s.Server)
+	}
+	v.Required("access_token", s.AccessToken.Value())
+	v.OneOf("visibility", s.Visibility, "public", "unlisted", "private")
+	v.AtLeast("max_characters", int64(s.MaxCharacters), 0)
+	v.AtLeast("max_hashtags", int64(s.MaxHashtags), 0)
+	v.AtLeast("min_summary", int64(s.MinSummary), 0)
+	v.AtLeast("max_summary", int64(s.MaxSummary), 0)
+	if s.MinSummary > 0 && s.MaxSummary > 0 && s.MinSummary > s.MaxSummary {
+		v.Add("min_summary", "must not be more than max_summary (%d)", s.MaxSummary)
+	}
+	// Problems are sorted in file order, whatever the maps' order.
+	for category, tag := range s.Hashtags {
+		switch {
+		case strings.TrimSpace(category) == "":
+			v.Add("hashtags", "a category name is empty")
+		case strings.TrimSpace(tag) != "" && channels.Hashtag(tag) == "":
+			v.Add("hashtags."+category, "%q makes no hashtag: it must hold a letter (or be empty, to drop the category)", tag)
+		}
+	}
+	for category, warning := range s.ContentWarnings {
+		if strings.TrimSpace(category) == "" {
+			v.Add("content_warnings", "a category name is empty")
+		} else {
+			v.Required("content_warnings."+category, strings.TrimSpace(warning))
+		}
+	}
+	v.AtLeast("max_image_bytes", s.MaxImageBytes, 1)
+	v.Positive("media_timeout", s.MediaTimeout)
+	v.AtLeast("rate_limits.requests_per_5m", int64(s.RateLimits.RequestsPer5m), 0)
+	v.AtLeast("rate_limits.media_per_30m", int64(s.RateLimits.MediaPer30m), 0)
+	v.AtLeast("rate_limits.statuses_per_3h", int64(s.RateLimits.StatusesPer3h), 0)
+}
+
+// Edits reports that a mastodon channel edits its posts (on_update: edit).
+func (*Settings) Edits() bool { return true }
+
+// Config is one Mastodon channel: its settings and what the daemon gives
+// it to run. New trusts the settings to have passed Validate.
+type Config struct {
+	Settings
+	ID string // the channel id, used in error texts
+	// Template, when set, is a text/template source that replaces the
+	// embedded default. See TemplateData for the fields it can use.
+	Template string
 	// Peers are channels built before this one: one on the same account
 	// (the same server and token) shares its pacing with this one, so the
 	// account's limits hold for both together.
@@ -107,69 +190,30 @@ type Config struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// withDefaults returns the configuration completed with defaults, or every
-// problem found in it.
-func (c Config) withDefaults() (Config, error) {
-	var errs []error
+// Build makes the channel of settings s, which Validate accepted, with
+// what the daemon gives every channel; it is what the daemon calls.
+func Build(d channels.Deps, s *Settings) (syndicate.Channel, error) {
+	var peers []*Channel
+	for _, b := range d.Built {
+		if m, ok := b.(*Channel); ok {
+			peers = append(peers, m)
+		}
+	}
+	c, err := New(Config{
+		Settings: *s, ID: d.ID, Template: d.Template, Timeout: d.Timeout, UserAgent: d.UserAgent,
+		ImageTransport: d.ImageTransport, Now: d.Now, Logger: d.Logger, Peers: peers,
+	})
+	if err != nil {
+		return nil, err // not a nil *Channel in an interface
+	}
+	return c, nil
+}
+
+// withDefaults returns the configuration with what the daemon did not
+// give filled in.
+func (c Config) withDefaults() Config {
 	c.Server = strings.TrimRight(strings.TrimSpace(c.Server), "/")
-	if c.Server == "" {
-		errs = append(errs, errors.New("server: required"))
-	} else if u, err := url.Parse(c.Server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("server: %q is not an http(s) URL", c.Server))
-	}
-	// An empty token is allowed: dry runs and previews render without one,
-	// and no API call is made without it (see errNoToken).
-	switch c.Visibility {
-	case "":
-		c.Visibility = DefaultVisibility
-	case "public", "unlisted", "private":
-	default:
-		errs = append(errs, fmt.Errorf("visibility: %q is not one of public, unlisted, private", c.Visibility))
-	}
-	if c.MaxCharacters < 0 {
-		errs = append(errs, fmt.Errorf("max_characters: %d is negative", c.MaxCharacters))
-	}
-	if c.MaxHashtags < 0 {
-		errs = append(errs, fmt.Errorf("max_hashtags: %d is negative", c.MaxHashtags))
-	}
-	switch {
-	case c.MinSummary < 0:
-		errs = append(errs, fmt.Errorf("min_summary: %d is negative", c.MinSummary))
-	case c.MaxSummary > 0 && c.MinSummary > c.MaxSummary:
-		errs = append(errs, fmt.Errorf("min_summary: %d is more than max_summary (%d)", c.MinSummary, c.MaxSummary))
-	}
-	c.MinSummary, c.MaxSummary = summaryBounds(c.MinSummary, c.MaxSummary)
-	for _, category := range sortedKeys(c.Hashtags) {
-		if strings.TrimSpace(category) == "" {
-			errs = append(errs, errors.New("hashtags: a category name is empty"))
-		} else if tag := c.Hashtags[category]; strings.TrimSpace(tag) != "" && channels.Hashtag(tag) == "" {
-			errs = append(errs, fmt.Errorf("hashtags[%q]: %q makes no hashtag (it needs a letter); use \"\" to drop the category", category, tag))
-		}
-	}
-	for _, category := range sortedKeys(c.ContentWarnings) {
-		if strings.TrimSpace(category) == "" {
-			errs = append(errs, errors.New("content_warnings: a category name is empty"))
-		} else if strings.TrimSpace(c.ContentWarnings[category]) == "" {
-			errs = append(errs, fmt.Errorf("content_warnings[%q]: the warning is empty", category))
-		}
-	}
-	switch {
-	case c.MaxImageBytes < 0:
-		errs = append(errs, fmt.Errorf("max_image_bytes: %d is negative", c.MaxImageBytes))
-	case c.MaxImageBytes == 0:
-		c.MaxImageBytes = DefaultMaxImageBytes
-	}
-	switch {
-	case c.MediaTimeout < 0:
-		errs = append(errs, fmt.Errorf("media_timeout: %v is negative", c.MediaTimeout))
-	case c.MediaTimeout == 0:
-		c.MediaTimeout = DefaultMediaTimeout
-	}
-	c.Pacing = c.Pacing.withDefaults()
-	switch {
-	case c.Timeout < 0:
-		errs = append(errs, fmt.Errorf("timeout: %v is negative", c.Timeout))
-	case c.Timeout == 0:
+	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
 	if c.UserAgent == "" {
@@ -190,7 +234,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.sleep == nil {
 		c.sleep = channels.Sleep
 	}
-	return c, errors.Join(errs...)
+	return c
 }
 
 // summaryBounds returns the summary's floor and cap with the defaults

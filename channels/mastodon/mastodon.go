@@ -56,15 +56,12 @@ var (
 
 // New checks cfg and parses the template. It makes no network call.
 func New(cfg Config) (*Channel, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("mastodon channel %q: %w", cfg.ID, err)
-	}
+	cfg = cfg.withDefaults()
 	r, err := newRenderer(cfg.ID, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mastodon channel %q: template: %w", cfg.ID, err)
 	}
-	client := mastodon.NewClient(&mastodon.Config{Server: cfg.Server, AccessToken: cfg.AccessToken})
+	client := mastodon.NewClient(&mastodon.Config{Server: cfg.Server, AccessToken: cfg.AccessToken.Value()})
 	client.Client = http.Client{Transport: &transport{base: cfg.Transport, now: cfg.Now}}
 	client.UserAgent = cfg.UserAgent
 	c := &Channel{cfg: cfg, client: client, images: channels.ImageFetcher{Client: &http.Client{Transport: cfg.ImageTransport}, UserAgent: cfg.UserAgent}, renderer: r}
@@ -75,7 +72,7 @@ func New(cfg Config) (*Channel, error) {
 		}
 	}
 	if c.pacer == nil {
-		c.pacer = newPacer(cfg.Pacing)
+		c.pacer = newPacer(cfg.RateLimits)
 	}
 	return c, nil
 }
@@ -110,7 +107,7 @@ var errNoToken = errors.New("mastodon: no access_token configured")
 // and otherwise returns a retryable error naming the time they allow the
 // post, before uploading its image.
 func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, error) {
-	if c.cfg.AccessToken == "" {
+	if c.cfg.AccessToken.Value() == "" {
 		return syndicate.Receipt{}, channels.Permanent(errNoToken)
 	}
 	lim, err := c.Limits(ctx)
@@ -183,7 +180,7 @@ func (c *Channel) postStatus(ctx context.Context, key string, st status, ids []m
 // classified as Send's; an edit is safe to repeat, so a lost answer is
 // retryable.
 func (c *Channel) Edit(ctx context.Context, post syndicate.Post, sent syndicate.Receipt) (syndicate.Receipt, error) {
-	if c.cfg.AccessToken == "" {
+	if c.cfg.AccessToken.Value() == "" {
 		return syndicate.Receipt{}, channels.Permanent(errNoToken)
 	}
 	if sent.RemoteID == "" {
@@ -269,7 +266,7 @@ func (c *Channel) putStatus(ctx context.Context, id mastodon.ID, st status, ids 
 // Check verifies the credentials and reads the instance's limits, for
 // `syndicate check --online`.
 func (c *Channel) Check(ctx context.Context) (string, error) {
-	if c.cfg.AccessToken == "" {
+	if c.cfg.AccessToken.Value() == "" {
 		return "", errNoToken
 	}
 	acct, err := c.verifyCredentials(ctx)
@@ -309,7 +306,7 @@ const resolveWindow = 40
 // a send was interrupted: a status created at or after since (less a
 // minute, for clock skew) that links to the article.
 func (c *Channel) Resolve(ctx context.Context, post syndicate.Post, since time.Time) (syndicate.Receipt, bool, error) {
-	if c.cfg.AccessToken == "" {
+	if c.cfg.AccessToken.Value() == "" {
 		return syndicate.Receipt{}, false, errNoToken
 	}
 	link := strings.TrimSpace(post.Article.Link)
@@ -380,7 +377,7 @@ func (c *Channel) sendError(doing string, err error, written, idempotent bool) e
 	case errors.As(err, &sendErr):
 		return sendErr
 	case errors.As(err, &answer):
-		e := fmt.Errorf("mastodon: %s: %s", doing, channels.Redact(answer.Error(), c.cfg.AccessToken))
+		e := fmt.Errorf("mastodon: %s: %s", doing, channels.Redact(answer.Error(), c.cfg.AccessToken.Value()))
 		if answer.Status < 400 {
 			return channels.Permanent(e)
 		}
@@ -390,10 +387,10 @@ func (c *Channel) sendError(doing string, err error, written, idempotent bool) e
 		if msg == "" {
 			msg = http.StatusText(apiError.StatusCode)
 		}
-		e := fmt.Errorf("mastodon: %s: %d %s", doing, apiError.StatusCode, channels.Redact(msg, c.cfg.AccessToken))
+		e := fmt.Errorf("mastodon: %s: %d %s", doing, apiError.StatusCode, channels.Redact(msg, c.cfg.AccessToken.Value()))
 		return channels.StatusError(apiError.StatusCode, time.Time{}, e)
 	default:
-		e := fmt.Errorf("mastodon: %s: %w", doing, channels.RedactError(err, c.cfg.AccessToken))
+		e := fmt.Errorf("mastodon: %s: %w", doing, channels.RedactError(err, c.cfg.AccessToken.Value()))
 		return channels.TransportError(e, written, idempotent)
 	}
 }

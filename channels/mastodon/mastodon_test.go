@@ -47,10 +47,19 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 
 // newChannel builds a channel on a clock of its own, which its waits
 // (pacing, media polls) advance.
+// testConfig is a channel of the default settings on server, with token,
+// but without hashtags: most tests here look at the rest of the post.
+func testConfig(id, server string) Config {
+	c := Config{ID: id, Settings: DefaultSettings()}
+	c.Server, c.AccessToken, c.MaxHashtags = server, token, 0
+	return c
+}
+
 func newChannel(t *testing.T, server string, edit func(*Config)) *Channel {
 	t.Helper()
 	clk := &clock{now: clockStart}
-	cfg := Config{ID: "mastodon-en", Server: server, AccessToken: token, Visibility: "unlisted", Now: clk.Now, sleep: clk.Sleep}
+	cfg := testConfig("mastodon-en", server)
+	cfg.Visibility, cfg.Now, cfg.sleep = "unlisted", clk.Now, clk.Sleep
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -547,16 +556,13 @@ func TestNew(t *testing.T) {
 		wantErr string
 	}{
 		{"valid", nil, ""},
-		{"no server", func(c *Config) { c.Server = "" }, "server: required"},
-		{"server not a URL", func(c *Config) { c.Server = "mastodon.social" }, `server: "mastodon.social" is not an http(s) URL`},
-		{"direct visibility", func(c *Config) { c.Visibility = "direct" }, `visibility: "direct" is not one of`},
 		{"template syntax", func(c *Config) { c.Template = "{{.Title" }, "template: parsing template"},
 		{"template unknown field", func(c *Config) { c.Template = "{{.Headline}}" }, "can't evaluate field Headline"},
 		{"template with cut", func(c *Config) { c.Template = "{{cut 100 .Title}} {{.Link}}" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{ID: "m", Server: "https://mastodon.social", AccessToken: token}
+			cfg := testConfig("m", "https://mastodon.social")
 			if tt.edit != nil {
 				tt.edit(&cfg)
 			}

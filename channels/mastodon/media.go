@@ -153,7 +153,7 @@ func (c *Channel) withoutImage(image string, err error) string {
 	if api := (*mastodon.APIError)(nil); errors.As(err, &api) {
 		err = fmt.Errorf("the instance refused it: %d %s", api.StatusCode, api.Message)
 	}
-	w := channels.Redact(channels.WithoutImage(image, err), c.cfg.AccessToken)
+	w := channels.Redact(channels.WithoutImage(image, err), c.cfg.AccessToken.Value())
 	c.cfg.Logger.Warn("mastodon: "+w, "channel", c.cfg.ID)
 	return w
 }
@@ -218,7 +218,7 @@ func (c *Channel) awaitMedia(ctx context.Context, id mastodon.ID) (bool, time.Du
 	wait := time.Second
 	for {
 		waited := c.cfg.Now().Sub(start)
-		if waited+wait > c.cfg.MediaTimeout {
+		if waited+wait > c.cfg.MediaTimeout.Std() {
 			return false, waited, nil
 		}
 		if d, ok := ctx.Deadline(); ok {

@@ -15,6 +15,7 @@ import (
 	mastodon "github.com/mattn/go-mastodon"
 
 	"github.com/syndicate-daemon/syndicate/channels/mastodon/mastodontest"
+	"github.com/syndicate-daemon/syndicate/schema"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
@@ -140,7 +141,7 @@ func TestMediaProcessing(t *testing.T) {
 		img := newSite(t)
 		srv := mastodontest.NewServer(t, token)
 		srv.SetMediaProcessing(1000)
-		ch := newChannel(t, srv.URL(), func(c *Config) { c.MediaTimeout = 20 * time.Second })
+		ch := newChannel(t, srv.URL(), func(c *Config) { c.MediaTimeout = schema.Duration(20 * time.Second) })
 		receipt, err := ch.Send(testContext(t), postOf(withImage(kazakhstan(), img.URL+"/kazakhstan-strike.jpg", caption), "k"))
 		if err != nil {
 			t.Fatal(err)
@@ -350,7 +351,7 @@ func TestUploadRateLimitedIsRetryable(t *testing.T) {
 func TestNoImage(t *testing.T) {
 	img := newSite(t)
 	srv := mastodontest.NewServer(t, token)
-	ch := newChannel(t, srv.URL(), func(c *Config) { c.NoImage = true })
+	ch := newChannel(t, srv.URL(), func(c *Config) { c.Image = false })
 	post := postOf(withImage(kazakhstan(), img.URL+"/kazakhstan-strike.jpg", caption), "k")
 	if r, _ := ch.Render(post); r.Image != "" {
 		t.Errorf("rendering shows image %q", r.Image)

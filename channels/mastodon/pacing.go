@@ -11,7 +11,7 @@ import (
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
-// Mastodon's rate limits per account (DESIGN.md), the defaults of Pacing.
+// Mastodon's rate limits per account (DESIGN.md), the default Pacing.
 const (
 	DefaultRequestsPer5m = 300 // API requests in 5 minutes
 	DefaultMediaPer30m   = 30  // media uploads in 30 minutes
@@ -24,25 +24,13 @@ const pacingShare = 0.9
 
 // Pacing sets the budgets the channel keeps to until the server says what
 // is left of them (see budget), and with a server that never does. Zero
-// means Mastodon's limit; a negative value, no pacing of that budget at
-// all, the server's count included (a local test server, a benchmark).
+// (or less) is no pacing of that budget at all, the server's count
+// included (a local test server, a benchmark); DefaultSettings holds
+// Mastodon's limits.
 type Pacing struct {
 	RequestsPer5m int
 	MediaPer30m   int
 	StatusesPer3h int
-}
-
-func (p Pacing) withDefaults() Pacing {
-	if p.RequestsPer5m == 0 {
-		p.RequestsPer5m = DefaultRequestsPer5m
-	}
-	if p.MediaPer30m == 0 {
-		p.MediaPer30m = DefaultMediaPer30m
-	}
-	if p.StatusesPer3h == 0 {
-		p.StatusesPer3h = DefaultStatusesPer3h
-	}
-	return p
 }
 
 // maxPaceWait is the longest a call waits for the budget within a send.

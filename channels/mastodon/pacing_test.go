@@ -73,7 +73,7 @@ func burst(t *testing.T, n int, start time.Time, pacing Pacing, setup func(*mast
 	}
 	clk := &clock{now: start}
 	srv.SetClock(clk.Now)
-	ch := newChannel(t, srv.URL(), func(c *Config) { c.Now, c.sleep, c.Pacing = clk.Now, clk.Sleep, pacing })
+	ch := newChannel(t, srv.URL(), func(c *Config) { c.Now, c.sleep, c.RateLimits = clk.Now, clk.Sleep, pacing })
 	posts := make([]syndicate.Post, n)
 	for i := range posts {
 		a := withImage(kazakhstan(), img.URL+"/kazakhstan-strike.jpg", caption)
@@ -112,7 +112,7 @@ func spread(sent []time.Duration) string {
 func TestBurstsWithinTheBudgetGoAtOnce(t *testing.T) {
 	for _, n := range []int{5, 20} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			srv, r := burst(t, n, clockStart, Pacing{}, nil)
+			srv, r := burst(t, n, clockStart, DefaultSettings().RateLimits, nil)
 			t.Logf("a burst of %d: %s", n, spread(r.sent))
 			for i, d := range r.sent {
 				if d != 0 {
@@ -132,7 +132,7 @@ func TestBurstsWithinTheBudgetGoAtOnce(t *testing.T) {
 // wait that long is refused for then instead, and none meets a 429.
 func TestBackfillKeepsToTheServersWindow(t *testing.T) {
 	start := clockStart.Add(10 * time.Minute) // 21:40
-	srv, r := burst(t, 50, start, Pacing{}, nil)
+	srv, r := burst(t, 50, start, DefaultSettings().RateLimits, nil)
 	t.Logf("a backfill of 50: %s; %d refusals for later", spread(r.sent), len(r.refusals))
 	if n := srv.Throttled(); n != 0 {
 		t.Errorf("the fake answered 429 %d times", n)
@@ -167,7 +167,7 @@ func TestBackfillKeepsToTheServersWindow(t *testing.T) {
 // old.
 func TestBackfillWithoutTheServersCount(t *testing.T) {
 	start := clockStart.Add(10 * time.Minute)
-	srv, r := burst(t, 50, start, Pacing{}, func(s *mastodontest.Server) { s.OmitRateLimitHeaders() })
+	srv, r := burst(t, 50, start, DefaultSettings().RateLimits, func(s *mastodontest.Server) { s.OmitRateLimitHeaders() })
 	t.Logf("a backfill of 50, no X-RateLimit headers: %s", spread(r.sent))
 	if n := srv.Throttled(); n != 0 {
 		t.Errorf("the fake answered 429 %d times", n)
@@ -180,7 +180,7 @@ func TestBackfillWithoutTheServersCount(t *testing.T) {
 // Without pacing, the same backfill trips the media limit: the tests above
 // prove something.
 func TestBackfillWithoutPacingTrips(t *testing.T) {
-	srv, r := burst(t, 50, clockStart, Pacing{RequestsPer5m: -1, MediaPer30m: -1, StatusesPer3h: -1}, nil)
+	srv, r := burst(t, 50, clockStart, Pacing{}, nil)
 	if srv.Throttled() == 0 || len(r.refusals) == 0 {
 		t.Fatalf("no 429 without pacing (%d refusals)", len(r.refusals))
 	}
@@ -238,6 +238,7 @@ func TestPacingPastTheBoundIsRetryable(t *testing.T) {
 			setup: func(s *mastodontest.Server) {
 				s.SetRateLimits(mastodontest.RateLimits{Requests: 300, Media: 30, Statuses: 2})
 			},
+			pacing:   DefaultSettings().RateLimits,
 			wantAt:   time.Date(2026, 11, 27, 0, 0, 1, 0, time.UTC), // the 3-hour window's end
 			wantText: "pacing the account's statuses (the server has 1 of 2 left until 2026-11-27T00:00:00Z, kept for other uses of the account)",
 		},
@@ -246,7 +247,7 @@ func TestPacingPastTheBoundIsRetryable(t *testing.T) {
 			// is due then.
 			name:     "the configured limit, the server saying nothing",
 			setup:    func(s *mastodontest.Server) { s.OmitRateLimitHeaders() },
-			pacing:   Pacing{StatusesPer3h: 2},
+			pacing:   Pacing{RequestsPer5m: 300, MediaPer30m: 30, StatusesPer3h: 2},
 			wantAt:   clockStart.Add(3 * time.Hour),
 			wantText: "pacing the account's statuses (at most 2 per 3h)",
 		},
@@ -259,7 +260,7 @@ func TestPacingPastTheBoundIsRetryable(t *testing.T) {
 			clk := &clock{now: clockStart}
 			srv.SetClock(clk.Now)
 			ch := newChannel(t, srv.URL(), func(c *Config) {
-				c.Pacing, c.Now = tt.pacing, clk.Now
+				c.RateLimits, c.Now = tt.pacing, clk.Now
 				c.sleep = func(ctx context.Context, d time.Duration) error {
 					if d > maxPaceWait {
 						t.Errorf("waits %v within a send", d)
@@ -379,7 +380,7 @@ func TestFakeRateLimitIs429WithReset(t *testing.T) {
 	srv.SetClock(clk.Now)
 	ch := newChannel(t, srv.URL(), func(c *Config) {
 		c.Now, c.sleep = clk.Now, clk.Sleep
-		c.Pacing = Pacing{RequestsPer5m: -1, MediaPer30m: -1, StatusesPer3h: -1}
+		c.RateLimits = Pacing{} // no pacing
 	})
 	if _, err := ch.Send(testContext(t), postOf(kazakhstan(), "k1")); err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ func newRenderer(name string, cfg Config) (*renderer, error) {
 		return nil, fmt.Errorf("parsing template: %w", err)
 	}
 	r := &renderer{
-		tmpl: t, maxHashtags: cfg.MaxHashtags, noImage: cfg.NoImage,
+		tmpl: t, maxHashtags: cfg.MaxHashtags, noImage: !cfg.Image,
 		renames: cfg.Hashtags, warnings: foldKeys(cfg.ContentWarnings),
 	}
 	r.minSummary, r.maxSummary = summaryBounds(cfg.MinSummary, cfg.MaxSummary)

@@ -68,7 +68,7 @@ func TestLength(t *testing.T) {
 var mastodonCounting = counterFor(SoftwareMastodon, DefaultCharactersPerURL)
 
 func defaultRenderer(t testing.TB, maxHashtags int) *renderer {
-	r, err := newRenderer("test", Config{MaxHashtags: maxHashtags})
+	r, err := newRenderer("test", Config{Settings: Settings{MaxHashtags: maxHashtags, Image: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,10 +271,10 @@ func fixtureArticles(t testing.TB, name, base string) []syndicate.Article {
 // channel renders them with its default template, a content warning for
 // statements and the instance's default limits.
 func TestRenderFixturesGolden(t *testing.T) {
-	ch, err := New(Config{
-		ID: "golden", Server: "https://mastodon.example", MaxHashtags: 4,
-		ContentWarnings: map[string]string{"statements": "Statement of the organisation"},
-	})
+	cfg := testConfig("golden", "https://mastodon.example")
+	cfg.AccessToken, cfg.MaxHashtags = "", 4
+	cfg.ContentWarnings = map[string]string{"statements": "Statement of the organisation"}
+	ch, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +364,7 @@ func TestCutText(t *testing.T) {
 }
 
 func TestContentWarning(t *testing.T) {
-	r, err := newRenderer("cw", Config{MaxHashtags: 4, ContentWarnings: map[string]string{"Violence": "violence", "war": "war, violence", "Police": "violence"}})
+	r, err := newRenderer("cw", Config{Settings: Settings{MaxHashtags: 4, Image: true, ContentWarnings: map[string]string{"Violence": "violence", "war": "war, violence", "Police": "violence"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

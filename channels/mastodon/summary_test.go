@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syndicate-daemon/syndicate/schema"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
@@ -129,7 +130,7 @@ func TestRenderFitOrder(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := newRenderer("order", Config{MaxHashtags: 4, MinSummary: tt.floor, MaxSummary: tt.cap})
+			r, err := newRenderer("order", Config{Settings: Settings{MaxHashtags: 4, Image: true, MinSummary: tt.floor, MaxSummary: tt.cap}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,24 +192,28 @@ func TestSummaryBounds(t *testing.T) {
 		{name: "both set", min: 50, max: 200, wantMin: 50, wantMax: 200},
 		{name: "a low cap lowers the default floor", max: 60, wantMin: 60, wantMax: 60},
 		{name: "a high floor raises the default cap", min: 400, wantMin: 400, wantMax: 400},
-		{name: "no cap", max: -1, wantMin: 100, wantMax: -1},
-		{name: "negative floor", min: -1, wantErr: "min_summary: -1 is negative"},
-		{name: "floor over cap", min: 200, max: 100, wantErr: "min_summary: 200 is more than max_summary (100)"},
+		{name: "negative floor", min: -1, wantErr: "min_summary: must be at least 0 (got -1)"},
+		{name: "negative cap", max: -1, wantErr: "max_summary: must be at least 0 (got -1)"},
+		{name: "floor over cap", min: 200, max: 100, wantErr: "min_summary: must not be more than max_summary (100)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Config{Server: "https://mastodon.example", MinSummary: tt.min, MaxSummary: tt.max}.withDefaults()
+			s := DefaultSettings()
+			s.Server, s.AccessToken, s.MinSummary, s.MaxSummary = "https://mastodon.example", token, tt.min, tt.max
+			v := schema.NewChecker()
+			s.Validate(v)
+			err := schema.Problems(v.Problems())
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				if len(err) != 1 || err.Error() != tt.wantErr {
+					t.Fatalf("problems %q, want %q", err.Error(), tt.wantErr)
 				}
 				return
 			}
-			if err != nil {
+			if len(err) > 0 {
 				t.Fatal(err)
 			}
-			if c.MinSummary != tt.wantMin || c.MaxSummary != tt.wantMax {
-				t.Errorf("min_summary %d, max_summary %d, want %d and %d", c.MinSummary, c.MaxSummary, tt.wantMin, tt.wantMax)
+			if lo, hi := summaryBounds(tt.min, tt.max); lo != tt.wantMin || hi != tt.wantMax {
+				t.Errorf("min_summary %d, max_summary %d, want %d and %d", lo, hi, tt.wantMin, tt.wantMax)
 			}
 		})
 	}

@@ -75,7 +75,9 @@ func (c *Channel) CheckText(post syndicate.Post) (syndicate.Rendering, error) {
 	if err != nil {
 		return syndicate.Rendering{}, err
 	}
-	return p.rendering(), nil
+	r := p.rendering()
+	r.Button, r.ButtonURL = c.buttonOf(post.Article)
+	return r, nil
 }
 
 // rendering is the part of the plan a preview shows: the caption of a

@@ -355,7 +355,7 @@ func burst(t *testing.T, n int, a syndicate.Article, configure func(*Config)) []
 		sent []time.Duration
 	)
 	c := newChannel(t, srv, func(cfg *Config) {
-		cfg.PerMinute, cfg.MinInterval = 0, 0 // the defaults
+		cfg.Pacing = DefaultSettings().Pacing
 		cfg.Now = clk.Now
 		cfg.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			mu.Lock()

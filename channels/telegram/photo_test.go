@@ -287,7 +287,8 @@ func TestPhotoAutoPublicHost(t *testing.T) {
 }
 
 func TestIsPublic(t *testing.T) {
-	c, err := New(Config{BotToken: token, Chat: chat, LookupIP: func(_ context.Context, _, host string) ([]net.IP, error) {
+	cfg := testConfig(DefaultAPIURL)
+	cfg.LookupIP = func(_ context.Context, _, host string) ([]net.IP, error) {
 		switch host {
 		case "public.example.org":
 			return []net.IP{net.ParseIP("93.184.216.34"), net.ParseIP("2606:2800:220:1::1")}, nil
@@ -295,7 +296,8 @@ func TestIsPublic(t *testing.T) {
 			return []net.IP{net.ParseIP("93.184.216.34"), net.ParseIP("10.1.2.3")}, nil
 		}
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}})
+	}
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

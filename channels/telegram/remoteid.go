@@ -34,7 +34,7 @@ func parseRemoteID(s string) (remoteID, error) {
 	rest := s
 	if i := strings.LastIndexByte(s, '/'); i >= 0 {
 		r.chat, rest = s[:i], s[i+1:]
-		if checkChat(r.chat) != nil {
+		if !isChatRef(r.chat) {
 			return remoteID{}, bad
 		}
 	}
@@ -61,4 +61,16 @@ func positive(s string) (int, error) {
 		return 0, fmt.Errorf("not a message id: %q", s)
 	}
 	return n, nil
+}
+
+// isChatRef accepts the chat part of a stored remote id: "@name" (letters,
+// digits and _) or an integer, as they were written by any version.
+func isChatRef(s string) bool {
+	if name, ok := strings.CutPrefix(s, "@"); ok {
+		return name != "" && strings.IndexFunc(name, func(r rune) bool {
+			return !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}) < 0
+	}
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
 }

@@ -86,13 +86,10 @@ var (
 	_ syndicate.Editor  = (*Channel)(nil)
 )
 
-// New checks cfg and builds the channel. It makes no network call; Check
+// New builds the channel from settings Validate accepted. It makes no network call; Check
 // does.
 func New(cfg Config) (*Channel, error) {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return nil, err
-	}
+	cfg = cfg.withDefaults()
 	text := defaultTemplate
 	if cfg.Template != "" {
 		text = cfg.Template
@@ -101,7 +98,7 @@ func New(cfg Config) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("telegram channel %q: template: %w", cfg.ID, err)
 	}
-	bot := &tgbotapi.BotAPI{Token: cfg.BotToken}
+	bot := &tgbotapi.BotAPI{Token: cfg.BotToken.Value()}
 	// The endpoint is a format string: a literal % in the URL must be doubled.
 	bot.SetAPIEndpoint(strings.ReplaceAll(cfg.APIURL, "%", "%%") + "/bot%s/%s")
 	c := &Channel{
@@ -110,14 +107,14 @@ func New(cfg Config) (*Channel, error) {
 		chat:            cfg.Chat,
 		silent:          cfg.Silent,
 		protect:         cfg.ProtectContent,
-		threadID:        cfg.MessageThreadID,
+		threadID:        int(cfg.MessageThreadID),
 		mode:            cfg.Mode,
 		photo:           cfg.Photo,
 		button:          cfg.Button,
 		maxHashtags:     cfg.MaxHashtags,
 		hashtagMap:      cfg.Hashtags,
 		maxImageBytes:   cfg.MaxImageBytes,
-		token:           cfg.BotToken,
+		token:           cfg.BotToken.Value(),
 		bot:             bot,
 		http:            newHTTPClient(cfg),
 		images:          channels.ImageFetcher{Client: &http.Client{Transport: cfg.ImageTransport, Timeout: cfg.Timeout}},
@@ -227,7 +224,9 @@ func (c *Channel) Render(post syndicate.Post) (syndicate.Rendering, error) {
 	if err != nil {
 		return syndicate.Rendering{}, fmt.Errorf("telegram channel %q: rendering %q: %w", c.id, post.Article.Title, err)
 	}
-	return p.rendering(), nil
+	r := p.rendering()
+	r.Button, r.ButtonURL = c.buttonOf(post.Article)
+	return r, nil
 }
 
 // errNoToken refuses an API call of a channel built without a token.
@@ -405,22 +404,32 @@ func (c *Channel) params(chat string) tgbotapi.Params {
 // the whole post for a button to a host without a dot, such as
 // localhost).
 func (c *Channel) addButton(p tgbotapi.Params, a syndicate.Article) error {
-	link := strings.TrimSpace(a.Link)
-	if c.button == ButtonOff || !isWebURL(link) {
-		return nil
-	}
-	if _, err := tghtml.CheckLink(link); err != nil {
-		return nil
-	}
-	label := c.button
+	label, link := c.buttonOf(a)
 	if label == "" {
-		label = buttonLabel(a.Language)
+		return nil
 	}
 	button := tgbotapi.NewInlineKeyboardButtonURL(label, link)
 	if err := p.AddInterface("reply_markup", tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(button))); err != nil {
 		return fmt.Errorf("encoding reply_markup: %w", err)
 	}
 	return nil
+}
+
+// buttonOf is the inline button under the post of a: its label and the
+// link it opens; "" for none.
+func (c *Channel) buttonOf(a syndicate.Article) (label, link string) {
+	link = strings.TrimSpace(a.Link)
+	if c.button == ButtonOff || !isWebURL(link) {
+		return "", ""
+	}
+	if _, err := tghtml.CheckLink(link); err != nil {
+		return "", ""
+	}
+	label = c.button
+	if label == "" {
+		label = buttonLabel(a.Language)
+	}
+	return label, link
 }
 
 // addPreview sets link_preview_options: a large preview of the article, or

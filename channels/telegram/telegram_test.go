@@ -21,6 +21,7 @@ import (
 	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/channels/telegram/internal/tghtml"
 	"github.com/syndicate-daemon/syndicate/channels/telegram/telegramtest"
+	"github.com/syndicate-daemon/syndicate/schema"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
@@ -51,11 +52,20 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// testConfig is a channel of the default settings posting to chat through
+// the Bot API at apiURL, unpaced and without hashtags.
+func testConfig(apiURL string) Config {
+	cfg := Config{ID: "telegram-en", Settings: DefaultSettings()}
+	cfg.APIURL, cfg.BotToken, cfg.Chat = apiURL, token, chat
+	cfg.Pacing, cfg.MaxHashtags = Pacing{}, 0
+	return cfg
+}
+
 // newChannel returns a channel posting to chat on srv, unpaced unless
 // configure says otherwise.
 func newChannel(t *testing.T, srv *telegramtest.Server, configure func(*Config)) *Channel {
 	t.Helper()
-	cfg := Config{ID: "telegram-en", APIURL: srv.URL(), BotToken: token, Chat: chat, PerMinute: -1, MinInterval: -1}
+	cfg := testConfig(srv.URL())
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -397,7 +407,7 @@ func TestPacing(t *testing.T) {
 	clk := newClock()
 	c := newChannel(t, srv, func(cfg *Config) {
 		cfg.Now = clk.Now
-		cfg.MinInterval = 10 * time.Second
+		cfg.Pacing.MinInterval = schema.Duration(10 * time.Second)
 	})
 	var waits []time.Duration
 	c.pacer.sleep = func(_ context.Context, d time.Duration) error {
@@ -457,47 +467,67 @@ func TestInterval(t *testing.T) {
 		minInterval time.Duration
 		want        spacing
 	}{
-		{0, 0, spacing{20, time.Second}}, // the defaults
-		{120, 0, spacing{120, time.Second}},
+		{120, time.Second, spacing{120, time.Second}},
 		{6, 10 * time.Second, spacing{6, 10 * time.Second}},
-		{-1, 5 * time.Second, spacing{0, 5 * time.Second}},
-		{-1, -1, spacing{}},
+		{0, 5 * time.Second, spacing{0, 5 * time.Second}},
+		{0, 0, spacing{}},
+	}
+	if got := (Config{Settings: DefaultSettings()}).interval(); got != (spacing{20, time.Second}) {
+		t.Errorf("default interval %v, want 20 a minute, 1s apart", got)
 	}
 	for _, tt := range tests {
-		cfg, err := Config{BotToken: token, Chat: chat, PerMinute: tt.perMinute, MinInterval: tt.minInterval}.withDefaults()
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := Config{Settings: Settings{Pacing: Pacing{PerMinute: tt.perMinute, MinInterval: schema.Duration(tt.minInterval)}}}
 		if got := cfg.interval(); got != tt.want {
 			t.Errorf("PerMinute %d, MinInterval %v: interval %v, want %v", tt.perMinute, tt.minInterval, got, tt.want)
 		}
 	}
 }
 
-func TestNewRefusesBadConfig(t *testing.T) {
+func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  Config
+		edit func(*Settings)
 		want string
 	}{
-		{"token with a slash", Config{BotToken: "12/34", Chat: chat}, "bot_token"},
-		{"no chat", Config{BotToken: token}, "chat: required"},
-		{"chat without @", Config{BotToken: token, Chat: "emancipation"}, `chat "emancipation"`},
-		{"bad api_url", Config{BotToken: token, Chat: chat, APIURL: "ftp://example.org"}, "api_url"},
-		{"bad template", Config{BotToken: token, Chat: chat, Template: "{{.Nope"}, "template"},
-		{"misspelt field", Config{BotToken: token, Chat: chat, Template: "{{.Titel}}"}, "can't evaluate field Titel"},
-		{"bad mode", Config{BotToken: token, Chat: chat, Mode: "album"}, `mode "album"`},
-		{"bad photo", Config{BotToken: token, Chat: chat, Photo: "inline"}, `photo "inline"`},
-		{"bad hashtag", Config{BotToken: token, Chat: chat, Hashtags: map[string]string{"Year": "2022"}}, `hashtags: "Year": "2022" makes no hashtag`},
-		{"two-line button", Config{BotToken: token, Chat: chat, Button: "a\nb"}, "button: must be one line"},
+		{"token with a slash", func(s *Settings) { s.BotToken = "12/34" }, "bot_token: holds characters a Telegram token never has"},
+		{"no chat", func(s *Settings) { s.Chat = "" }, "chat: required"},
+		{"chat without @", func(s *Settings) { s.Chat = "emancipation" }, `chat: must be @name (5 to 32 letters, digits or _) or a numeric chat id (got "emancipation")`},
+		{"bad api_url", func(s *Settings) { s.APIURL = "ftp://example.org" }, `api_url: must be an absolute http or https URL (got "ftp://example.org")`},
+		{"bad mode", func(s *Settings) { s.Mode = "album" }, `mode: must be one of photo, preview, text (got "album")`},
+		{"bad photo", func(s *Settings) { s.Photo = "inline" }, `photo: must be one of auto, url, upload (got "inline")`},
+		{"bad hashtag", func(s *Settings) { s.Hashtags = map[string]string{"Year": "2022"} }, `hashtags.Year: "2022" makes no hashtag: it must hold a letter (or be empty, for none)`},
+		{"two-line button", func(s *Settings) { s.Button = "a\nb" }, "button: must be one line of text, or off"},
+		{"negative thread", func(s *Settings) { s.MessageThreadID = -1 }, "message_thread_id: must be at least 0 (got -1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %v, want one naming %q", err, tt.want)
+			s := testConfig(DefaultAPIURL).Settings
+			tt.edit(&s)
+			v := schema.NewChecker()
+			s.Validate(v)
+			if got := schema.Problems(v.Problems()); len(got) != 1 || got.Error() != tt.want {
+				t.Errorf("problems %q, want %q", got.Error(), tt.want)
 			}
 		})
+	}
+	v := schema.NewChecker()
+	s := testConfig(DefaultAPIURL).Settings
+	s.Validate(v)
+	if len(v.Problems()) > 0 {
+		t.Errorf("the test settings are refused: %v", schema.Problems(v.Problems()))
+	}
+}
+
+func TestNewRefusesBadTemplate(t *testing.T) {
+	for _, tt := range []struct{ template, want string }{
+		{"{{.Nope", "template"},
+		{"{{.Titel}}", "can't evaluate field Titel"},
+	} {
+		cfg := testConfig(DefaultAPIURL)
+		cfg.Template = tt.template
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("template %q: error %v, want one naming %q", tt.template, err, tt.want)
+		}
 	}
 }
 
@@ -514,7 +544,9 @@ func TestCustomTemplate(t *testing.T) {
 		t.Errorf("got %q, want %q", r.Text, want)
 	}
 	// A template whose output Telegram refuses fails at start…
-	_, err = New(Config{BotToken: token, Chat: chat, Template: `<p>{{escape .Title}}</p>`})
+	cfg := testConfig(DefaultAPIURL)
+	cfg.Template = `<p>{{escape .Title}}</p>`
+	_, err = New(cfg)
 	if err == nil || !strings.Contains(err.Error(), `Unsupported start tag "p"`) {
 		t.Errorf("a template producing <p> was accepted: %v", err)
 	}
@@ -693,7 +725,8 @@ func FuzzRender(f *testing.F) {
 	f.Add("t", strings.Repeat("s ", 600), "", "https://x.org/"+strings.Repeat("a", 1100), "https://x.org/i.jpg", "", "", true)
 	channelsFor := map[bool]*Channel{}
 	for _, withContent := range []bool{false, true} {
-		cfg := Config{APIURL: "http://127.0.0.1:1", BotToken: token, Chat: chat, MaxHashtags: 4}
+		cfg := testConfig("http://127.0.0.1:1")
+		cfg.MaxHashtags = 4
 		if withContent {
 			cfg.Template = `<b>{{escape .Title}}</b> {{escape .Summary}}
 {{.Content}}{{range .Related}} <a href="{{escape .URL}}">{{escape .Title}}</a>{{end}}
@@ -805,7 +838,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 		http.Redirect(w, r, "/elsewhere"+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer srv.Close()
-	c, err := New(Config{APIURL: srv.URL, BotToken: token, Chat: chat, PerMinute: -1, MinInterval: -1})
+	c, err := New(testConfig(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -828,7 +861,7 @@ func TestSendCancelledAfterTheRequestLeft(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	c, err := New(Config{APIURL: srv.URL, BotToken: token, Chat: chat, PerMinute: -1, MinInterval: -1})
+	c, err := New(testConfig(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}

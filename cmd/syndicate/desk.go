@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/config"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/subscribe"
@@ -425,28 +424,8 @@ func (d *desk) preview(ctx context.Context, del syndicate.Delivery, a syndicate.
 	if err != nil {
 		p.Error = err.Error()
 	}
-	if ch, ok := d.cfg.Channel(del.ChannelID); ok && ch.Type == config.TypeTelegram && ch.Telegram != nil {
-		p.Button, p.ButtonURL = telegramButton(ch.Telegram.Button, a)
-	}
+	p.Button, p.ButtonURL = p.Rendering.Button, p.Rendering.ButtonURL
 	return p
-}
-
-// telegramButton is the inline button under a Telegram post: its label
-// (configured, else by the article's language, as the channel does) and
-// the article's link; none when it is off or there is no link.
-func telegramButton(configured string, a syndicate.Article) (label, link string) {
-	link = strings.TrimSpace(a.Link)
-	u, err := url.Parse(link)
-	if strings.EqualFold(configured, "off") || strings.EqualFold(configured, "false") || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", ""
-	}
-	if configured != "" {
-		return configured, link
-	}
-	if channels.LanguageCode(a.Language) == "es" {
-		return "Leer el artículo", link
-	}
-	return "Read the article", link
 }
 
 func (d *desk) Delivery(ctx context.Context, id int64) (web.DeliveryInfo, error) {

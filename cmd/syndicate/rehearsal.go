@@ -55,12 +55,10 @@ func (c *cli) rehearse(engine *syndicate.Engine, cfg *config.Config) *rehearsal 
 
 // channelKind names what a channel type sends, for the printouts.
 func channelKind(typ string) string {
-	switch typ {
-	case config.TypeMastodon:
-		return "Mastodon post"
-	case config.TypeTelegram:
-		return "Telegram message"
-	case config.TypeEmail:
+	if t, ok := postTypeOf(typ); ok {
+		return t.kind
+	}
+	if typ == config.TypeEmail {
 		return "email digest entry"
 	}
 	return typ

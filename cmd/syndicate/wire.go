@@ -12,8 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/syndicate-daemon/syndicate/channels/mastodon"
-	"github.com/syndicate-daemon/syndicate/channels/telegram"
+	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/config"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/feed"
@@ -28,7 +27,7 @@ type checker interface {
 
 // loadConfig reads the configuration; dry-run and preview need no secrets.
 func (c *cli) loadConfig(secretsOptional bool) (*config.Config, error) {
-	cfg, err := config.Load(c.opts.config, config.Options{LookupEnv: c.env.LookupEnv, MissingSecretsOK: secretsOptional})
+	cfg, err := config.Load(c.opts.config, config.Options{Channels: configTypes(), LookupEnv: c.env.LookupEnv, MissingSecretsOK: secretsOptional})
 	if err != nil {
 		return nil, configError{err}
 	}
@@ -193,82 +192,35 @@ func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]synd
 	return feeds, nil
 }
 
-// buildTargets builds one channel per configured mastodon or telegram
-// channel: the one place where a type: becomes a channel.
+// buildTargets builds one channel per configured channel that posts
+// article by article: the one place where a type: becomes a channel.
 func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, error) {
 	ua := readBuildInfo().UserAgent()
 	images := netGuard(cfg).Transport(nil, nil) // the feed names them
 	targets := map[string]syndicate.Target{}
+	var built []syndicate.Channel
 	for i, ch := range cfg.Channels {
-		var channel syndicate.Channel
-		var err error
-		switch ch.Type {
-		case config.TypeMastodon:
-			// Channels on one account share its rate limits.
-			var peers []*mastodon.Channel
-			for _, t := range targets {
-				if m, ok := t.Channel.(*mastodon.Channel); ok {
-					peers = append(peers, m)
-				}
-			}
-			m := ch.Mastodon
-			channel, err = mastodon.New(mastodon.Config{
-				ID:              ch.ID,
-				Server:          m.Server,
-				AccessToken:     m.AccessToken.Value(),
-				Visibility:      m.Visibility,
-				Template:        ch.Template,
-				MaxCharacters:   m.MaxCharacters,
-				MaxHashtags:     m.MaxHashtags,
-				MinSummary:      m.MinSummary,
-				MaxSummary:      m.MaxSummary,
-				Hashtags:        m.Hashtags,
-				ContentWarnings: m.ContentWarnings,
-				NoImage:         !m.Image,
-				MaxImageBytes:   m.MaxImageBytes,
-				MediaTimeout:    m.MediaTimeout.Std(),
-				Pacing: mastodon.Pacing{
-					RequestsPer5m: noLimitIfZero(m.RateLimits.RequestsPer5m),
-					MediaPer30m:   noLimitIfZero(m.RateLimits.MediaPer30m),
-					StatusesPer3h: noLimitIfZero(m.RateLimits.StatusesPer3h),
-				},
-				Peers:          peers,
-				Timeout:        ch.Timeout.Std(),
-				UserAgent:      ua,
-				ImageTransport: images,
-				Now:            c.env.Now,
-				Logger:         c.log,
-			})
-		case config.TypeTelegram:
-			channel, err = telegram.New(telegram.Config{
-				ID:              ch.ID,
-				APIURL:          ch.Telegram.APIURL,
-				BotToken:        ch.Telegram.BotToken.Value(),
-				Chat:            ch.Telegram.Chat,
-				Silent:          ch.Telegram.Silent,
-				ProtectContent:  ch.Telegram.ProtectContent,
-				MessageThreadID: int(ch.Telegram.MessageThreadID),
-				Mode:            ch.Telegram.Mode,
-				Photo:           ch.Telegram.Photo,
-				Button:          ch.Telegram.Button,
-				MaxHashtags:     ch.Telegram.MaxHashtags,
-				Hashtags:        ch.Telegram.Hashtags,
-				Template:        ch.Template,
-				Timeout:         ch.Timeout.Std(),
-				PerMinute:       noLimitIfZero(ch.Telegram.Pacing.PerMinute),
-				MinInterval:     noLimitIfZero(ch.Telegram.Pacing.MinInterval.Std()),
-				ImageTransport:  images,
-				Log:             c.log,
-				Now:             c.env.Now,
-			})
-		case config.TypeEmail:
+		if ch.Type == config.TypeEmail {
 			continue // a digest, not a delivery target: see buildDigests
-		default:
+		}
+		t, ok := postTypeOf(ch.Type)
+		if !ok || ch.Settings == nil {
 			return nil, configError{fmt.Errorf("channels[%d].type: unknown type %q", i, ch.Type)}
 		}
+		channel, err := t.build(channels.Deps{
+			ID:             ch.ID,
+			Template:       ch.Template,
+			Timeout:        ch.Timeout.Std(),
+			UserAgent:      ua,
+			ImageTransport: images,
+			Now:            c.env.Now,
+			Logger:         c.log,
+			Built:          built,
+		}, ch.Settings)
 		if err != nil {
 			return nil, configError{fmt.Errorf("channels[%d] (%s): %w", i, ch.ID, err)}
 		}
+		built = append(built, channel)
 		targets[ch.ID] = syndicate.Target{
 			ID:           ch.ID,
 			Channel:      channel,
@@ -324,13 +276,4 @@ func typeOf(cfg *config.Config, id string) string {
 		return ch.Type
 	}
 	return ""
-}
-
-// noLimitIfZero maps the config's "0 means no limit" (its defaults are
-// already applied) to the telegram package's negative "off".
-func noLimitIfZero[T int | time.Duration](v T) T {
-	if v == 0 {
-		return -1
-	}
-	return v
 }
