@@ -1,11 +1,14 @@
 package config
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/syndicate-daemon/syndicate/channels/mastodon"
 	"github.com/syndicate-daemon/syndicate/channels/telegram"
+	"github.com/syndicate-daemon/syndicate/schema"
 )
 
 // testTypes are the channel types the command passes in.
@@ -66,5 +69,35 @@ func TestChannelTypesComeFromOptions(t *testing.T) {
 	_, err = Parse([]byte(strings.Replace(yml, "type: telegram, ", "", 1)), Options{Channels: testTypes})
 	if err == nil || !strings.Contains(err.Error(), "channels[0].type: required (mastodon, telegram or email)") {
 		t.Errorf("no type: %v", err)
+	}
+}
+
+// noEdits is a channel type that cannot edit its posts.
+type noEdits struct{ Handle string }
+
+func (*noEdits) Validate(v *schema.Checker) { v.Required("handle", "x") }
+func (*noEdits) Edits() bool                { return false }
+
+func decodeNoEdits(d *schema.Decoder, o *schema.Object) *noEdits {
+	s := &noEdits{}
+	d.Str(o, "handle", &s.Handle)
+	return s
+}
+
+// on_update: edit is refused at load, naming the key, for a type that
+// cannot edit; ignore is accepted.
+func TestOnUpdateEditNeedsAnEditingType(t *testing.T) {
+	types := append(slices.Clone(testTypes), NewChannelType("sky", decodeNoEdits))
+	yml := "feeds: [{id: f, url: \"https://example.org/feed\", to: [c]}]\nchannels: [{id: c, type: sky, handle: h, on_update: %s}]\n"
+	if _, err := Parse(fmt.Appendf(nil, yml, "ignore"), Options{Channels: types}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse(fmt.Appendf(nil, yml, "edit"), Options{Channels: types})
+	if want := `channels[0].on_update: a sky channel cannot edit its posts: must be ignore (got "edit")`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	_, err = Parse(fmt.Appendf(nil, strings.Replace(yml, "type: sky, handle: h", "type: telegram, bot_token: t, chat: \"@news_en\"", 1), "edit"), Options{Channels: types})
+	if err != nil {
+		t.Errorf("telegram edits: %v", err)
 	}
 }

@@ -175,8 +175,8 @@ func (e *Engine) nextDue(ctx context.Context, channelID string) (time.Time, bool
 // earlier request may have gone through without its answer, so a channel
 // that can look for the post does so first. Found, the delivery is sent.
 func (e *Engine) alreadyPosted(ctx context.Context, t Target, d Delivery, a Article) (bool, error) {
-	resolver, ok := t.Channel.(Resolver)
-	if !ok || d.Attempts == 0 || d.SendingSince.IsZero() || e.now().Sub(d.SendingSince) < uncertainWindow {
+	resolver := t.Resolver
+	if resolver == nil || d.Attempts == 0 || d.SendingSince.IsZero() || e.now().Sub(d.SendingSince) < uncertainWindow {
 		return false, nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, e.sendTimeout())
@@ -273,9 +273,8 @@ func (e *Engine) deliveryLease() time.Duration { return e.sendTimeout() + time.M
 func (e *Engine) resolve(ctx context.Context, v DeliveryView) Delivery {
 	d := v.Delivery
 	d.UpdatedAt = e.now()
-	t, ok := e.Targets[d.ChannelID]
-	resolver, canResolve := t.Channel.(Resolver)
-	if !ok || !canResolve {
+	resolver := e.Targets[d.ChannelID].Resolver
+	if resolver == nil {
 		d.State, d.LastError = StateUncertain, "interrupted after the request may have left; check the channel, then retry, skip or mark-sent"
 		return d
 	}
@@ -308,12 +307,11 @@ func (e *Engine) editUpdated(ctx context.Context, updated []Article) {
 			continue
 		}
 		for _, v := range views {
-			t, ok := e.Targets[v.ChannelID]
-			editor, canEdit := t.Channel.(Editor)
-			if !ok || !t.EditOnUpdate || !canEdit {
+			t := e.Targets[v.ChannelID]
+			if !t.EditOnUpdate || t.Editor == nil {
 				continue
 			}
-			_, _ = e.edit(ctx, t.ID, editor, v.Delivery, a) // logged and recorded inside
+			_, _ = e.edit(ctx, t.ID, t.Editor, v.Delivery, a) // logged and recorded inside
 		}
 	}
 }

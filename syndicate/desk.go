@@ -126,11 +126,10 @@ func (e *Engine) CheckText(ctx context.Context, d Delivery, text string) (Render
 	if text == "" {
 		return t.Channel.Render(post)
 	}
-	checker, ok := t.Channel.(TextChecker)
-	if !ok {
+	if t.TextChecker == nil {
 		return Rendering{}, fmt.Errorf("delivery %d: channel %q takes no rewritten text", d.ID, d.ChannelID)
 	}
-	r, err := checker.CheckText(post)
+	r, err := t.TextChecker.CheckText(post)
 	if err != nil {
 		return r, fmt.Errorf("the text is refused: %w", err)
 	}
@@ -149,10 +148,8 @@ func (e *Engine) Render(ctx context.Context, d Delivery) (Rendering, error) {
 		return Rendering{}, fmt.Errorf("delivery %d: load article: %w", d.ID, err)
 	}
 	post := Post{DeliveryID: d.ID, Article: a, IdempotencyKey: IdempotencyKey(t.ID, a), Override: d.Override}
-	if d.Override != "" {
-		if checker, ok := t.Channel.(TextChecker); ok {
-			return checker.CheckText(post)
-		}
+	if d.Override != "" && t.TextChecker != nil {
+		return t.TextChecker.CheckText(post)
 	}
 	return t.Channel.Render(post)
 }
@@ -170,16 +167,15 @@ func (e *Engine) PushEdit(ctx context.Context, id int64) (Delivery, error) {
 	if d.State != StateSent || d.RemoteID == "" {
 		return d, fmt.Errorf("delivery %d is %s: only a sent post can be edited", id, d.State)
 	}
-	t, ok := e.Targets[d.ChannelID]
-	editor, canEdit := t.Channel.(Editor)
-	if !ok || !t.EditOnUpdate || !canEdit {
+	t := e.Targets[d.ChannelID]
+	if !t.EditOnUpdate || t.Editor == nil {
 		return d, fmt.Errorf("delivery %d (%s): %w", id, d.ChannelID, ErrNotEditable)
 	}
 	a, err := e.Store.Article(ctx, d.ArticleID)
 	if err != nil {
 		return d, fmt.Errorf("delivery %d: load article: %w", id, err)
 	}
-	return e.edit(ctx, t.ID, editor, d, a)
+	return e.edit(ctx, t.ID, t.Editor, d, a)
 }
 
 // SetPaused pauses or resumes a channel. While paused nothing is sent to

@@ -457,6 +457,7 @@ func TestRecoverInterruptedSends(t *testing.T) {
 				f.a.found = tt.found
 				tgt := f.engine.Targets["a"]
 				tgt.Channel = resolvingChannel{f.a}
+				tgt.Resolver = resolvingChannel{f.a}
 				f.engine.Targets["a"] = tgt
 			}
 			f.feed.set()
@@ -610,8 +611,8 @@ func TestReceiptWarningAndEditOnUpdate(t *testing.T) {
 	wa := &warningChannel{channel: f.a}
 	wb := &warningChannel{channel: f.b}
 	ta, tb := f.engine.Targets["a"], f.engine.Targets["b"]
-	ta.Channel, ta.EditOnUpdate = wa, true
-	tb.Channel = wb // edits stay off
+	ta.Channel, ta.Editor, ta.EditOnUpdate = wa, wa, true
+	tb.Channel, tb.Editor = wb, wb // edits stay off
 	f.engine.Targets["a"], f.engine.Targets["b"] = ta, tb
 	f.feed.set()
 	f.once()
@@ -642,7 +643,7 @@ func TestLateRetryLooksForThePostFirst(t *testing.T) {
 	f := newFixture(t, syndicate.Feed{To: []string{"a"}})
 	f.a.found = true
 	tgt := f.engine.Targets["a"]
-	tgt.Channel = resolvingChannel{f.a}
+	tgt.Channel, tgt.Resolver = resolvingChannel{f.a}, resolvingChannel{f.a}
 	f.engine.Targets["a"] = tgt
 	f.feed.set()
 	f.once()

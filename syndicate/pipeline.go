@@ -76,9 +76,12 @@ func (p RetryPolicy) Backoff(attempts int, jitter float64) time.Duration {
 type Target struct {
 	ID      string
 	Channel Channel
-	Retry   RetryPolicy
+	// Capabilities are what Channel can do besides posting, as its
+	// constructor declared them.
+	Capabilities
+	Retry RetryPolicy
 	// EditOnUpdate: when a sent article changes, edit the post (the
-	// channel must be an Editor).
+	// channel must have an Editor).
 	EditOnUpdate bool
 	// Review makes the channel's new deliveries wait in StateReview for
 	// an editor's approval.

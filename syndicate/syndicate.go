@@ -182,21 +182,36 @@ type Channel interface {
 	Render(post Post) (Rendering, error)
 }
 
-// Editor is implemented by channels that can change a post already sent
-// (on_update: edit).
+// Capabilities are what a channel can do besides Send and Render, as its
+// constructor declares them (see Built); a nil field is a thing it cannot
+// do. The engine asks nothing of a channel at run time.
+type Capabilities struct {
+	Editor      Editor      // changes a post already sent (on_update: edit)
+	Resolver    Resolver    // finds out whether an interrupted send was posted
+	TextChecker TextChecker // renders an editor's rewritten text as Send would
+}
+
+// Built is a channel as its constructor returns it: what posts, and what
+// else it can do.
+type Built struct {
+	Channel Channel
+	Capabilities
+}
+
+// Editor changes a post already sent (on_update: edit).
 type Editor interface {
 	Edit(ctx context.Context, post Post, sent Receipt) (Receipt, error)
 }
 
-// TextChecker is implemented by channels whose text an editor may
-// rewrite: it renders the post with the override as Send would, and refuses
-// what the platform would refuse (over the limit, markup it rejects).
+// TextChecker renders a post with an editor's rewritten text as Send
+// would, and refuses what the platform would refuse (over the limit,
+// markup it rejects).
 type TextChecker interface {
 	CheckText(post Post) (Rendering, error)
 }
 
-// Resolver is implemented by channels that can find out, after a crash,
-// whether an interrupted send reached the platform.
+// Resolver finds out, after a crash, whether an interrupted send reached
+// the platform.
 type Resolver interface {
 	// Resolve looks for the post; found reports whether it was.
 	Resolve(ctx context.Context, post Post, since time.Time) (r Receipt, found bool, err error)

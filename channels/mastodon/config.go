@@ -191,8 +191,9 @@ type Config struct {
 }
 
 // Build makes the channel of settings s, which Validate accepted, with
-// what the daemon gives every channel; it is what the daemon calls.
-func Build(d channels.Deps, s *Settings) (syndicate.Channel, error) {
+// what the daemon gives every channel, and declares what it can do; it is
+// what the daemon calls.
+func Build(d channels.Deps, s *Settings) (syndicate.Built, error) {
 	var peers []*Channel
 	for _, b := range d.Built {
 		if m, ok := b.(*Channel); ok {
@@ -204,9 +205,9 @@ func Build(d channels.Deps, s *Settings) (syndicate.Channel, error) {
 		ImageTransport: d.ImageTransport, Now: d.Now, Logger: d.Logger, Peers: peers,
 	})
 	if err != nil {
-		return nil, err // not a nil *Channel in an interface
+		return syndicate.Built{}, err
 	}
-	return c, nil
+	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{Editor: c, Resolver: c, TextChecker: c}}, nil
 }
 
 // withDefaults returns the configuration with what the daemon did not

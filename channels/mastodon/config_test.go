@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/schema"
 )
 
@@ -103,3 +104,20 @@ func TestAccessTokenNeverPrinted(t *testing.T) {
 }
 
 func fmtAll(v any) string { return fmt.Sprintf("%v %+v %#v", v, v, v) }
+
+// Build declares what the channel can do, and that it edits is what its
+// settings told config at load.
+func TestBuildDeclaresCapabilities(t *testing.T) {
+	cfg := testConfig("m", "https://m.example")
+	b, err := Build(channels.Deps{ID: "m"}, &cfg.Settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Channel == nil || b.Resolver == nil || b.TextChecker == nil || (b.Editor != nil) != cfg.Edits() {
+		t.Errorf("built %+v; settings say edits: %v", b, cfg.Edits())
+	}
+	cfg.Template = "{{.Nope"
+	if b, err := Build(channels.Deps{ID: "m", Template: cfg.Template}, &cfg.Settings); err == nil || b.Channel != nil {
+		t.Errorf("a bad template built %+v (%v)", b, err)
+	}
+}

@@ -216,16 +216,17 @@ type Config struct {
 }
 
 // Build makes the channel of settings s, which Validate accepted, with
-// what the daemon gives every channel; it is what the daemon calls.
-func Build(d channels.Deps, s *Settings) (syndicate.Channel, error) {
+// what the daemon gives every channel, and declares what it can do; it is
+// what the daemon calls.
+func Build(d channels.Deps, s *Settings) (syndicate.Built, error) {
 	c, err := New(Config{
 		Settings: *s, ID: d.ID, Template: d.Template, Timeout: d.Timeout,
 		ImageTransport: d.ImageTransport, Now: d.Now, Log: d.Logger,
 	})
 	if err != nil {
-		return nil, err // not a nil *Channel in an interface
+		return syndicate.Built{}, err
 	}
-	return c, nil
+	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{Editor: c, TextChecker: c}}, nil
 }
 
 // withDefaults returns cfg with what the daemon did not give filled in.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/schema"
 )
 
@@ -65,5 +66,22 @@ api_url: http://127.0.0.1:8081/
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("%q: error %v, want %q", tt.yml, err, tt.want)
 		}
+	}
+}
+
+// Build declares what the channel can do, and that it edits is what its
+// settings told config at load.
+func TestBuildDeclaresCapabilities(t *testing.T) {
+	s := testConfig(DefaultAPIURL).Settings
+	b, err := Build(channels.Deps{ID: "t"}, &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Telegram cannot look a message up: an interrupted send waits for an editor.
+	if b.Channel == nil || b.Resolver != nil || b.TextChecker == nil || (b.Editor != nil) != s.Edits() {
+		t.Errorf("built %+v; settings say edits: %v", b, s.Edits())
+	}
+	if b, err := Build(channels.Deps{ID: "t", Template: "{{.Nope"}, &s); err == nil || b.Channel != nil {
+		t.Errorf("a bad template built %+v (%v)", b, err)
 	}
 }

@@ -23,17 +23,17 @@ func postTypes() []postType {
 type postType struct {
 	config.ChannelType
 	kind  string
-	build func(channels.Deps, config.ChannelSettings) (syndicate.Channel, error)
+	build func(channels.Deps, config.ChannelSettings) (syndicate.Built, error)
 }
 
 // newPostType ties a channel package's decoder to its builder, which
 // takes the settings the decoder returns.
 func newPostType[S config.ChannelSettings](name, kind string, decode func(*schema.Decoder, *schema.Object) S,
-	build func(channels.Deps, S) (syndicate.Channel, error)) postType {
+	build func(channels.Deps, S) (syndicate.Built, error)) postType {
 	return postType{
 		ChannelType: config.NewChannelType(name, decode),
 		kind:        kind,
-		build: func(d channels.Deps, s config.ChannelSettings) (syndicate.Channel, error) {
+		build: func(d channels.Deps, s config.ChannelSettings) (syndicate.Built, error) {
 			return build(d, s.(S)) // config decoded s with decode
 		},
 	}

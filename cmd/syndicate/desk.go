@@ -135,9 +135,8 @@ func (d *desk) channelInfo(id string, paused map[string]time.Time) web.ChannelIn
 		info.Review = ch.Review
 	}
 	if t, ok := d.engine.Targets[id]; ok {
-		_, canEdit := t.Channel.(syndicate.Editor)
-		info.EditOnUpdate = t.EditOnUpdate && canEdit
-		_, info.TakesText = t.Channel.(syndicate.TextChecker)
+		info.EditOnUpdate = t.EditOnUpdate && t.Editor != nil
+		info.TakesText = t.TextChecker != nil
 	}
 	return info
 }

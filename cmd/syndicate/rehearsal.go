@@ -39,7 +39,12 @@ func (c *cli) rehearse(engine *syndicate.Engine, cfg *config.Config) *rehearsal 
 		kinds[ch.ID] = channelKind(ch.Type)
 	}
 	for id, t := range engine.Targets {
-		t.Channel = &rehearsalChannel{id: id, kind: kinds[id], inner: t.Channel, r: r}
+		rc := &rehearsalChannel{id: id, kind: kinds[id], inner: t.Channel, checker: t.TextChecker, r: r}
+		// Editing and resolving would reach the network.
+		t.Channel, t.Capabilities = rc, syndicate.Capabilities{}
+		if rc.checker != nil {
+			t.TextChecker = rc
+		}
 		engine.Targets[id] = t
 	}
 	for id, t := range engine.Digests {
@@ -89,6 +94,7 @@ func (r *rehearsal) printf(format string, args ...any) {
 type rehearsalChannel struct {
 	id, kind string
 	inner    syndicate.Channel
+	checker  syndicate.TextChecker // the channel's own; nil when it takes no rewritten text
 	r        *rehearsal
 
 	mu sync.Mutex
@@ -102,11 +108,10 @@ func (c *rehearsalChannel) Render(p syndicate.Post) (syndicate.Rendering, error)
 // CheckText lets an editor rewrite a post in the rehearsal too: the text
 // is checked by the channel, as it would be for real.
 func (c *rehearsalChannel) CheckText(p syndicate.Post) (syndicate.Rendering, error) {
-	checker, ok := c.inner.(syndicate.TextChecker)
-	if !ok {
+	if c.checker == nil {
 		return syndicate.Rendering{}, fmt.Errorf("%s takes no rewritten text", c.id)
 	}
-	return checker.CheckText(p)
+	return c.checker.CheckText(p)
 }
 
 func (c *rehearsalChannel) Send(_ context.Context, p syndicate.Post) (syndicate.Receipt, error) {

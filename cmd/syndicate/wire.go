@@ -207,7 +207,7 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 		if !ok || ch.Settings == nil {
 			return nil, configError{fmt.Errorf("channels[%d].type: unknown type %q", i, ch.Type)}
 		}
-		channel, err := t.build(channels.Deps{
+		b, err := t.build(channels.Deps{
 			ID:             ch.ID,
 			Template:       ch.Template,
 			Timeout:        ch.Timeout.Std(),
@@ -220,10 +220,15 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 		if err != nil {
 			return nil, configError{fmt.Errorf("channels[%d] (%s): %w", i, ch.ID, err)}
 		}
-		built = append(built, channel)
+		if ch.OnUpdate == config.OnUpdateEdit && b.Editor == nil {
+			// config refuses it already, from the type's settings.
+			return nil, configError{fmt.Errorf("channels[%d].on_update: a %s channel cannot edit its posts", i, ch.Type)}
+		}
+		built = append(built, b.Channel)
 		targets[ch.ID] = syndicate.Target{
 			ID:           ch.ID,
-			Channel:      channel,
+			Channel:      b.Channel,
+			Capabilities: b.Capabilities,
 			EditOnUpdate: ch.OnUpdate == config.OnUpdateEdit,
 			Review:       ch.Review,
 			Retry: syndicate.RetryPolicy{

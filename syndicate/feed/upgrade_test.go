@@ -317,7 +317,8 @@ func TestUpgradeContentForms(t *testing.T) {
 				Reader: reader,
 				Feeds:  []syndicate.Feed{{Source: syndicate.FeedSource{ID: "f", URL: testFeedURL}, Backfill: 1000, To: []string{"c"}}},
 				Targets: map[string]syndicate.Target{"c": {ID: "c", Channel: channel, EditOnUpdate: true,
-					Retry: syndicate.RetryPolicy{MaxAttempts: 1, MinBackoff: time.Second, MaxBackoff: time.Second}}},
+					Capabilities: syndicate.Capabilities{Editor: channel},
+					Retry:        syndicate.RetryPolicy{MaxAttempts: 1, MinBackoff: time.Second, MaxBackoff: time.Second}}},
 				Now: now,
 			}
 			once := func() {
