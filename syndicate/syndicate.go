@@ -163,14 +163,33 @@ type Post struct {
 
 // Rendering is a post exactly as a channel would send it.
 type Rendering struct {
-	Text   string // the text or caption, in the channel's markup
-	Format string // "text", "html", …
+	Text string // the text or caption, in the channel's markup
+	// Format is "text" (plain text; Links mark what shows as links) or
+	// "html" (Telegram's HTML subset).
+	Format string
 	Length int    // counted the way the platform counts
 	Limit  int    // the platform's limit for this kind of post
 	Image  string // featured image sent with it, if any
 	// Button is the label of a button the platform shows under the post
 	// (Telegram's inline button), ButtonURL what it opens; "" for none.
 	Button, ButtonURL string
+	// Links are the spans of a plain Text that the platform shows as
+	// links to a URL of their own (Bluesky's facets), in order.
+	Links []LinkSpan
+	// Card is the link card shown under the post; nil for none.
+	Card *Card
+}
+
+// LinkSpan is a part of a text shown as a link: Text[Start:End], in bytes.
+type LinkSpan struct {
+	Start, End int
+	URL        string
+}
+
+// Card is a link card: the page it opens, its title, description and
+// thumbnail (a URL; "" for none).
+type Card struct {
+	URL, Title, Description, Thumb string
 }
 
 // Channel is a destination: a Mastodon account, a Telegram chat.

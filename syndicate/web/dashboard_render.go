@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	xhtml "golang.org/x/net/html"
 
@@ -20,6 +21,7 @@ func (d *dashboard) funcs() template.FuncMap {
 		"when":         d.when,
 		"took":         took,
 		"telegramHTML": TelegramHTML,
+		"linked":       linked,
 		"label":        func(a Action) string { return a.Label() },
 		"stateClass":   func(s syndicate.State) string { return "state-" + string(s) },
 		"count":        func(m map[syndicate.State]int, s syndicate.State) int { return m[s] },
@@ -88,6 +90,23 @@ func took(d time.Duration) string {
 func isWebURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// linked shows a plain-text post with its link spans as links: only
+// spans that lie on character boundaries, in order, and lead to the web.
+func linked(r syndicate.Rendering) template.HTML {
+	var b strings.Builder
+	at := 0
+	for _, l := range r.Links {
+		if l.Start < at || l.End <= l.Start || l.End > len(r.Text) || !utf8.ValidString(r.Text[l.Start:l.End]) || !isWebURL(l.URL) {
+			continue
+		}
+		b.WriteString(html.EscapeString(r.Text[at:l.Start]))
+		fmt.Fprintf(&b, `<a href="%s" rel="noopener noreferrer nofollow">%s</a>`, html.EscapeString(l.URL), html.EscapeString(r.Text[l.Start:l.End]))
+		at = l.End
+	}
+	b.WriteString(html.EscapeString(r.Text[at:]))
+	return template.HTML(b.String())
 }
 
 // telegramTags are the tags of Telegram's HTML, each with the tag the
