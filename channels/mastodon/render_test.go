@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/syndicate-daemon/syndicate/channels"
+	"github.com/syndicate-daemon/syndicate/channels/layout"
 	"github.com/syndicate-daemon/syndicate/channels/mastodon/mastodontest"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 	"github.com/syndicate-daemon/syndicate/syndicate/feed"
@@ -437,8 +438,8 @@ func FuzzRender(f *testing.F) {
 		maxBytes := max(64<<10, 64*limit)
 		countText := func(s string) int { return countChars(s, 23) }
 		floored := TemplateData{
-			Title:    strings.Join(strings.Fields(truncateBytes(title, maxBytes)), " "),
-			Summary:  strings.TrimSpace(truncateBytes(summary, maxBytes)),
+			Title:    strings.Join(strings.Fields(layout.TruncateBytes(title, maxBytes)), " "),
+			Summary:  strings.TrimSpace(layout.TruncateBytes(summary, maxBytes)),
 			Link:     strings.TrimSpace(link),
 			Hashtags: channels.Hashtags(a.CategoryNames(), r.renames, r.maxHashtags),
 		}

@@ -1,4 +1,4 @@
-package mastodon
+package layout
 
 import (
 	"sort"
@@ -9,30 +9,30 @@ import (
 	"github.com/rivo/uniseg"
 )
 
-// cutSummary cuts s to at most n characters, as count counts them. It cuts
+// CutSummary cuts s to at most n characters, as count counts them. It cuts
 // at the last sentence end that fits, when the sentence kept is at least
 // floor characters long: the text then ends with the sentence's own
 // punctuation ("." "!" "?" "。", and a closing quote or bracket after
 // it), with no ellipsis, for nothing is missing from it. Otherwise it cuts
-// at a word, with an ellipsis, as cutText does. Like cutText, it never cuts
+// at a word, with an ellipsis, as Cut does. Like Cut, it never cuts
 // inside a URL, a mention or a hashtag.
-func cutSummary(s string, n, floor int, count func(string) int) string {
+func (sx Syntax) CutSummary(s string, n, floor int, count func(string) int) string {
 	if n <= 0 {
 		return ""
 	}
 	if count(s) <= n {
 		return s
 	}
-	if text := cutAtSentence(boundedPrefix(s, n), n, count); text != "" && count(text) >= floor {
+	if text := sx.cutAtSentence(boundedPrefix(s, n), n, count); text != "" && count(text) >= floor {
 		return text
 	}
-	return cutText(s, n, count)
+	return sx.Cut(s, n, count)
 }
 
 // cutAtSentence returns the longest run of whole sentences at the start of
 // s that counts at most n, or "" when even the first does not fit.
-func cutAtSentence(s string, n int, count func(string) int) string {
-	ends := sentenceEnds(s)
+func (sx Syntax) cutAtSentence(s string, n int, count func(string) int) string {
+	ends := sx.sentenceEnds(s)
 	// Counts grow with the prefix, nearly (a URL counts the same however
 	// long), so the search is binary and every candidate is checked.
 	best := ""
@@ -54,8 +54,8 @@ func cutAtSentence(s string, n int, count func(string) int) string {
 // them) that end with a sentence's closing punctuation and are not inside
 // a URL, a mention or a hashtag. A line that ends without such punctuation
 // (a heading, a list item) is not a sentence end.
-func sentenceEnds(s string) []int {
-	protected := atomicSpans(s)
+func (sx Syntax) sentenceEnds(s string) []int {
+	protected := sx.atomicSpans(s)
 	inside := func(p int) bool {
 		i := sort.Search(len(protected), func(i int) bool { return protected[i][1] > p })
 		return i < len(protected) && protected[i][0] < p
