@@ -273,7 +273,12 @@ func (e *Engine) deliveryLease() time.Duration { return e.sendTimeout() + time.M
 func (e *Engine) resolve(ctx context.Context, v DeliveryView) Delivery {
 	d := v.Delivery
 	d.UpdatedAt = e.now()
-	resolver := e.Targets[d.ChannelID].Resolver
+	t := e.Targets[d.ChannelID]
+	if t.Resendable {
+		d.State, d.NextAttempt, d.LastError = StatePending, time.Time{}, "interrupted; sending again (the channel finds the post if it went out)"
+		return d
+	}
+	resolver := t.Resolver
 	if resolver == nil {
 		d.State, d.LastError = StateUncertain, "interrupted after the request may have left; check the channel, then retry, skip or mark-sent"
 		return d

@@ -439,16 +439,19 @@ func TestUncertainWaitsForAnEditor(t *testing.T) {
 
 func TestRecoverInterruptedSends(t *testing.T) {
 	tests := []struct {
-		name      string
-		resolver  bool
-		found     bool
-		age       time.Duration
-		wantState syndicate.State
+		name       string
+		resolver   bool
+		found      bool
+		resendable bool
+		age        time.Duration
+		wantState  syndicate.State
 	}{
-		{"no way to check", false, false, time.Minute, syndicate.StateUncertain},
-		{"found on the channel", true, true, time.Minute, syndicate.StateSent},
-		{"not found, within the idempotency hour", true, false, time.Minute, syndicate.StateSent}, // re-sent
-		{"not found, too old to re-send", true, false, 2 * time.Hour, syndicate.StateUncertain},
+		{"no way to check", false, false, false, time.Minute, syndicate.StateUncertain},
+		{"found on the channel", true, true, false, time.Minute, syndicate.StateSent},
+		{"not found, within the idempotency hour", true, false, false, time.Minute, syndicate.StateSent}, // re-sent
+		{"not found, too old to re-send", true, false, false, 2 * time.Hour, syndicate.StateUncertain},
+		// A channel whose sends are safe to repeat is sent again, however late.
+		{"resendable, a day later", false, false, true, 24 * time.Hour, syndicate.StateSent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -458,6 +461,11 @@ func TestRecoverInterruptedSends(t *testing.T) {
 				tgt := f.engine.Targets["a"]
 				tgt.Channel = resolvingChannel{f.a}
 				tgt.Resolver = resolvingChannel{f.a}
+				f.engine.Targets["a"] = tgt
+			}
+			if tt.resendable {
+				tgt := f.engine.Targets["a"]
+				tgt.Resendable = true
 				f.engine.Targets["a"] = tgt
 			}
 			f.feed.set()

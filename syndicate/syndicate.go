@@ -208,6 +208,10 @@ type Capabilities struct {
 	Editor      Editor      // changes a post already sent (on_update: edit)
 	Resolver    Resolver    // finds out whether an interrupted send was posted
 	TextChecker TextChecker // renders an editor's rewritten text as Send would
+	// Resendable: sending a post again, however late, never makes a second
+	// one (Bluesky's fixed record keys: Send finds the post it made), so an
+	// interrupted send is simply sent again, never left uncertain.
+	Resendable bool
 }
 
 // Built is a channel as its constructor returns it: what posts, and what

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/syndicate-daemon/syndicate/channels"
+	"github.com/syndicate-daemon/syndicate/channels/bluesky"
 	"github.com/syndicate-daemon/syndicate/channels/mastodon"
 	"github.com/syndicate-daemon/syndicate/channels/telegram"
 	"github.com/syndicate-daemon/syndicate/config"
@@ -16,6 +17,7 @@ func postTypes() []postType {
 	return []postType{
 		newPostType("mastodon", "Mastodon post", mastodon.Decode, mastodon.Build),
 		newPostType("telegram", "Telegram message", telegram.Decode, telegram.Build),
+		newPostType("bluesky", "Bluesky post", bluesky.Decode, bluesky.Build),
 	}
 }
 
