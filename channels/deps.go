@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -25,4 +26,16 @@ type Deps struct {
 	// Built are the channels built before this one, which a channel on
 	// the same account may share its rate limits with.
 	Built []syndicate.Channel
+	// Vault keeps what a channel must remember between runs (a session's
+	// refresh token); nil keeps nothing.
+	Vault Vault
+}
+
+// Vault keeps a channel's secrets in the store, encrypted with the
+// daemon's secret: what Save is given never reaches the store in clear.
+type Vault interface {
+	// Load returns the value saved under key; ok is false when there is
+	// none, or when it cannot be read back (another secret made it).
+	Load(ctx context.Context, key string) (value string, ok bool, err error)
+	Save(ctx context.Context, key, value string) error
 }

@@ -241,6 +241,10 @@ type Store interface {
 	// and returns the stored one: the first writer wins, even across
 	// processes (a generated secret).
 	EnsureMeta(ctx context.Context, key, value string) (string, error)
+	// Meta returns the value kept under key; ok is false when there is none.
+	Meta(ctx context.Context, key string) (value string, ok bool, err error)
+	// SetMeta keeps value under key, replacing what was there.
+	SetMeta(ctx context.Context, key, value string) error
 
 	Close() error
 }

@@ -239,12 +239,16 @@ func (c *Channel) sendError(doing string, err error) error {
 
 // redact keeps the app password and the tokens out of err's text.
 func (c *Channel) redact(err error) error {
-	secrets := []string{c.cfg.AppPassword.Value()}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.redactLocked(err)
+}
+
+func (c *Channel) redactLocked(err error) error {
+	secrets := []string{c.cfg.AppPassword.Value()}
 	if s := c.session; s != nil {
 		secrets = append(secrets, s.AccessJwt, s.RefreshJwt)
 	}
-	c.mu.Unlock()
 	return channels.RedactError(err, secrets...)
 }
 

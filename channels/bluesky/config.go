@@ -177,6 +177,8 @@ type Config struct {
 	// Logger receives what the operator should know (a post sent without
 	// its image); nil discards it.
 	Logger *slog.Logger
+	// Vault keeps the session between runs; nil keeps it in memory only.
+	Vault channels.Vault
 }
 
 // Build makes the channel of settings s, which Validate accepted, with
@@ -185,7 +187,7 @@ type Config struct {
 func Build(d channels.Deps, s *Settings) (syndicate.Built, error) {
 	c, err := New(Config{
 		Settings: *s, ID: d.ID, Template: d.Template, Timeout: d.Timeout, UserAgent: d.UserAgent,
-		ImageTransport: d.ImageTransport, Now: d.Now, Logger: d.Logger,
+		ImageTransport: d.ImageTransport, Now: d.Now, Logger: d.Logger, Vault: d.Vault,
 	})
 	if err != nil {
 		return syndicate.Built{}, err

@@ -2,6 +2,7 @@ package bluesky
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	comatproto "github.com/bluesky-social/indigo/api/atproto"
@@ -37,12 +38,17 @@ func (c *Channel) currentSession(ctx context.Context, stale *xrpc.AuthInfo) (*xr
 	if c.session != nil && c.session != stale {
 		return c.session, nil
 	}
+	if c.session == nil && stale == nil {
+		if kept := c.keptSession(ctx); kept != nil {
+			c.session = kept // checked by its first use: an expired one is refreshed
+			return kept, nil
+		}
+	}
 	if stale != nil {
 		refresher := c.client(&xrpc.AuthInfo{AccessJwt: stale.RefreshJwt})
 		out, err := comatproto.ServerRefreshSession(ctx, refresher)
 		if err == nil {
-			c.session = &xrpc.AuthInfo{AccessJwt: out.AccessJwt, RefreshJwt: out.RefreshJwt, Handle: out.Handle, Did: out.Did}
-			return c.session, nil
+			return c.keep(ctx, &xrpc.AuthInfo{AccessJwt: out.AccessJwt, RefreshJwt: out.RefreshJwt, Handle: out.Handle, Did: out.Did})
 		}
 		if !isXRPC(err, "ExpiredToken") && !isXRPC(err, "InvalidToken") {
 			return nil, fmt.Errorf("refreshing the session of %s: %w", c.cfg.Handle, err)
@@ -55,8 +61,49 @@ func (c *Channel) currentSession(ctx context.Context, stale *xrpc.AuthInfo) (*xr
 	if err != nil {
 		return nil, fmt.Errorf("creating a session for %s: %w", c.cfg.Handle, err)
 	}
-	c.session = &xrpc.AuthInfo{AccessJwt: out.AccessJwt, RefreshJwt: out.RefreshJwt, Handle: out.Handle, Did: out.Did}
-	return c.session, nil
+	return c.keep(ctx, &xrpc.AuthInfo{AccessJwt: out.AccessJwt, RefreshJwt: out.RefreshJwt, Handle: out.Handle, Did: out.Did})
+}
+
+// vaultKey is where the channel's session is kept between runs: per
+// channel, account and PDS, so that a changed handle or service starts
+// afresh.
+func (c *Channel) vaultKey() string {
+	return "bluesky/" + c.cfg.ID + "/" + c.cfg.Handle + "@" + c.cfg.Service
+}
+
+// keep makes s the channel's session and saves it in the vault, so that
+// the next run (once, from cron) refreshes it instead of making one:
+// createSession is limited to 30 per 5 minutes and 300 a day.
+func (c *Channel) keep(ctx context.Context, s *xrpc.AuthInfo) (*xrpc.AuthInfo, error) {
+	c.session = s
+	if c.cfg.Vault == nil {
+		return s, nil
+	}
+	b, err := json.Marshal(s)
+	if err == nil {
+		err = c.cfg.Vault.Save(ctx, c.vaultKey(), string(b))
+	}
+	if err != nil {
+		// The session works; only the next run pays for a new one.
+		c.cfg.Logger.Warn("bluesky: the session could not be kept for the next run", "channel", c.cfg.ID, "error", c.redactLocked(err).Error())
+	}
+	return s, nil
+}
+
+// keptSession is the session an earlier run kept, or nil.
+func (c *Channel) keptSession(ctx context.Context) *xrpc.AuthInfo {
+	if c.cfg.Vault == nil {
+		return nil
+	}
+	v, ok, err := c.cfg.Vault.Load(ctx, c.vaultKey())
+	if err != nil || !ok {
+		return nil
+	}
+	var s xrpc.AuthInfo
+	if json.Unmarshal([]byte(v), &s) != nil || s.AccessJwt == "" || s.RefreshJwt == "" || s.Did == "" {
+		return nil
+	}
+	return &s
 }
 
 // client is an XRPC client of the PDS, authenticated by s when not nil.

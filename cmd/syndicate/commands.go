@@ -154,7 +154,7 @@ func cmdCheck(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	targets, err := buildTargets(cfg, c)
+	targets, err := buildTargets(cfg, c, nil)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func cmdPreview(ctx context.Context, c *cli) error {
 	if err != nil {
 		return err
 	}
-	targets, err := buildTargets(cfg, c)
+	targets, err := buildTargets(cfg, c, nil)
 	if err != nil {
 		return err
 	}

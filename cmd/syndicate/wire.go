@@ -194,7 +194,7 @@ func buildFeeds(cfg *config.Config, targets map[string]syndicate.Target) ([]synd
 
 // buildTargets builds one channel per configured channel that posts
 // article by article: the one place where a type: becomes a channel.
-func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, error) {
+func buildTargets(cfg *config.Config, c *cli, vault channels.Vault) (map[string]syndicate.Target, error) {
 	ua := readBuildInfo().UserAgent()
 	images := netGuard(cfg).Transport(nil, nil) // the feed names them
 	targets := map[string]syndicate.Target{}
@@ -216,6 +216,7 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 			Now:            c.env.Now,
 			Logger:         c.log,
 			Built:          built,
+			Vault:          vault,
 		}, ch.Settings)
 		if err != nil {
 			return nil, configError{fmt.Errorf("channels[%d] (%s): %w", i, ch.ID, err)}
@@ -243,7 +244,11 @@ func buildTargets(cfg *config.Config, c *cli) (map[string]syndicate.Target, erro
 
 // engineFor wires a pipeline over an open store.
 func (c *cli) engineFor(ctx context.Context, cfg *config.Config, store syndicate.Store, dryRun bool, out io.Writer, obs syndicate.Observer) (*syndicate.Engine, error) {
-	targets, err := buildTargets(cfg, c)
+	vault, err := newStoreVault(ctx, cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := buildTargets(cfg, c, vault)
 	if err != nil {
 		return nil, err
 	}
