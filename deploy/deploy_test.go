@@ -25,6 +25,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/syndicate-daemon/syndicate/channels/bluesky"
 	"github.com/syndicate-daemon/syndicate/channels/mastodon"
 	"github.com/syndicate-daemon/syndicate/channels/telegram"
 	"github.com/syndicate-daemon/syndicate/config"
@@ -459,4 +460,5 @@ func TestMain(m *testing.M) {
 var channelTypes = []config.ChannelType{
 	config.NewChannelType("mastodon", mastodon.Decode),
 	config.NewChannelType("telegram", telegram.Decode),
+	config.NewChannelType("bluesky", bluesky.Decode),
 }
