@@ -39,6 +39,8 @@ type Channel struct {
 	images   channels.ImageFetcher
 	renderer *renderer
 
+	budget *budget
+
 	mu      sync.Mutex // guards session; held while a session is made
 	session *xrpc.AuthInfo
 }
@@ -50,9 +52,11 @@ func New(cfg Config) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bluesky channel %q: template: %w", cfg.ID, err)
 	}
+	b := &budget{}
 	return &Channel{
 		cfg:      cfg,
-		http:     &http.Client{Transport: cfg.Transport, Timeout: cfg.Timeout},
+		budget:   b,
+		http:     &http.Client{Transport: watchBudget{base: cfg.Transport, b: b}, Timeout: cfg.Timeout},
 		images:   channels.ImageFetcher{Client: &http.Client{Transport: cfg.ImageTransport, Timeout: cfg.Timeout}, UserAgent: cfg.UserAgent},
 		renderer: r,
 	}, nil
@@ -135,6 +139,9 @@ func (c *Channel) create(ctx context.Context, x *xrpc.Client, did, rkey string, 
 	planned, err := c.plan(p)
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("bluesky channel %q: rendering %q: %w", c.cfg.ID, p.Article.Title, err))
+	}
+	if err := c.budget.wait(c.cfg.Now()); err != nil {
+		return syndicate.Receipt{}, err // before the image is uploaded
 	}
 	rec, warning, err := c.record(ctx, x, planned)
 	if err != nil {

@@ -90,6 +90,8 @@ func TestDemo(t *testing.T) {
 	want := []string{
 		"── mastodon-en · Mastodon post · Protests in Kazakhstan 5 clues",
 		"#Kazakhstan #MassStrike #CentralAsia",
+		"── bluesky-en · Bluesky post · Protests in Kazakhstan 5 clues",
+		"en.communia.blog/protests-in-kaz…",
 		"── telegram-en · Telegram message · Protests in Kazakhstan 5 clues",
 		"<b>Protests in Kazakhstan 5 clues to understand what’s going on</b>",
 		"── telegram-es · Telegram message · Protestas en Kazajistán",
@@ -193,7 +195,7 @@ func TestEveryCommandOnEveryChannelType(t *testing.T) {
 		code int
 		want string // in stdout or stderr
 	}{
-		{[]string{"check"}, 0, "configuration ok (3 feeds, 5 channels)"},
+		{[]string{"check"}, 0, "configuration ok (3 feeds, 6 channels)"},
 		{[]string{"preview", "--limit", "1"}, 0, "── communia-es → digest-es · email digest entry"},
 		{[]string{"preview", "--channel", "digest-en", "--limit", "3"}, 0, "KAZAKHSTAN · MASS STRIKE · CENTRAL ASIA"},
 		{[]string{"preview", "--channel", "mastodon-en", "--feed", "statements"}, 0, "#Statements #Kazakhstan"},
