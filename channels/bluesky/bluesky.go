@@ -3,7 +3,8 @@
 // client and the generated com.atproto and app.bsky calls and records.
 // It wraps the SDK's gaps thinly: sessions are created and refreshed here
 // (the PDS answers an expired token with 400 ExpiredToken), answers are
-// classified for the engine (429 after ratelimit-reset, 5xx retryable),
+// classified for the engine (429 after its Retry-After or ratelimit-reset,
+// 5xx retryable), the account's budgets are paced (see limits),
 // and the featured image is scaled down to what its use allows.
 //
 // Exactly once rests on Bluesky's own record keys: every delivery has a
@@ -39,7 +40,7 @@ type Channel struct {
 	images   channels.ImageFetcher
 	renderer *renderer
 
-	budget *budget
+	limits *limits
 
 	mu      sync.Mutex // guards session; held while a session is made
 	session *xrpc.AuthInfo
@@ -52,11 +53,11 @@ func New(cfg Config) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bluesky channel %q: template: %w", cfg.ID, err)
 	}
-	b := &budget{}
+	l := newLimits()
 	return &Channel{
 		cfg:      cfg,
-		budget:   b,
-		http:     &http.Client{Transport: watchBudget{base: cfg.Transport, b: b}, Timeout: cfg.Timeout},
+		limits:   l,
+		http:     &http.Client{Transport: watchLimits{base: cfg.Transport, l: l, now: cfg.Now}, Timeout: cfg.Timeout},
 		images:   channels.ImageFetcher{Client: &http.Client{Transport: cfg.ImageTransport, Timeout: cfg.Timeout}, UserAgent: cfg.UserAgent},
 		renderer: r,
 	}, nil
@@ -91,8 +92,8 @@ var errNoPassword = errors.New("bluesky: no app_password configured")
 
 // Send posts the article as an app.bsky.feed.post record under the
 // delivery's own key, unless a record is there already, which it then
-// returns. Its errors are *syndicate.SendError: 429 is retryable at
-// ratelimit-reset, 5xx and lost answers retryable (the next attempt finds
+// returns. Its errors are *syndicate.SendError: 429 is retryable at the
+// later of its Retry-After and ratelimit-reset, 5xx and lost answers retryable (the next attempt finds
 // the record if it was made), other refusals permanent with the server's
 // error and message. A featured image that cannot be had or used does not
 // stop the post: it goes without, and Receipt.Warning says why.
@@ -140,7 +141,7 @@ func (c *Channel) create(ctx context.Context, x *xrpc.Client, did, rkey string, 
 	if err != nil {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("bluesky channel %q: rendering %q: %w", c.cfg.ID, p.Article.Title, err))
 	}
-	if err := c.budget.wait(c.cfg.Now()); err != nil {
+	if err := c.limits.wait(c.cfg.Now(), planned.Image != ""); err != nil {
 		return syndicate.Receipt{}, err // before the image is uploaded
 	}
 	rec, warning, err := c.record(ctx, x, planned)
@@ -223,7 +224,7 @@ func encodeTID(v uint64) string {
 }
 
 // sendError classifies an error of a send for the engine: 429 retryable
-// at ratelimit-reset, other 4xx permanent, the rest (5xx, lost answers)
+// when the PDS said, other 4xx permanent, the rest (5xx, lost answers)
 // retryable, for the next attempt finds the record if this one made it.
 func (c *Channel) sendError(doing string, err error) error {
 	var se *syndicate.SendError
@@ -234,11 +235,17 @@ func (c *Channel) sendError(doing string, err error) error {
 	var xe *xrpc.Error
 	if errors.As(err, &xe) {
 		var reset time.Time
-		if xe.Ratelimit != nil && xe.StatusCode == http.StatusTooManyRequests {
-			reset = xe.Ratelimit.Reset
+		if xe.StatusCode == http.StatusTooManyRequests {
+			reset = c.limits.throttledUntil(c.cfg.Now()) // Retry-After, which the SDK drops, or ratelimit-reset
+			if xe.Ratelimit != nil && xe.Ratelimit.Reset.After(reset) {
+				reset = xe.Ratelimit.Reset
+			}
 		}
 		classified := channels.StatusError(xe.StatusCode, reset, nil)
 		out.Kind, out.RetryAfter = classified.Kind, classified.RetryAfter
+		if isXRPC(err, "BlobNotFound") {
+			out.Kind = syndicate.Retryable // the PDS deleted the image meanwhile: the next attempt uploads it anew
+		}
 	}
 	out.Err = fmt.Errorf("bluesky channel %q: %s: %w", c.cfg.ID, doing, c.redact(err))
 	return out

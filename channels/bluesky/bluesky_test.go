@@ -281,12 +281,21 @@ func TestErrorsAreClassified(t *testing.T) {
 		message string
 	}{
 		{"429", func(s *blueskytest.Server) { s.ThrottleNext("com.atproto.repo.createRecord", 1, reset) }, syndicate.Retryable, reset, "RateLimitExceeded"},
+		{"429 saying only Retry-After", func(s *blueskytest.Server) {
+			s.ThrottleNextRetryAfter("com.atproto.repo.createRecord", 1, 90*time.Second)
+		}, syndicate.Retryable, clockStart.Add(90 * time.Second), "RateLimitExceeded"},
+		{"429 on getRecord", func(s *blueskytest.Server) {
+			s.ThrottleNextRetryAfter("com.atproto.repo.getRecord", 1, 10*time.Minute)
+		}, syndicate.Retryable, clockStart.Add(10 * time.Minute), "RateLimitExceeded"},
 		{"500", func(s *blueskytest.Server) {
 			s.FailNext("com.atproto.repo.createRecord", 1, 500, "InternalServerError", "Internal Server Error")
 		}, syndicate.Retryable, time.Time{}, "InternalServerError"},
 		{"400 refused", func(s *blueskytest.Server) {
 			s.FailNext("com.atproto.repo.createRecord", 1, 400, "InvalidRecord", "Record/text must not be longer than 300 graphemes")
 		}, syndicate.Permanent, time.Time{}, "InvalidRecord: Record/text must not be longer than 300 graphemes"},
+		{"400 BlobNotFound", func(s *blueskytest.Server) {
+			s.FailNext("com.atproto.repo.createRecord", 1, 400, "BlobNotFound", "Could not find blob: bafkreixyz")
+		}, syndicate.Retryable, time.Time{}, "BlobNotFound"},
 		{"bad password", func(s *blueskytest.Server) {
 			s.FailNext("com.atproto.server.createSession", 1, 401, "AuthenticationRequired", "Invalid identifier or password")
 		}, syndicate.Permanent, time.Time{}, "Invalid identifier or password"},
@@ -399,5 +408,92 @@ func TestBurstKeepsWithinTheWriteBudget(t *testing.T) {
 	}
 	if f.pds.Records() == nil || len(f.pds.Records()) != n {
 		t.Errorf("%d records", len(f.pds.Records()))
+	}
+}
+
+// After a 429 the channel makes no call until the PDS said it may, for
+// any delivery, and then posts.
+func TestThrottledAccountWaits(t *testing.T) {
+	f := newFixture(t)
+	c := f.channel(t, nil)
+	f.pds.ThrottleNextRetryAfter("com.atproto.repo.createRecord", 1, 5*time.Minute)
+	if _, err := c.Send(ctx(t), postOf(kazakhstan(), 1)); err == nil {
+		t.Fatal("a throttled create went through")
+	}
+	calls := f.pds.Calls("com.atproto.repo.createRecord")
+	f.clock.Add(4 * time.Minute)
+	_, err := c.Send(ctx(t), postOf(kazakhstan(), 2))
+	kind, at := syndicate.Classify(err)
+	if kind != syndicate.Retryable || !at.Equal(clockStart.Add(5*time.Minute)) || f.pds.Calls("com.atproto.repo.createRecord") != calls {
+		t.Fatalf("within the throttle: %v (%v at %v), %d creates (want %d)", err, kind, at, f.pds.Calls("com.atproto.repo.createRecord"), calls)
+	}
+	f.clock.Add(time.Minute)
+	for id := int64(1); id <= 2; id++ {
+		if _, err := c.Send(ctx(t), postOf(kazakhstan(), id)); err != nil {
+			t.Fatalf("after the throttle, delivery %d: %v", id, err)
+		}
+	}
+	if n := len(f.pds.Records()); n != 2 {
+		t.Errorf("%d records, want 2", n)
+	}
+}
+
+// A burst of posts with images keeps off the last tenth of the account's
+// daily uploads: the post that would eat into it waits for the day's end,
+// uploading nothing and posting nothing, rather than going without.
+func TestBurstKeepsWithinTheUploadBudget(t *testing.T) {
+	f := newFixture(t)
+	c := f.channel(t, nil)
+	a := kazakhstan()
+	a.ImageURL = f.site.URL + "/small.jpg"
+	var refused error
+	n := 0
+	for i := range 1200 {
+		if i > 0 && i%250 == 0 {
+			f.clock.Add(time.Hour) // a new window of write points
+		}
+		if _, err := c.Send(ctx(t), postOf(a, int64(i+1))); err != nil {
+			refused = err
+			break
+		}
+		n++
+	}
+	kind, at := syndicate.Classify(refused)
+	if refused == nil || kind != syndicate.Retryable || !at.Equal(clockStart.Add(24*time.Hour)) || !strings.Contains(refused.Error(), "image uploads") {
+		t.Fatalf("after %d posts: %v (%v at %v)", n, refused, kind, at)
+	}
+	// 1,000 uploads a day, 100 kept: the last post leaves 100.
+	if uploads := len(f.pds.Blobs()); n != 900 || uploads != 900 || len(f.pds.Records()) != 900 {
+		t.Errorf("%d posts, %d uploads, %d records; want 900 of each", n, uploads, len(f.pds.Records()))
+	}
+	for _, r := range f.pds.Records() {
+		if r.Post.Embed == nil || r.Post.Embed.External == nil || r.Post.Embed.External.Thumb == nil {
+			t.Fatalf("record %s went without its thumbnail", r.Rkey)
+		}
+	}
+}
+
+// An attempt made after the PDS deleted the image of an earlier one (no
+// record used it) uploads it again rather than refer to the lost blob.
+func TestRetryLongAfterUploadsAnew(t *testing.T) {
+	f := newFixture(t)
+	c := f.channel(t, nil)
+	a := kazakhstan()
+	a.ImageURL = f.site.URL + "/small.jpg"
+	f.pds.FailNext("com.atproto.repo.createRecord", 1, 500, "InternalServerError", "Internal Server Error")
+	if _, err := c.Send(ctx(t), postOf(a, 1)); err == nil {
+		t.Fatal("the failed create went through")
+	}
+	first := f.pds.Blobs()
+	f.clock.Add(3 * time.Hour) // past the blob's lifetime
+	if len(first) != 1 || f.pds.HasBlob(first[0].CID) {
+		t.Fatalf("%d blobs; the first still exists: %v", len(first), len(first) == 1 && f.pds.HasBlob(first[0].CID))
+	}
+	if _, err := c.Send(ctx(t), postOf(a, 1)); err != nil {
+		t.Fatal(err)
+	}
+	recs := f.pds.Records()
+	if len(recs) != 1 || len(f.pds.Blobs()) != 2 || recs[0].Post.Embed.External.Thumb == nil || !f.pds.HasBlob(recs[0].Post.Embed.External.Thumb.Ref.Link) {
+		t.Fatalf("%d records, %d uploads", len(recs), len(f.pds.Blobs()))
 	}
 }

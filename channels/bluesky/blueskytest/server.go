@@ -6,7 +6,7 @@
 // when no record uses them within their lifetime), and app.bsky.feed.post
 // records validated as the lexicon says (text in graphemes and in bytes,
 // datetimes, languages, facets, link cards and images), with the rate
-// limits the reference PDS keeps on sessions and writes.
+// limits the reference PDS keeps on sessions, writes and uploads.
 //
 // It is stricter than the reference PDS where a test should never pass by
 // something being silently accepted: it refuses validate: false, input
@@ -90,6 +90,8 @@ const (
 	DeleteCost       = 1
 	SessionLimit     = 30 // createSession calls per SessionWindow
 	SessionWindow    = 5 * time.Minute
+	UploadLimit      = 1000 // uploadBlob calls per UploadWindow
+	UploadWindow     = 24 * time.Hour
 	globalLimit      = 3000 // what other methods report when throttled
 	globalWindow     = 5 * time.Minute
 	maxJSONBody      = 1 << 20
@@ -201,6 +203,7 @@ type Server struct {
 	commit         string // CID of the latest commit
 	writes         window
 	sessionCalls   window
+	uploadCalls    window
 	injected       map[string][]injection
 	drops          map[string]int
 	holds          map[string]*hold
@@ -229,7 +232,8 @@ type injection struct {
 	status           int
 	errName, message string
 	throttle         bool
-	reset            time.Time
+	reset            time.Time     // ratelimit-reset of a throttle
+	retryAfter       time.Duration // of a throttle that says only Retry-After
 }
 
 type hold struct {
@@ -258,6 +262,7 @@ func NewServer(t testing.TB, handle, appPassword string) *Server {
 		refs:           map[string]int{},
 		writes:         window{limit: WriteLimit, period: WriteWindow},
 		sessionCalls:   window{limit: SessionLimit, period: SessionWindow},
+		uploadCalls:    window{limit: UploadLimit, period: UploadWindow},
 		injected:       map[string][]injection{},
 		drops:          map[string]int{},
 		holds:          map[string]*hold{},
@@ -351,6 +356,17 @@ func (s *Server) ThrottleNext(method string, n int, reset time.Time) {
 	defer s.mu.Unlock()
 	for range n {
 		s.injected[method] = append(s.injected[method], injection{status: http.StatusTooManyRequests, throttle: true, reset: reset})
+	}
+}
+
+// ThrottleNextRetryAfter makes the next n calls to method answer 429
+// with only a Retry-After header of after, as a front end of the PDS
+// that keeps a limit of its own does.
+func (s *Server) ThrottleNextRetryAfter(method string, n int, after time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.injected[method] = append(s.injected[method], injection{status: http.StatusTooManyRequests, throttle: true, retryAfter: after})
 	}
 }
 
@@ -520,12 +536,19 @@ func (s *Server) answerInjection(w http.ResponseWriter, nsid string, inj injecti
 		writeError(w, inj.status, inj.errName, inj.message)
 		return
 	}
+	if inj.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(inj.retryAfter.Seconds())), 10))
+		writeError(w, http.StatusTooManyRequests, "RateLimitExceeded", "Rate Limit Exceeded")
+		return
+	}
 	limit, period := globalLimit, globalWindow
 	switch nsid {
 	case MethodCreateRecord, MethodDeleteRecord:
 		limit, period = WriteLimit, WriteWindow
 	case MethodCreateSession:
 		limit, period = SessionLimit, SessionWindow
+	case MethodUploadBlob:
+		limit, period = UploadLimit, UploadWindow
 	}
 	s.mu.Lock()
 	now := s.now()
@@ -799,6 +822,10 @@ func (s *Server) uploadBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	b := Blob{CID: makeCID(codecRaw, data), MimeType: mimeType, Size: int64(len(data)), Data: data}
 	s.mu.Lock()
+	if !s.admit(w, &s.uploadCalls, 1) {
+		s.mu.Unlock()
+		return
+	}
 	b.UploadedAt = s.now()
 	s.uploads = append(s.uploads, b)
 	if s.refs[b.CID] == 0 {

@@ -1014,7 +1014,7 @@ func TestThrottleNext(t *testing.T) {
 		}, "30;w=300"},
 		{MethodUploadBlob, func(t *testing.T, s *Server, jwt string) answer {
 			return upload(t, s, jwt, "image/png", image(pngMagic, 10))
-		}, "3000;w=300"},
+		}, "1000;w=86400"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
@@ -1068,6 +1068,47 @@ func TestFailNext(t *testing.T) {
 	if a.header.Get("ratelimit-remaining") != "4997" {
 		t.Errorf("a failed create spent write points: %s left", a.header.Get("ratelimit-remaining"))
 	}
+}
+
+func TestUploadBudget(t *testing.T) {
+	s := NewServer(t, handle, password)
+	c := setClock(s)
+	access, _ := login(t, s)
+	start := c.now()
+	for i := range UploadLimit {
+		a := upload(t, s, access, "image/png", image(pngMagic, 10+i%7))
+		if a.status != 200 || a.header.Get("ratelimit-remaining") != strconv.Itoa(UploadLimit-1-i) || a.header.Get("ratelimit-policy") != "1000;w=86400" {
+			t.Fatalf("upload %d: %d %s, %v", i+1, a.status, a.raw, a.header)
+		}
+	}
+	c.advance(time.Hour)
+	a := upload(t, s, access, "image/png", image(pngMagic, 10))
+	wantError(t, a, 429, "RateLimitExceeded", "Rate Limit Exceeded")
+	if got, want := a.header.Get("Retry-After"), strconv.Itoa(23*3600); got != want {
+		t.Errorf("Retry-After %q, want %q", got, want)
+	}
+	if n := len(s.Blobs()); n != UploadLimit {
+		t.Errorf("%d uploads stored, want %d", n, UploadLimit)
+	}
+	c.set(start.Add(UploadWindow))
+	access, _ = login(t, s) // the access token has expired meanwhile
+	wantOK(t, upload(t, s, access, "image/png", image(pngMagic, 10)))
+}
+
+func TestThrottleNextRetryAfter(t *testing.T) {
+	s := NewServer(t, handle, password)
+	setClock(s)
+	access, _ := login(t, s)
+	s.ThrottleNextRetryAfter(MethodCreateRecord, 1, 90*time.Second+time.Millisecond)
+	a := create(t, s, access, post("hello"))
+	wantError(t, a, 429, "RateLimitExceeded", "Rate Limit Exceeded")
+	if a.header.Get("Retry-After") != "91" || a.header.Get("ratelimit-reset") != "" || a.header.Get("ratelimit-limit") != "" {
+		t.Errorf("headers %v, want only Retry-After: 91", a.header)
+	}
+	if len(s.Records()) != 0 {
+		t.Errorf("a throttled create stored a record")
+	}
+	wantOK(t, create(t, s, access, post("hello")))
 }
 
 func TestWriteBudget(t *testing.T) {
