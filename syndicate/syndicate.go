@@ -208,6 +208,7 @@ type Capabilities struct {
 	Editor      Editor      // changes a post already sent (on_update: edit)
 	Resolver    Resolver    // finds out whether an interrupted send was posted
 	TextChecker TextChecker // renders an editor's rewritten text as Send would
+	Checker     Checker     // reaches the platform with the channel's credentials (check --online)
 	// Resendable: sending a post again, however late, never makes a second
 	// one (Bluesky's fixed record keys: Send finds the post it made), so an
 	// interrupted send is simply sent again, never left uncertain.
@@ -219,6 +220,12 @@ type Capabilities struct {
 type Built struct {
 	Channel Channel
 	Capabilities
+}
+
+// Checker reaches the platform with the channel's credentials, for
+// `check --online`, and says as whom.
+type Checker interface {
+	Check(ctx context.Context) (string, error)
 }
 
 // Editor changes a post already sent (on_update: edit).

@@ -194,7 +194,7 @@ func Build(d channels.Deps, s *Settings) (syndicate.Built, error) {
 	}
 	// A send is safe to repeat: its record key is fixed, and it looks
 	// for the record before creating it.
-	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{TextChecker: c, Resendable: true}}, nil
+	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{TextChecker: c, Checker: c, Resendable: true}}, nil
 }
 
 // withDefaults returns the configuration with what the daemon did not

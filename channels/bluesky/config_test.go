@@ -76,7 +76,7 @@ func TestBuildDeclaresCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Edits() || b.Editor != nil || b.Resolver != nil || b.TextChecker == nil || !b.Resendable || b.Channel == nil {
+	if s.Edits() || b.Editor != nil || b.Resolver != nil || b.TextChecker == nil || b.Checker == nil || !b.Resendable || b.Channel == nil {
 		t.Errorf("built %+v, settings edit: %v", b, s.Edits())
 	}
 }

@@ -207,7 +207,7 @@ func Build(d channels.Deps, s *Settings) (syndicate.Built, error) {
 	if err != nil {
 		return syndicate.Built{}, err
 	}
-	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{Editor: c, Resolver: c, TextChecker: c}}, nil
+	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{Editor: c, Resolver: c, TextChecker: c, Checker: c}}, nil
 }
 
 // withDefaults returns the configuration with what the daemon did not

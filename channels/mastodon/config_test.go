@@ -113,7 +113,7 @@ func TestBuildDeclaresCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Channel == nil || b.Resolver == nil || b.TextChecker == nil || (b.Editor != nil) != cfg.Edits() {
+	if b.Channel == nil || b.Resolver == nil || b.TextChecker == nil || b.Checker == nil || (b.Editor != nil) != cfg.Edits() {
 		t.Errorf("built %+v; settings say edits: %v", b, cfg.Edits())
 	}
 	cfg.Template = "{{.Nope"

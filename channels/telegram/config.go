@@ -226,7 +226,7 @@ func Build(d channels.Deps, s *Settings) (syndicate.Built, error) {
 	if err != nil {
 		return syndicate.Built{}, err
 	}
-	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{Editor: c, TextChecker: c}}, nil
+	return syndicate.Built{Channel: c, Capabilities: syndicate.Capabilities{Editor: c, TextChecker: c, Checker: c}}, nil
 }
 
 // withDefaults returns cfg with what the daemon did not give filled in.

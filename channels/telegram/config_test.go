@@ -78,7 +78,7 @@ func TestBuildDeclaresCapabilities(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Telegram cannot look a message up: an interrupted send waits for an editor.
-	if b.Channel == nil || b.Resolver != nil || b.TextChecker == nil || (b.Editor != nil) != s.Edits() {
+	if b.Channel == nil || b.Resolver != nil || b.TextChecker == nil || b.Checker == nil || (b.Editor != nil) != s.Edits() {
 		t.Errorf("built %+v; settings say edits: %v", b, s.Edits())
 	}
 	if b, err := Build(channels.Deps{ID: "t", Template: "{{.Nope"}, &s); err == nil || b.Channel != nil {

@@ -70,6 +70,22 @@ func TestBlueskyPostsOnceWithItsFacets(t *testing.T) {
 	}
 }
 
+// check --online makes a session and resolves the handle; a wrong app
+// password fails the check, naming the channel and not the password.
+func TestBlueskyCheckOnline(t *testing.T) {
+	s, pds := blueskySite(t, "bluesky-en", "")
+	r := s.run("check", "--online", "--config", s.config)
+	want := "channel bluesky-en: ok, authenticated as @" + blueskyHandle + " (" + pds.DID() + ")"
+	if r.code != 0 || !strings.Contains(r.stdout, want) || pds.Calls(blueskytest.MethodResolveHandle) != 1 {
+		t.Fatalf("check --online exited %d, %d resolveHandle calls:\n%s\n%s", r.code, pds.Calls(blueskytest.MethodResolveHandle), r.stdout, r.stderr)
+	}
+	s.writeFile("bluesky.password", "not-the-password\n")
+	r = s.run("check", "--online", "--config", s.config)
+	if r.code != 1 || !strings.Contains(r.stdout, "channel bluesky-en: FAIL") || strings.Contains(r.stdout+r.stderr, "not-the-password") {
+		t.Errorf("with a wrong password, check --online exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 func TestBlueskyRefusesEditAtLoad(t *testing.T) {
 	s, _ := blueskySite(t, "bluesky-en", "    on_update: edit\n")
 	r := s.run("check", "--config", s.config)

@@ -192,11 +192,10 @@ func cmdCheck(ctx context.Context, c *cli) error {
 		if !ok {
 			continue // email channels: below
 		}
-		chk, ok := t.Channel.(checker)
-		if !ok {
+		if t.Checker == nil {
 			continue
 		}
-		msg, err := chk.Check(ctx)
+		msg, err := t.Checker.Check(ctx)
 		if err != nil {
 			failed++
 			fmt.Fprintf(c.env.Stdout, "channel %s: FAIL: %v\n", ch.ID, err)

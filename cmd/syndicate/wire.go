@@ -20,11 +20,6 @@ import (
 	"github.com/syndicate-daemon/syndicate/syndicate/store/sqlite"
 )
 
-// checker is what `check --online` asks of a channel.
-type checker interface {
-	Check(ctx context.Context) (string, error)
-}
-
 // loadConfig reads the configuration; dry-run and preview need no secrets.
 func (c *cli) loadConfig(secretsOptional bool) (*config.Config, error) {
 	cfg, err := config.Load(c.opts.config, config.Options{Channels: configTypes(), LookupEnv: c.env.LookupEnv, MissingSecretsOK: secretsOptional})
