@@ -167,9 +167,12 @@ type Rendering struct {
 	// Format is "text" (plain text; Links mark what shows as links) or
 	// "html" (Telegram's HTML subset).
 	Format string
-	Length int    // counted the way the platform counts
-	Limit  int    // the platform's limit for this kind of post
-	Image  string // featured image sent with it, if any
+	Length int // counted the way the platform counts
+	Limit  int // the platform's limit for this kind of post
+	// Counting names how Length counts (CountGraphemes, …), for a count
+	// made as an editor types; "" is CountGraphemes.
+	Counting string
+	Image    string // featured image sent with it, if any
 	// Button is the label of a button the platform shows under the post
 	// (Telegram's inline button), ButtonURL what it opens; "" for none.
 	Button, ButtonURL string
@@ -179,6 +182,13 @@ type Rendering struct {
 	// Card is the link card shown under the post; nil for none.
 	Card *Card
 }
+
+// How a platform counts a text's length (Rendering.Counting).
+const (
+	CountGraphemes         = "graphemes"         // every character, URLs in full (Bluesky)
+	CountGraphemesURLsAs23 = "graphemes-urls-23" // every URL counts 23 (Mastodon)
+	CountUTF16HTML         = "utf16-html"        // UTF-16 units of the text the HTML shows (Telegram)
+)
 
 // LinkSpan is a part of a text shown as a link: Text[Start:End], in bytes.
 type LinkSpan struct {

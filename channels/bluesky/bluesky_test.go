@@ -368,7 +368,8 @@ func TestOverrideIsPostedWithItsFacets(t *testing.T) {
 	c := f.channel(t, nil)
 	p := postOf(kazakhstan(), 1)
 	p.Override = "Read this: https://en.communia.blog/protests-in-kazakhstan-5-clues #Kazakhstan"
-	if r, err := c.CheckText(p); err != nil || r.Length != Length(p.Override) || len(r.Links) != 1 {
+	if r, err := c.CheckText(p); err != nil || r.Length != Length(p.Override) || r.Counting != syndicate.CountGraphemes ||
+		len(r.Links) != 2 || r.Links[1].URL != "https://bsky.app/hashtag/Kazakhstan" || p.Override[r.Links[1].Start:r.Links[1].End] != "#Kazakhstan" {
 		t.Fatalf("CheckText: %+v, %v", r, err)
 	}
 	if _, err := c.Send(ctx(t), p); err != nil {

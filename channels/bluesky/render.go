@@ -236,11 +236,13 @@ func (p post) check() error {
 
 // rendering is the post as a preview shows it.
 func (p post) rendering() syndicate.Rendering {
-	r := syndicate.Rendering{Text: p.Text, Format: "text", Length: p.Length, Limit: MaxGraphemes}
+	r := syndicate.Rendering{Text: p.Text, Format: "text", Length: p.Length, Limit: MaxGraphemes, Counting: syndicate.CountGraphemes}
 	for _, f := range p.Facets {
-		if f.URL != "" {
-			r.Links = append(r.Links, syndicate.LinkSpan{Start: f.Start, End: f.End, URL: f.URL})
+		target := f.URL
+		if target == "" {
+			target = hashtagPage + url.PathEscape(f.Tag) // where Bluesky's app links a tag
 		}
+		r.Links = append(r.Links, syndicate.LinkSpan{Start: f.Start, End: f.End, URL: target})
 	}
 	switch p.Embed {
 	case EmbedCard:
@@ -250,6 +252,9 @@ func (p post) rendering() syndicate.Rendering {
 	}
 	return r
 }
+
+// hashtagPage is where bsky.app shows the posts of a tag.
+const hashtagPage = "https://bsky.app/hashtag/"
 
 // displayLink is a link as the post shows it: without its scheme, cut
 // with "…" past displayLinkLength characters.

@@ -31,5 +31,5 @@ func (c *Channel) RenderEntry(a syndicate.Article) (syndicate.Rendering, error) 
 	if isWebURL(a.ImageURL) {
 		image = a.ImageURL
 	}
-	return syndicate.Rendering{Text: text, Format: "text", Length: channels.Graphemes(text), Image: image}, nil
+	return syndicate.Rendering{Text: text, Format: "text", Length: channels.Graphemes(text), Image: image, Counting: syndicate.CountGraphemes}, nil
 }

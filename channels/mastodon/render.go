@@ -90,7 +90,7 @@ func (s status) rendering() syndicate.Rendering {
 	if s.Spoiler != "" {
 		text = "CW: " + s.Spoiler + "\n\n" + text
 	}
-	return syndicate.Rendering{Text: text, Format: "text", Length: s.Length, Limit: s.Limit, Image: s.Image}
+	return syndicate.Rendering{Text: text, Format: "text", Length: s.Length, Limit: s.Limit, Image: s.Image, Counting: syndicate.CountGraphemesURLsAs23}
 }
 
 // render returns the status for a, fitted to lim.MaxCharacters as k

@@ -87,7 +87,7 @@ func (p plan) rendering() syndicate.Rendering {
 	if p.shape == shapePhoto {
 		m = p.caption
 	}
-	return syndicate.Rendering{Text: m.text, Format: "html", Length: m.n, Limit: m.limit, Image: p.image}
+	return syndicate.Rendering{Text: m.text, Format: "html", Length: m.n, Limit: m.limit, Image: p.image, Counting: syndicate.CountUTF16HTML}
 }
 
 // overrideEdits are the edits that put the editor's text in the place of

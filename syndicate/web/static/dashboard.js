@@ -37,7 +37,9 @@
     var limit = parseInt(area.dataset.limit, 10) || 0;
     var kind = area.dataset.count;
     var update = function () {
-      var n = kind === "telegram" ? telegramLength(area.value) : mastodonLength(area.value);
+      var n = kind === "utf16-html" ? telegramLength(area.value)
+        : kind === "graphemes-urls-23" ? mastodonLength(area.value)
+        : graphemes(area.value);
       out.value = n + (limit ? " of " + limit : "") + " characters";
       out.textContent = out.value;
       out.parentElement.classList.toggle("over", limit > 0 && n > limit);
