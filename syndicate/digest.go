@@ -145,7 +145,7 @@ type DigestStore interface {
 	RecipientCounts(ctx context.Context, digestID int64) (map[RecipientState]int, error)
 }
 
-// DigestResult is what became of a digest, as DigestObserver counts it.
+// DigestResult is what became of a digest, as the Observer counts it.
 type DigestResult string
 
 const (
@@ -162,21 +162,3 @@ const (
 	DigestError DigestResult = "error"
 )
 
-// DigestObserver receives what the digest runs do, for metrics. The
-// Engine tells its Observer when that implements DigestObserver too.
-type DigestObserver interface {
-	// DigestMessages is called as messages of a digest of the channel
-	// are recorded: n of them reached state (sent, deferred, failed, or
-	// uncertain — also those a crash left in flight, settled at the next
-	// start). A deferred message tried again is counted again.
-	DigestMessages(channelID string, state RecipientState, n int)
-	// Digested is called once per digest finished (DigestSent), per
-	// digest due with nothing to send (DigestEmpty), and per pass over
-	// the channel's digests that failed (DigestError).
-	Digested(channelID string, result DigestResult)
-}
-
-type nopDigestObserver struct{}
-
-func (nopDigestObserver) DigestMessages(string, RecipientState, int) {}
-func (nopDigestObserver) Digested(string, DigestResult)              {}

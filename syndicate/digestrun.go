@@ -341,7 +341,7 @@ func (e *Engine) createDigest(ctx context.Context, ds DigestStore, t DigestTarge
 	}
 	if len(due) == 0 {
 		e.log().Info("digest due, but no new articles: nothing sent", "channel", t.ID, "period", period)
-		e.digestObserver().Digested(t.ID, DigestEmpty)
+		e.observer().Digested(t.ID, DigestEmpty)
 		return Digest{}, false, nil
 	}
 	d = Digest{ChannelID: t.ID, Period: period, CreatedAt: e.now()}
@@ -351,7 +351,7 @@ func (e *Engine) createDigest(ctx context.Context, ds DigestStore, t DigestTarge
 	stored, created, err := ds.CreateDigest(ctx, d)
 	if errors.Is(err, ErrConflict) {
 		e.log().Info("digest: its articles were taken meanwhile; nothing sent", "channel", t.ID, "period", period)
-		e.digestObserver().Digested(t.ID, DigestEmpty)
+		e.observer().Digested(t.ID, DigestEmpty)
 		return Digest{}, false, nil
 	}
 	if err != nil {
@@ -507,7 +507,7 @@ func (e *Engine) sendDigest(ctx context.Context, ds DigestStore, t DigestTarget,
 		return run, fmt.Errorf("digest %d: finish: %w", d.ID, err)
 	}
 	e.forgetRounds(d.ID)
-	e.digestObserver().Digested(t.ID, DigestSent)
+	e.observer().Digested(t.ID, DigestSent)
 	run.Finished = true
 	run.Digest.FinishedAt = e.now()
 	logPass("digest finished", "total_sent", counts[RecipientSent], "total_failed", counts[RecipientFailed],
@@ -639,25 +639,17 @@ var errNotSent = errors.New("not sent")
 // recipientsEnded counts n messages of the channel's digests recorded
 // in state st, for the report and the observer.
 func (e *Engine) recipientsEnded(channelID string, st RecipientState, n int) {
-	e.digestObserver().DigestMessages(channelID, st, n)
+	e.observer().DigestMessages(channelID, st, n)
 	s, unlock := e.digestState()
 	defer unlock()
 	s.ended[st] += n
-}
-
-// digestObserver is the Observer, when it observes digests too.
-func (e *Engine) digestObserver() DigestObserver {
-	if o, ok := e.Observer.(DigestObserver); ok {
-		return o
-	}
-	return nopDigestObserver{}
 }
 
 // observeError counts a pass over the channel's digests that ended in
 // *err (deferred, so it reads the result).
 func (e *Engine) observeError(channelID string, err *error) {
 	if *err != nil {
-		e.digestObserver().Digested(channelID, DigestError)
+		e.observer().Digested(channelID, DigestError)
 	}
 }
 

@@ -94,7 +94,8 @@ type HubWatcher interface {
 	Advertised(ctx context.Context, feedID, hub, self string)
 }
 
-// Observer receives what the pipeline does, for metrics.
+// Observer receives what the pipeline and the digest runs do, for
+// metrics.
 type Observer interface {
 	// Polled is called once per poll; result is "ok", "not_modified",
 	// "error" or "deferred".
@@ -102,12 +103,23 @@ type Observer interface {
 	// Attempted is called once per send attempt; outcome is the state the
 	// delivery moved to (sent, pending, failed, uncertain).
 	Attempted(channelID string, outcome State, took time.Duration)
+	// DigestMessages is called as messages of a digest of the channel
+	// are recorded: n of them reached state (sent, deferred, failed, or
+	// uncertain — also those a crash left in flight, settled at the next
+	// start). A deferred message tried again is counted again.
+	DigestMessages(channelID string, state RecipientState, n int)
+	// Digested is called once per digest finished (DigestSent), per
+	// digest due with nothing to send (DigestEmpty), and per pass over
+	// the channel's digests that failed (DigestError).
+	Digested(channelID string, result DigestResult)
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Polled(string, string, time.Duration)   {}
-func (nopObserver) Attempted(string, State, time.Duration) {}
+func (nopObserver) Polled(string, string, time.Duration)       {}
+func (nopObserver) Attempted(string, State, time.Duration)     {}
+func (nopObserver) DigestMessages(string, RecipientState, int) {}
+func (nopObserver) Digested(string, DigestResult)              {}
 
 // Engine runs the pipeline: poll → plan → deliver → record.
 type Engine struct {

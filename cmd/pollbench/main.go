@@ -494,7 +494,9 @@ func (p *pollCounter) Polled(_, result string, _ time.Duration) {
 	}
 }
 
-func (p *pollCounter) Attempted(string, syndicate.State, time.Duration) {}
+func (p *pollCounter) Attempted(string, syndicate.State, time.Duration)     {}
+func (p *pollCounter) DigestMessages(string, syndicate.RecipientState, int) {}
+func (p *pollCounter) Digested(string, syndicate.DigestResult)              {}
 
 func (p *pollCounter) reset() {
 	p.mu.Lock()

@@ -12,7 +12,7 @@ import (
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
-// Metrics implements syndicate.Observer and syndicate.DigestObserver.
+// Metrics implements syndicate.Observer.
 type Metrics struct {
 	polls          *prometheus.CounterVec
 	pollDuration   *prometheus.HistogramVec
@@ -22,29 +22,22 @@ type Metrics struct {
 	digests        *prometheus.CounterVec
 }
 
-var (
-	_ syndicate.Observer       = (*Metrics)(nil)
-	_ syndicate.DigestObserver = (*Metrics)(nil)
-)
+var _ syndicate.Observer = (*Metrics)(nil)
 
-// Counter is the part of the store the ledger gauge reads at scrape time.
-type Counter interface {
+// Ledger is the part of the store the gauges read at scrape time: the
+// deliveries by channel and state, and each channel's digests (every
+// store has both).
+type Ledger interface {
 	CountDeliveries(ctx context.Context) (map[string]map[syndicate.State]int, error)
-}
-
-// DigestLister is the part of the store the digest gauges read at scrape
-// time (syndicate.DigestStore has it).
-type DigestLister interface {
 	Digests(ctx context.Context, channelID string, limit int) ([]syndicate.Digest, error)
 	OpenDigests(ctx context.Context, channelID string) ([]syndicate.Digest, error)
 }
 
 // New registers the metrics on reg: counters fed by the pipeline and the
 // digest runs, and gauges read from the store itself, so they are right
-// even across restarts: deliveries by channel and state, and, when the
-// ledger is also a DigestLister, each digest channel's unfinished digests
-// and the time of its newest.
-func New(reg prometheus.Registerer, ledger Counter) *Metrics {
+// even across restarts: deliveries by channel and state, and each digest
+// channel's unfinished digests and the time of its newest.
+func New(reg prometheus.Registerer, ledger Ledger) *Metrics {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "syndicate_feed_polls_total",
@@ -98,33 +91,27 @@ func (m *Metrics) Digested(channelID string, result syndicate.DigestResult) {
 }
 
 type ledgerCollector struct {
-	ledger Counter
-	desc   *prometheus.Desc
-	// digests is nil when the ledger keeps none.
-	digests              DigestLister
-	openDesc, latestDesc *prometheus.Desc
+	ledger                     Ledger
+	desc, openDesc, latestDesc *prometheus.Desc
 }
 
-func newLedgerCollector(ledger Counter) ledgerCollector {
-	c := ledgerCollector{ledger: ledger, desc: prometheus.NewDesc("syndicate_deliveries",
-		"Deliveries in the ledger by channel and state.", []string{"channel", "state"}, nil)}
-	if dl, ok := ledger.(DigestLister); ok {
-		c.digests = dl
-		c.openDesc = prometheus.NewDesc("syndicate_digests_open",
+func newLedgerCollector(ledger Ledger) ledgerCollector {
+	return ledgerCollector{
+		ledger: ledger,
+		desc: prometheus.NewDesc("syndicate_deliveries",
+			"Deliveries in the ledger by channel and state.", []string{"channel", "state"}, nil),
+		openDesc: prometheus.NewDesc("syndicate_digests_open",
 			"Digests of the email channel not finished yet: deferred recipients wait for a later round, or a pass was interrupted.",
-			[]string{"channel"}, nil)
-		c.latestDesc = prometheus.NewDesc("syndicate_digest_last_created_timestamp_seconds",
-			"When the email channel's newest digest was made, as a Unix time.", []string{"channel"}, nil)
+			[]string{"channel"}, nil),
+		latestDesc: prometheus.NewDesc("syndicate_digest_last_created_timestamp_seconds",
+			"When the email channel's newest digest was made, as a Unix time.", []string{"channel"}, nil),
 	}
-	return c
 }
 
 func (c ledgerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.desc
-	if c.digests != nil {
-		ch <- c.openDesc
-		ch <- c.latestDesc
-	}
+	ch <- c.openDesc
+	ch <- c.latestDesc
 }
 
 func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -140,9 +127,6 @@ func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(states[st]), channel, string(st))
 		}
 	}
-	if c.digests == nil {
-		return
-	}
 	// Every digest takes its articles from the channel's deliveries, so
 	// the channels of the ledger are all those that can have digests: two
 	// small queries each, on the digests of that channel alone.
@@ -152,7 +136,7 @@ func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c ledgerCollector) collectDigests(ctx context.Context, ch chan<- prometheus.Metric, channel string) {
-	latest, err := c.digests.Digests(ctx, channel, 1)
+	latest, err := c.ledger.Digests(ctx, channel, 1)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.latestDesc, err)
 		return
@@ -160,7 +144,7 @@ func (c ledgerCollector) collectDigests(ctx context.Context, ch chan<- prometheu
 	if len(latest) == 0 { // not an email channel, or none made yet
 		return
 	}
-	open, err := c.digests.OpenDigests(ctx, channel)
+	open, err := c.ledger.OpenDigests(ctx, channel)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.openDesc, err)
 		return

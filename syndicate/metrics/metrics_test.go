@@ -14,21 +14,19 @@ import (
 	"github.com/syndicate-daemon/syndicate/syndicate/metrics"
 )
 
-// Every DigestStore feeds the digest gauges.
-var _ metrics.DigestLister = syndicate.DigestStore(nil)
+// Every store feeds the gauges.
+var _ metrics.Ledger = syndicate.Store(nil)
 
-// ledger is a store that counts deliveries and nothing else.
-type ledger map[string]map[syndicate.State]int
-
-func (l ledger) CountDeliveries(context.Context) (map[string]map[syndicate.State]int, error) {
-	return l, nil
-}
-
-// digestLedger keeps digests too, newest first per channel.
+// digestLedger is a ledger: the deliveries by channel and state, and the
+// digests, newest first per channel.
 type digestLedger struct {
-	ledger
+	ledger  map[string]map[syndicate.State]int
 	digests map[string][]syndicate.Digest
 	err     error
+}
+
+func (l digestLedger) CountDeliveries(context.Context) (map[string]map[syndicate.State]int, error) {
+	return l.ledger, nil
 }
 
 func (l digestLedger) Digests(_ context.Context, channelID string, limit int) ([]syndicate.Digest, error) {
@@ -55,7 +53,7 @@ func (l digestLedger) OpenDigests(_ context.Context, channelID string) ([]syndic
 func TestDigestCountersAndGauges(t *testing.T) {
 	made := time.Date(2026, 11, 27, 8, 0, 0, 500_000_000, time.UTC)
 	store := digestLedger{
-		ledger: ledger{
+		ledger: map[string]map[syndicate.State]int{
 			"digest-en":   {syndicate.StateSent: 3, syndicate.StatePending: 1},
 			"mastodon-en": {syndicate.StateSent: 2},
 		},
@@ -137,7 +135,7 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 func TestDigestGaugesAreReadAtScrapeTime(t *testing.T) {
 	made := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	store := digestLedger{
-		ledger:  ledger{"digest-en": {syndicate.StateSent: 1}},
+		ledger:  map[string]map[syndicate.State]int{"digest-en": {syndicate.StateSent: 1}},
 		digests: map[string][]syndicate.Digest{"digest-en": {{ID: 1, ChannelID: "digest-en", CreatedAt: made}}},
 	}
 	reg := prometheus.NewRegistry()
@@ -156,15 +154,15 @@ func TestDigestGaugesAreReadAtScrapeTime(t *testing.T) {
 // cannot read them says so.
 func TestDigestGaugesWithoutDigests(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	metrics.New(reg, ledger{"mastodon-en": {syndicate.StateSent: 1}})
+	metrics.New(reg, digestLedger{ledger: map[string]map[syndicate.State]int{"mastodon-en": {syndicate.StateSent: 1}}})
 	for series := range gather(t, reg) {
 		if strings.HasPrefix(series, "syndicate_digest") {
-			t.Errorf("a store without digests has %s", series)
+			t.Errorf("a channel without digests has %s", series)
 		}
 	}
 
 	reg = prometheus.NewRegistry()
-	metrics.New(reg, digestLedger{ledger: ledger{"digest-en": {}}, err: errors.New("database is locked")})
+	metrics.New(reg, digestLedger{ledger: map[string]map[syndicate.State]int{"digest-en": {}}, err: errors.New("database is locked")})
 	if _, err := reg.Gather(); err == nil || !strings.Contains(err.Error(), "database is locked") {
 		t.Errorf("scrape with a failing store: %v", err)
 	}
