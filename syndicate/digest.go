@@ -161,4 +161,3 @@ const (
 	// left is tried again later.
 	DigestError DigestResult = "error"
 )
-
