@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"text/template"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -111,12 +110,7 @@ func newRenderer(name string, cfg Config) (*renderer, error) {
 		renames: cfg.Hashtags, language: cfg.Language, embed: cfg.Embed}
 	// Execute once now, so a misspelt field fails at start and not at the
 	// first send.
-	sample := TemplateData{
-		Title: "Title", Summary: "Summary", Link: "example.org/article",
-		Hashtags: []string{"#News"}, Related: []syndicate.Link{{Title: "Related", URL: "https://example.org/related"}},
-		Categories: []string{"News"}, Language: "en", Author: "Author",
-		Published: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-	}
+	sample := layout.Sample()
 	if _, err := r.execute(sample); err != nil {
 		return nil, fmt.Errorf("executing template on a sample article: %w", err)
 	}
@@ -167,10 +161,14 @@ func (r *renderer) render(a syndicate.Article) (post, error) {
 		Link:       shown,
 		Hashtags:   channels.Hashtags(a.CategoryNames(), r.renames, r.maxHashtags),
 		Related:    a.Related,
+		ReadAlso:   layout.ReadAlso(a.Language),
 		Categories: a.Categories,
 		Language:   a.Language,
 		Author:     a.Author,
 		Published:  a.Published,
+	}
+	if img := strings.TrimSpace(a.ImageURL); img != "" && r.embed != EmbedNone && (r.embed != EmbedCard || isWebURL(link)) {
+		d.Image, d.ImageCaption = img, strings.Join(strings.Fields(a.ImageCaption), " ")
 	}
 	f := layout.Fitter{Syntax: syntax, Execute: r.execute, Count: count, CountText: Length,
 		MinSummary: r.minSummary, MaxSummary: r.maxSummary}

@@ -283,3 +283,25 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestTemplateSeesTheSharedData: a Bluesky template is given the fields
+// every post channel's template gets (layout.Data), filled for Bluesky.
+func TestTemplateSeesTheSharedData(t *testing.T) {
+	tmpl := `{{.Title}} | {{.ReadAlso}} | {{.Image}} | {{.ImageCaption}} | {{.Content}} | {{.Caption}}`
+	a := syndicate.Article{Title: "Huelga", Language: "es", Link: "https://example.org/a", ContentHTML: "<p>Body</p>",
+		ImageURL: "https://example.org/i.jpg", ImageCaption: " Una  foto "}
+	for _, tt := range []struct{ embed, want string }{
+		{EmbedCard, "Huelga | Lee también | https://example.org/i.jpg | Una foto |  | false"},
+		{EmbedImage, "Huelga | Lee también | https://example.org/i.jpg | Una foto |  | false"},
+		{EmbedNone, "Huelga | Lee también |  |  |  | false"}, // the post carries no image
+	} {
+		r := testRenderer(t, func(c *Config) { c.Template, c.Embed = tmpl, tt.embed })
+		p, err := r.render(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Text != tt.want {
+			t.Errorf("embed %s: got %q, want %q", tt.embed, p.Text, tt.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
 
@@ -34,16 +35,51 @@ import (
 // the platform counts; {{join .Hashtags " "}} is strings.Join. The output is
 // tidied: trailing spaces dropped, runs of blank lines collapsed into one,
 // leading and trailing blank lines removed.
+//
+// Each field is written in its channel's syntax: plain text on Mastodon and
+// Bluesky, text for Telegram's HTML (written through its escape) on
+// Telegram, where Content is already Telegram's HTML.
 type Data struct {
 	Title      string   // plain text on one line
 	Summary    string   // plain text
 	Link       string   // the article's canonical link
 	Hashtags   []string // "#MassStrike", made from Categories, at most the channel's max_hashtags
 	Related    []syndicate.Link
+	ReadAlso   string // "Read also", or "Lee también" for an article in Spanish
 	Categories []string
 	Language   string
 	Author     string
 	Published  time.Time // zero when the feed gave no date
+	// Image is the featured image's URL when the post carries it, and
+	// ImageCaption its caption or alt text.
+	Image, ImageCaption string
+	// Content is the article's body where the platform can show one
+	// (Telegram, in its HTML); empty where a post is too short for one
+	// (Mastodon, Bluesky).
+	Content string
+	// Caption is true when the text goes under a photo as its caption, with
+	// the platform's shorter limit (Telegram's 1024).
+	Caption bool
+}
+
+// Sample is the data a channel executes its template with at load, so that
+// a misspelt field fails at start and not at the first post.
+func Sample() Data {
+	return Data{
+		Title: "Title", Summary: "Summary", Link: "https://example.org/article",
+		Hashtags: []string{"#News"}, Related: []syndicate.Link{{Title: "Related", URL: "https://example.org/related"}},
+		ReadAlso: ReadAlso("en"), Categories: []string{"News"}, Language: "en", Author: "Author",
+		Published: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Image:     "https://example.org/image.jpg", ImageCaption: "Caption",
+	}
+}
+
+// ReadAlso is how a post in language introduces its related links.
+func ReadAlso(language string) string {
+	if channels.LanguageCode(language) == "es" {
+		return "Lee también"
+	}
+	return "Read also"
 }
 
 // Fitter fits a post: Execute renders it, Count counts a whole post and

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
-	"time"
 
 	"github.com/syndicate-daemon/syndicate/channels"
 	"github.com/syndicate-daemon/syndicate/channels/layout"
@@ -53,12 +52,7 @@ func newRenderer(name string, cfg Config) (*renderer, error) {
 	r.minSummary, r.maxSummary = summaryBounds(cfg.MinSummary, cfg.MaxSummary)
 	// Execute once now, so a misspelt field fails at start and not at the
 	// first send.
-	sample := TemplateData{
-		Title: "Title", Summary: "Summary", Link: "https://example.org/article",
-		Hashtags: []string{"#News"}, Related: []syndicate.Link{{Title: "Related", URL: "https://example.org/related"}},
-		Categories: []string{"News"}, Language: "en", Author: "Author",
-		Published: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-	}
+	sample := layout.Sample()
 	if _, err := r.execute(sample); err != nil {
 		return nil, fmt.Errorf("executing template on a sample article: %w", err)
 	}
@@ -108,16 +102,17 @@ func (r *renderer) render(a syndicate.Article, lim Limits, k counter) (status, e
 		Link:       strings.TrimSpace(a.Link),
 		Hashtags:   channels.Hashtags(a.CategoryNames(), r.renames, r.maxHashtags),
 		Related:    a.Related,
+		ReadAlso:   layout.ReadAlso(a.Language),
 		Categories: a.Categories,
 		Language:   a.Language,
 		Author:     a.Author,
 		Published:  a.Published,
 	}
-	text, err := r.fit(d, lim.MaxCharacters, count, countText)
-	out := status{Text: text, Spoiler: spoiler, Length: count(text), Limit: lim.MaxCharacters}
 	if img := strings.TrimSpace(a.ImageURL); !r.noImage && img != "" {
-		out.Image, out.Caption = img, strings.Join(strings.Fields(a.ImageCaption), " ")
+		d.Image, d.ImageCaption = img, strings.Join(strings.Fields(a.ImageCaption), " ")
 	}
+	text, err := r.fit(d, lim.MaxCharacters, count, countText)
+	out := status{Text: text, Spoiler: spoiler, Length: count(text), Limit: lim.MaxCharacters, Image: d.Image, Caption: d.ImageCaption}
 	switch {
 	case err != nil:
 		return out, fmt.Errorf("executing template: %w", err)

@@ -471,3 +471,23 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestTemplateSeesTheSharedData: a Mastodon template is given the fields
+// every post channel's template gets (layout.Data), filled for Mastodon.
+func TestTemplateSeesTheSharedData(t *testing.T) {
+	r, err := newRenderer("shared", Config{Settings: Settings{Image: true},
+		Template: `{{.Title}} | {{.ReadAlso}} | {{.Image}} | {{.ImageCaption}} | {{.Content}} | {{.Caption}}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := syndicate.Article{Title: "Huelga", Language: "es", ContentHTML: "<p>Body</p>",
+		ImageURL: "https://example.org/i.jpg", ImageCaption: " Una  foto "}
+	s, err := r.render(a, defaultLimits(), mastodonCounting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No body on Mastodon: a status has no room for one.
+	if want := "Huelga | Lee también | https://example.org/i.jpg | Una foto |  | false"; s.Text != want {
+		t.Errorf("got %q, want %q", s.Text, want)
+	}
+}

@@ -7,12 +7,12 @@ import (
 	"net/url"
 	"strings"
 	"text/template"
-	"time"
 	"unicode"
 
 	"github.com/rivo/uniseg"
 
 	"github.com/syndicate-daemon/syndicate/channels"
+	"github.com/syndicate-daemon/syndicate/channels/layout"
 	"github.com/syndicate-daemon/syndicate/channels/telegram/internal/tghtml"
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
@@ -27,8 +27,9 @@ const (
 var defaultTemplate string
 
 // TemplateData is what a post template (Go text/template, parse_mode HTML)
-// is given. The template's output must be HTML Telegram accepts, checked
-// with Telegram's own rules: only the tags b, strong, i, em, u, ins, s,
+// is given: the data every post channel's template gets (layout.Data).
+// The template's output must be HTML Telegram accepts, checked with
+// Telegram's own rules: only the tags b, strong, i, em, u, ins, s,
 // strike, del, a href, code, pre, blockquote (expandable), tg-spoiler,
 // span class="tg-spoiler", tg-emoji emoji-id and tg-time unix format, and
 // every plain-text field written through escape (Telegram shows a "&" that
@@ -74,28 +75,7 @@ var defaultTemplate string
 //	              {{escape (cut 200 .Summary)}}
 //	join          strings.Join: {{join .Hashtags " "}}
 //	isWebURL      reports whether a string is an absolute http(s) URL
-type TemplateData struct {
-	Title        string
-	Summary      string
-	Content      string
-	Link         string
-	Related      []Link
-	ReadAlso     string
-	Hashtags     []string
-	Categories   []string
-	Language     string
-	Published    time.Time
-	Author       string
-	Image        string
-	ImageCaption string
-	Caption      bool
-}
-
-// Link is a "Read also" link.
-type Link struct {
-	Title string
-	URL   string
-}
+type TemplateData = layout.Data
 
 func parseTemplate(text string) (*template.Template, error) {
 	return template.New("telegram").Funcs(template.FuncMap{
@@ -173,7 +153,7 @@ func (c *Channel) data(a syndicate.Article, image string) TemplateData {
 		Title:        oneLine(headOf(a.Title, maxField)),
 		Summary:      paragraphs(headOf(a.Summary, maxField)),
 		Link:         link,
-		ReadAlso:     readAlso(a.Language),
+		ReadAlso:     layout.ReadAlso(a.Language),
 		Hashtags:     channels.Hashtags(a.CategoryNames(), c.hashtagMap, c.maxHashtags),
 		Language:     a.Language,
 		Published:    a.Published,
@@ -204,7 +184,7 @@ func (c *Channel) data(a syndicate.Article, image string) TemplateData {
 		if title == "" {
 			title = u
 		}
-		d.Related = append(d.Related, Link{Title: title, URL: u})
+		d.Related = append(d.Related, syndicate.Link{Title: title, URL: u})
 	}
 	return d
 }
@@ -212,13 +192,6 @@ func (c *Channel) data(a syndicate.Article, image string) TemplateData {
 // maxField bounds the text fields before fitting: more than a message can
 // ever hold, so fitting a huge summary costs no more than a long one.
 const maxField = MaxTextLength + 2
-
-func readAlso(language string) string {
-	if channels.LanguageCode(language) == "es" {
-		return "Lee también"
-	}
-	return "Read also"
-}
 
 // message is a rendered text or caption.
 type message struct {
