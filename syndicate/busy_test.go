@@ -21,7 +21,7 @@ type lockingChannel struct {
 	t    *testing.T
 }
 
-func (c lockingChannel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, error) {
+func (c lockingChannel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		c.t.Error(err)

@@ -195,7 +195,7 @@ func (e *Engine) alreadyPosted(ctx context.Context, t Target, d Delivery, a Arti
 }
 
 // outcome turns a send's result into the delivery's next state.
-func (e *Engine) outcome(t Target, d Delivery, r Receipt, sendErr error) Delivery {
+func (e *Engine) outcome(t Target, d Delivery, r Receipt, sendErr *SendError) Delivery {
 	now := e.now()
 	d.UpdatedAt = now
 	if sendErr == nil {
@@ -203,7 +203,7 @@ func (e *Engine) outcome(t Target, d Delivery, r Receipt, sendErr error) Deliver
 		return d
 	}
 	d.LastError = sendErr.Error()
-	kind, retryAfter := Classify(sendErr)
+	kind, retryAfter := sendErr.Kind, sendErr.RetryAfter
 	switch {
 	case kind == Permanent:
 		d.State = StateFailed

@@ -67,13 +67,13 @@ type channel struct {
 	checks int
 }
 
-func (c *channel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, error) {
+func (c *channel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.errs) > 0 {
 		err := c.errs[0]
 		c.errs = c.errs[1:]
-		return syndicate.Receipt{}, err
+		return syndicate.Receipt{}, syndicate.Classified(err)
 	}
 	c.posts = append(c.posts, p)
 	return syndicate.Receipt{RemoteID: fmt.Sprint(len(c.posts)), URL: "https://example.test/" + fmt.Sprint(len(c.posts))}, nil
@@ -603,7 +603,7 @@ type warningChannel struct {
 	edits []syndicate.Receipt
 }
 
-func (w *warningChannel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, error) {
+func (w *warningChannel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	r, err := w.channel.Send(ctx, p)
 	r.Warning = "posted without its image: 404"
 	return r, err

@@ -42,16 +42,32 @@ type SendError struct {
 	Err        error
 }
 
-func (e *SendError) Error() string { return e.Err.Error() }
+func (e *SendError) Error() string {
+	if e.Err == nil {
+		return e.Kind.String() + " send error"
+	}
+	return e.Err.Error()
+}
 func (e *SendError) Unwrap() error { return e.Err }
 
-// Classify returns the kind and retry time of err. An error that is not a
-// *SendError counts as uncertain: a channel that does not say whether its
-// request left may have posted, and re-sending it could post twice; an
-// editor decides.
-func Classify(err error) (ErrorKind, time.Time) {
+// Classified returns err as a *SendError: nil for nil, the *SendError it
+// wraps, or else an Uncertain one, since a channel that does not say
+// whether its request left may have posted, and re-sending it could post
+// twice; an editor decides.
+func Classified(err error) *SendError {
+	if err == nil {
+		return nil
+	}
 	var se *SendError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && se != nil {
+		return se
+	}
+	return &SendError{Kind: Uncertain, Err: err}
+}
+
+// Classify returns the kind and retry time of err, as Classified sees it.
+func Classify(err error) (ErrorKind, time.Time) {
+	if se := Classified(err); se != nil {
 		return se.Kind, se.RetryAfter
 	}
 	return Uncertain, time.Time{}

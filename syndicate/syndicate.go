@@ -204,9 +204,12 @@ type Card struct {
 
 // Channel is a destination: a Mastodon account, a Telegram chat.
 type Channel interface {
-	// Send posts once. Errors should be *SendError so the pipeline knows
-	// whether and when to retry; any other error is treated as uncertain (it may have posted).
-	Send(ctx context.Context, post Post) (Receipt, error)
+	// Send posts once. Its error is classified, so the pipeline knows
+	// whether and when to retry: a channel that cannot tell whether its
+	// request left says Uncertain (Classified does so for any error).
+	// Take the error into a *SendError variable: a nil *SendError kept
+	// in an error variable is not a nil error.
+	Send(ctx context.Context, post Post) (Receipt, *SendError)
 	// Render shows what Send would post, without any network call.
 	Render(post Post) (Rendering, error)
 }

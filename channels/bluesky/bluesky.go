@@ -97,7 +97,7 @@ var errNoPassword = errors.New("bluesky: no app_password configured")
 // the record if it was made), other refusals permanent with the server's
 // error and message. A featured image that cannot be had or used does not
 // stop the post: it goes without, and Receipt.Warning says why.
-func (c *Channel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, error) {
+func (c *Channel) Send(ctx context.Context, p syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	if c.cfg.AppPassword == "" {
 		return syndicate.Receipt{}, channels.Permanent(errNoPassword)
 	}
@@ -226,7 +226,7 @@ func encodeTID(v uint64) string {
 // sendError classifies an error of a send for the engine: 429 retryable
 // when the PDS said, other 4xx permanent, the rest (5xx, lost answers)
 // retryable, for the next attempt finds the record if this one made it.
-func (c *Channel) sendError(doing string, err error) error {
+func (c *Channel) sendError(doing string, err error) *syndicate.SendError {
 	var se *syndicate.SendError
 	if errors.As(err, &se) {
 		return &syndicate.SendError{Kind: se.Kind, RetryAfter: se.RetryAfter, Err: c.redact(err)}

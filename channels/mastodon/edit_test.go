@@ -28,13 +28,13 @@ func TestEdit(t *testing.T) {
 	a.Title = "Protests in Kazakhstan: 5 clues to understand what is going on"
 	a.Categories = a.Categories[:3]
 	post := postOf(a, "delivery-1")
-	want, err := ch.Render(post)
-	if err != nil {
-		t.Fatal(err)
+	want, rerr := ch.Render(post)
+	if rerr != nil {
+		t.Fatal(rerr)
 	}
-	got, err := ch.Edit(ctx, post, sent)
-	if err != nil {
-		t.Fatal(err)
+	got, eerr := ch.Edit(ctx, post, sent)
+	if eerr != nil {
+		t.Fatal(eerr)
 	}
 	if got.RemoteID != sent.RemoteID || got.URL != sent.URL {
 		t.Errorf("receipt %+v, want %+v", got, sent)
@@ -77,9 +77,9 @@ func TestEditErrors(t *testing.T) {
 	if kind, _ := syndicate.Classify(err); err == nil || kind != syndicate.Permanent {
 		t.Errorf("edit without a status id: %v (%v)", err, kind)
 	}
-	sent, err := ch.Send(ctx, postOf(kazakhstan(), "k"))
-	if err != nil {
-		t.Fatal(err)
+	sent, se := ch.Send(ctx, postOf(kazakhstan(), "k"))
+	if se != nil {
+		t.Fatal(se)
 	}
 	srv.FailNextOn("PUT /api/v1/statuses/", 1, 503, nil, "")
 	a := kazakhstan()
@@ -119,9 +119,9 @@ func TestTooLongRetriedCountingURLsInFull(t *testing.T) {
 		t.Errorf("%d status posts, want 2 (refused, then fitted again)", n)
 	}
 	// The channel now counts that way from the start.
-	r, err := ch.Render(postOf(a, "k2"))
-	if err != nil || r.Length != mastodontest.Length(r.Text, -1) {
-		t.Errorf("rendering counts %d, the server %d (%v)", r.Length, mastodontest.Length(r.Text, -1), err)
+	r, rerr := ch.Render(postOf(a, "k2"))
+	if rerr != nil || r.Length != mastodontest.Length(r.Text, -1) {
+		t.Errorf("rendering counts %d, the server %d (%v)", r.Length, mastodontest.Length(r.Text, -1), rerr)
 	}
 	if _, err := ch.Send(testContext(t), postOf(a, "k2")); err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ var errNoToken = errors.New("mastodon: no access_token configured")
 // account's rate budgets only briefly (maxPaceWait, and as ctx allows),
 // and otherwise returns a retryable error naming the time they allow the
 // post, before uploading its image.
-func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, error) {
+func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	if c.cfg.AccessToken.Value() == "" {
 		return syndicate.Receipt{}, channels.Permanent(errNoToken)
 	}
@@ -124,7 +124,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 		kinds = append(kinds, callUpload)
 	}
 	if err := c.checkPace(ctx, kinds...); err != nil {
-		return syndicate.Receipt{}, err
+		return syndicate.Receipt{}, syndicate.Classified(err)
 	}
 	ids, warning, err := c.media(ctx, post.IdempotencyKey, st, lim)
 	if err != nil {
@@ -367,7 +367,7 @@ func (c *Channel) ownAccountID(ctx context.Context) (mastodon.ID, error) {
 
 // sendError classifies an error of go-mastodon or of the transport, naming
 // what was being done. The access token never reaches the text.
-func (c *Channel) sendError(doing string, err error, written, idempotent bool) error {
+func (c *Channel) sendError(doing string, err error, written, idempotent bool) *syndicate.SendError {
 	var (
 		sendErr  *syndicate.SendError
 		answer   *responseError

@@ -122,9 +122,9 @@ func TestSend(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
-			receipt, err := ch.Send(testContext(t), post)
-			if err != nil {
-				t.Fatalf("Send: %v", err)
+			receipt, se := ch.Send(testContext(t), post)
+			if se != nil {
+				t.Fatalf("Send: %v", se)
 			}
 			statuses := srv.Statuses()
 			if len(statuses) != 1 {
@@ -587,9 +587,9 @@ func TestOverrideTemplateOverLimit(t *testing.T) {
 	if err == nil || r.Length <= r.Limit {
 		t.Fatalf("Render: length %d, limit %d, error %v", r.Length, r.Limit, err)
 	}
-	_, err = ch.Send(testContext(t), post)
-	if kind, _ := syndicate.Classify(err); err == nil || kind != syndicate.Permanent || !strings.Contains(err.Error(), "over the limit of 500") {
-		t.Fatalf("Send: %v (%v), want a permanent error naming the limit", err, kind)
+	_, se := ch.Send(testContext(t), post)
+	if se == nil || se.Kind != syndicate.Permanent || !strings.Contains(se.Error(), "over the limit of 500") {
+		t.Fatalf("Send: %v, want a permanent error naming the limit", se)
 	}
 	if n := srv.Requests("/api/v1/statuses"); n != 0 {
 		t.Errorf("%d status posts", n)

@@ -80,9 +80,9 @@ func TestSendWithImage(t *testing.T) {
 	if err != nil || r.Image != img.URL+"/kazakhstan-strike.jpg" {
 		t.Fatalf("Render: image %q, %v", r.Image, err)
 	}
-	receipt, err := ch.Send(testContext(t), post)
-	if err != nil {
-		t.Fatal(err)
+	receipt, se := ch.Send(testContext(t), post)
+	if se != nil {
+		t.Fatal(se)
 	}
 	if receipt.Warning != "" {
 		t.Errorf("warning %q", receipt.Warning)

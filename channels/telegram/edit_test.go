@@ -91,9 +91,9 @@ func TestEdit(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.change(&a)
-			r, err := c.Edit(context.Background(), post(a), sent)
-			if err != nil {
-				t.Fatal(err)
+			r, eerr := c.Edit(context.Background(), post(a), sent)
+			if eerr != nil {
+				t.Fatal(eerr)
 			}
 			if r.RemoteID != sent.RemoteID || r.URL != sent.URL {
 				t.Errorf("receipt %+v after %+v", r, sent)

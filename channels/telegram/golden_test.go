@@ -156,9 +156,9 @@ func TestFixtureGolden(t *testing.T) {
 			}
 			checkGolden(t, slug(a), describe(p, site.URL))
 
-			r, err := c.Send(context.Background(), post(a))
-			if err != nil {
-				t.Fatal(err)
+			r, se := c.Send(context.Background(), post(a))
+			if se != nil {
+				t.Fatal(se)
 			}
 			if r.Warning != "" {
 				t.Errorf("warning: %s", r.Warning)

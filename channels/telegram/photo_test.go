@@ -220,9 +220,9 @@ func TestSendPhoto(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := c.Send(context.Background(), post(a))
-			if err != nil {
-				t.Fatal(err)
+			r, se := c.Send(context.Background(), post(a))
+			if se != nil {
+				t.Fatal(se)
 			}
 			msgs := srv.Messages()
 			tt.check(t, msgs, r)

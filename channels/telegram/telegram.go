@@ -240,7 +240,7 @@ var errNoToken = errors.New("no bot_token configured")
 // not stop the post: it goes out without it (as in ModePreview), and
 // Receipt.Warning says so. When the post follows a photo as a reply and
 // that reply fails, the photo stays, and Warning says what is missing.
-func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, error) {
+func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	a := post.Article
 	if c.token == "" {
 		return syndicate.Receipt{}, channels.Permanent(fmt.Errorf("telegram channel %q: %w", c.id, errNoToken))
@@ -274,9 +274,9 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 		}
 		r = c.receipt(msg, remoteID{first: msg.MessageID})
 	} else {
-		r, warnings, err = c.sendPhotoPost(ctx, post, p, photo, warnings)
-		if err != nil {
-			return syndicate.Receipt{}, err
+		var se *syndicate.SendError
+		if r, warnings, se = c.sendPhotoPost(ctx, post, p, photo, warnings); se != nil {
+			return syndicate.Receipt{}, se
 		}
 	}
 	r.Warning = c.warning(warnings)
@@ -284,7 +284,7 @@ func (c *Channel) Send(ctx context.Context, post syndicate.Post) (syndicate.Rece
 }
 
 // sendPhotoPost posts a photo and, for shapeSplit, the reply.
-func (c *Channel) sendPhotoPost(ctx context.Context, post syndicate.Post, p plan, photo photoSource, warnings []string) (syndicate.Receipt, []string, error) {
+func (c *Channel) sendPhotoPost(ctx context.Context, post syndicate.Post, p plan, photo photoSource, warnings []string) (syndicate.Receipt, []string, *syndicate.SendError) {
 	a := post.Article
 	msg, apiErr, se := c.sendPhoto(ctx, a, p, photo)
 	if se != nil && imageRefused(apiErr) && photo.url != "" && c.photo == PhotoAuto {

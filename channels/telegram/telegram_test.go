@@ -229,9 +229,9 @@ func TestSend(t *testing.T) {
 			if len(msgs) != 1 {
 				t.Fatalf("server has %d messages, want 1", len(msgs))
 			}
-			rendering, err := c.Render(post(a))
-			if err != nil {
-				t.Fatal(err)
+			rendering, rerr := c.Render(post(a))
+			if rerr != nil {
+				t.Fatal(rerr)
 			}
 			if msgs[0].Text != rendering.Text {
 				t.Errorf("sent %q, Render shows %q", msgs[0].Text, rendering.Text)

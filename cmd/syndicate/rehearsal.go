@@ -114,7 +114,7 @@ func (c *rehearsalChannel) CheckText(p syndicate.Post) (syndicate.Rendering, err
 	return c.checker.CheckText(p)
 }
 
-func (c *rehearsalChannel) Send(_ context.Context, p syndicate.Post) (syndicate.Receipt, error) {
+func (c *rehearsalChannel) Send(_ context.Context, p syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	r, err := c.Render(p)
 	if p.Override != "" {
 		r, err = c.CheckText(p)

@@ -145,7 +145,7 @@ type postCounter struct {
 	posts []string // "key title"
 }
 
-func (c *postCounter) Send(_ context.Context, p syndicate.Post) (syndicate.Receipt, error) {
+func (c *postCounter) Send(_ context.Context, p syndicate.Post) (syndicate.Receipt, *syndicate.SendError) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.posts = append(c.posts, p.Article.Key+" "+p.Article.Title)
