@@ -444,3 +444,51 @@ func FuzzFitOnEachServer(f *testing.F) {
 		}
 	})
 }
+
+// Every article of the site's feeds, English RSS, Spanish Atom and the
+// JSON Feed of statements, is accepted by each kind of server at its
+// first post, within 500 characters as that server counts, each with its
+// image when the feed names one that can be had.
+func TestFixturesOnEachServer(t *testing.T) {
+	servers := []struct {
+		name  string
+		setup func(*mastodontest.Server)
+		count func(spoiler, text string) int
+	}{
+		{"mastodon", nil, func(sp, text string) int { return mastodontest.StatusLength(sp, text, 23) }},
+		{"gotosocial", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.GoToSocial) }, mastodontest.GoToSocialLength},
+		{"pleroma", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.Pleroma) }, mastodontest.PleromaLength},
+	}
+	for _, sv := range servers {
+		t.Run(sv.name, func(t *testing.T) {
+			img := newSite(t)
+			srv := mastodontest.NewServer(t, token)
+			if sv.setup != nil {
+				sv.setup(srv)
+			}
+			ch := newChannel(t, srv.URL(), func(c *Config) {
+				c.MaxHashtags = 4
+				c.ContentWarnings = map[string]string{"statements": "Statement of the organisation"}
+			})
+			sent := 0
+			for _, name := range []string{"en.rss.xml", "es.atom.xml", "statements.json"} {
+				for i, a := range fixtureArticles(t, name, img.URL) {
+					if _, se := ch.Send(testContext(t), postOf(a, fmt.Sprintf("%s-%d", name, i))); se != nil {
+						t.Fatalf("%s: %v", a.Link, se)
+					}
+					sent++
+				}
+			}
+			st := srv.Statuses()
+			if len(st) != sent || srv.Requests("/api/v1/statuses") != sent {
+				t.Fatalf("%d statuses from %d posts (%d requests), want each accepted at once", len(st), sent, srv.Requests("/api/v1/statuses"))
+			}
+			for _, s := range st {
+				if n := sv.count(s.SpoilerText, s.Text); n > 500 {
+					t.Errorf("%d characters as %s counts: %q", n, sv.name, s.Text)
+				}
+			}
+			t.Logf("%s accepted %d of %d fixture posts at the first attempt", sv.name, len(st), sent)
+		})
+	}
+}
