@@ -201,22 +201,31 @@ func seedArticle(img string) syndicate.Article {
 	return a
 }
 
+// serverKind is a kind of Mastodon-compatible server the local one can
+// play, and how it counts a status.
+type serverKind struct {
+	name  string
+	setup func(*mastodontest.Server)
+	count func(spoiler, text string) int
+}
+
+var serverKinds = []serverKind{
+	{"mastodon", nil, func(sp, text string) int { return mastodontest.StatusLength(sp, text, 23) }},
+	{"gotosocial", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.GoToSocial) }, mastodontest.GoToSocialLength},
+	{"pleroma", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.Pleroma) }, mastodontest.PleromaLength},
+}
+
 // The seed article's post is accepted by each server, counted as it
 // counts; a server the channel cannot identify refuses it once, and gets
 // it again fitted as its refusal says, with the image already uploaded.
 // testdata/seed-servers.golden is what each published.
 func TestSeedArticleOnEachServer(t *testing.T) {
+	unidentified := serverKind{"gotosocial, unidentified",
+		func(s *mastodontest.Server) { s.SetSoftware(mastodontest.GoToSocial); s.HideSoftware(true) }, mastodontest.GoToSocialLength}
 	tests := []struct {
-		name      string
-		setup     func(*mastodontest.Server)
-		count     func(spoiler, text string) int
+		serverKind
 		wantPosts int // status posts, the refused one included
-	}{
-		{"mastodon", nil, func(sp, text string) int { return mastodontest.StatusLength(sp, text, 23) }, 1},
-		{"gotosocial", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.GoToSocial) }, mastodontest.GoToSocialLength, 1},
-		{"gotosocial, unidentified", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.GoToSocial); s.HideSoftware(true) }, mastodontest.GoToSocialLength, 2},
-		{"pleroma", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.Pleroma) }, mastodontest.PleromaLength, 1},
-	}
+	}{{serverKinds[0], 1}, {serverKinds[1], 1}, {unidentified, 2}, {serverKinds[2], 1}}
 	var golden strings.Builder
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -450,16 +459,7 @@ func FuzzFitOnEachServer(f *testing.F) {
 // first post, within 500 characters as that server counts, each with its
 // image when the feed names one that can be had.
 func TestFixturesOnEachServer(t *testing.T) {
-	servers := []struct {
-		name  string
-		setup func(*mastodontest.Server)
-		count func(spoiler, text string) int
-	}{
-		{"mastodon", nil, func(sp, text string) int { return mastodontest.StatusLength(sp, text, 23) }},
-		{"gotosocial", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.GoToSocial) }, mastodontest.GoToSocialLength},
-		{"pleroma", func(s *mastodontest.Server) { s.SetSoftware(mastodontest.Pleroma) }, mastodontest.PleromaLength},
-	}
-	for _, sv := range servers {
+	for _, sv := range serverKinds {
 		t.Run(sv.name, func(t *testing.T) {
 			img := newSite(t)
 			srv := mastodontest.NewServer(t, token)
