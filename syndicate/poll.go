@@ -146,10 +146,19 @@ func (e *Engine) startPoll(ctx context.Context, feedID string) (FeedState, pollL
 	}
 	now := e.now()
 	claim := LeaseClaim{Name: feedLease(feedID), Owner: e.owner(), Now: now, Until: now.Add(feedPollLease)}
-	st, holder, err := e.Store.StartPoll(ctx, feedID, claim)
+	var st FeedState
+	var holder string
+	// A busy store delays the poll; it does not drop it. Each try runs
+	// under ctx: a poll not yet started is not worth a wait at shutdown.
+	start := func(context.Context) error {
+		var err error
+		st, holder, err = e.Store.StartPoll(ctx, feedID, claim)
+		return err
+	}
+	err := e.writeThroughBusy(ctx, fmt.Sprintf("feed %q: start poll", feedID), start)
 	if err == nil && holder != claim.Owner && ownerStopped(holder, claim.Owner) {
 		claim.Replacing = holder
-		st, holder, err = e.Store.StartPoll(ctx, feedID, claim)
+		err = e.writeThroughBusy(ctx, fmt.Sprintf("feed %q: start poll", feedID), start)
 	}
 	if err != nil {
 		return st, pollLease{}, fmt.Errorf("feed %q: %w", feedID, err)

@@ -24,10 +24,7 @@ func forwardThenHang(t testing.TB, target, postPath string) (url string, posted 
 	arrived := make(chan struct{})
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		req, _ := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
-		req.Header = r.Header.Clone()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := forward(r, target)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -46,6 +43,20 @@ func forwardThenHang(t testing.TB, target, postPath string) (url string, posted 
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, arrived
+}
+
+// forward sends r on to target, the server it stands in front of.
+func forward(r *http.Request, target string) (*http.Response, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = r.Header.Clone()
+	return http.DefaultClient.Do(req)
 }
 
 // TestDaemonKilledMidSend kills the daemon's process (SIGKILL) while both
