@@ -174,3 +174,34 @@ func TestIsHTMLPage(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorNameBeforeAddress: an RSS author "Name <address>" is the name,
+// as "address (Name)" is; a bare address is no name.
+func TestAuthorNameBeforeAddress(t *testing.T) {
+	tests := []struct{ author, want string }{
+		{`<author>Example editor &lt;me@example.com&gt;</author>`, "Example editor"},
+		{`<author>me@example.com (Example editor)</author>`, "Example editor"},
+		{`<author>"Ann O'Neil" &lt;ann@example.org&gt;</author>`, "Ann O'Neil"},
+		{`<author>A &amp;lt;b&amp;gt; &lt;ab@example.org&gt;</author>`, "A <b>"},
+		{`<author>&lt;me@example.com&gt;</author>`, ""},
+		{`<author>me@example.com</author>`, ""},
+		{`<author>Ed &lt;not an address&gt;</author>`, "Ed"},
+		{`<dc:creator>Bob &lt;bob@example.org&gt;</dc:creator>`, "Bob"},
+	}
+	for _, tc := range tests {
+		got := normaliseDoc(t, rssDoc(`<item><guid>1</guid><title>t</title>`+tc.author+`</item>`))
+		if len(got) != 1 || got[0].Author != tc.want {
+			t.Errorf("%s: got %+v, want the author %q", tc.author, got, tc.want)
+		}
+	}
+
+	// Items without id or link told apart by their author keep the keys
+	// they had when such an author was no name.
+	item := func(author string) string {
+		return `<item><title>Open thread</title><description>Talk.</description>` + author + `</item>`
+	}
+	got := normaliseDoc(t, rssDoc(item(`<dc:creator>Bob</dc:creator>`), item(`<author>Ann &lt;ann@example.org&gt;</author>`)))
+	if len(got) != 2 || got[1].Key != got[0].Key+"|" || got[1].Author != "Ann" {
+		t.Errorf("got %+v, want the second keyed %q and written by Ann", got, got[0].Key+"|")
+	}
+}

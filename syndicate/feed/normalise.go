@@ -122,12 +122,15 @@ func normaliseDocument(ctx context.Context, feedID string, d *Document, fallback
 		a.FeedID = feedID
 		a.Position = position
 		a.Language = firstNonEmpty(itemLanguage(item), language)
+		keyed := a // the article as keys are made of it
+		keyed.Author = authorForKeys(item)
 		if f.FeedType == "atom" {
 			// An Atom entry without an author has the feed's (RFC 4287 4.2.1).
 			a.Author = firstNonEmpty(a.Author, firstAuthor(f.Authors))
+			keyed.Author = firstNonEmpty(keyed.Author, firstNamed(f.Authors))
 		}
-		legacyKey, legacyOK := legacy.assign(item, a)
-		key, ok := keys.assign(item, scanned, a)
+		legacyKey, legacyOK := legacy.assign(item, keyed)
+		key, ok := keys.assign(item, scanned, keyed)
 		if !ok {
 			continue
 		}
@@ -207,8 +210,8 @@ func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases i
 		Published:      dates.published,
 		Updated:        dates.updated,
 	}
-	if a.Author == "" && item.Author != nil {
-		a.Author = inlineText(fixC1(item.Author.Name))
+	if a.Author == "" {
+		a.Author = personName(item.Author)
 	}
 	a.Hash = contentHash(a.Title, a.Summary, a.ContentHTML, a.ImageURL)
 	return a, append(warnings, dates.warnings...)
@@ -356,6 +359,43 @@ func itemLanguage(item *gofeed.Item) string {
 
 func firstAuthor(people []*gofeed.Person) string {
 	for _, p := range people {
+		if name := personName(p); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+// personName is the name of p as plain text. An RSS author written
+// "Name <address>" is read by gofeed as an address alone: its name is the
+// part before the address.
+func personName(p *gofeed.Person) string {
+	if p == nil {
+		return ""
+	}
+	if name := inlineText(fixC1(p.Name)); name != "" {
+		return name
+	}
+	return inlineText(fixC1(nameBeforeAddress(p.Email)))
+}
+
+// nameBeforeAddress is the name of "Name <address>", "" for any other
+// form; like a name gofeed read, it is then read as HTML.
+func nameBeforeAddress(s string) string {
+	s = strings.TrimSpace(s)
+	open := strings.LastIndexByte(s, '<')
+	if open <= 0 || !strings.HasSuffix(s, ">") || !strings.Contains(s[open:], "@") {
+		return ""
+	}
+	return strings.Trim(strings.TrimSpace(s[:open]), `"`)
+}
+
+// firstNamed is the first name of people, their addresses not read: the
+// author that the keys of items told apart by their author (see
+// keyAssigner.assign) were made with before nameBeforeAddress was read,
+// and still are, so that no key changes.
+func firstNamed(people []*gofeed.Person) string {
+	for _, p := range people {
 		if p == nil {
 			continue
 		}
@@ -364,6 +404,15 @@ func firstAuthor(people []*gofeed.Person) string {
 		}
 	}
 	return ""
+}
+
+// authorForKeys is the item's author as its key is made with: see
+// firstNamed.
+func authorForKeys(item *gofeed.Item) string {
+	if name := firstNamed(item.Authors); name != "" || item.Author == nil {
+		return name
+	}
+	return inlineText(fixC1(item.Author.Name))
 }
 
 // itemDates are an item's dates, with the warnings reading them gave.
