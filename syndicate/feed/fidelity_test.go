@@ -205,3 +205,22 @@ func TestAuthorNameBeforeAddress(t *testing.T) {
 		t.Errorf("got %+v, want the second keyed %q and written by Ann", got, got[0].Key+"|")
 	}
 }
+
+// TestTitleFallbackText: the fallback text of an <object> or <iframe> is
+// part of a title, as of a summary; an embed without one is nothing.
+func TestTitleFallbackText(t *testing.T) {
+	tests := []struct{ title, want string }{
+		{`safe&lt;object&gt; description`, "safe description"},
+		{`safe&lt;object data="x.swf"&gt;&lt;param name="a" value="b"&gt; fallback&lt;/object&gt; after`, "safe fallback after"},
+		{`a &lt;iframe src="https://example.org/"&gt;framed &lt;b&gt;text&lt;/b&gt;&lt;/iframe&gt; b`, "a framed text b"},
+		{`video &lt;object data="x.swf"&gt;&lt;/object&gt;here`, "video here"},
+		{`no &lt;script&gt;alert(1)&lt;/script&gt;script`, "no script"},
+		{`&lt;object&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;/object&gt;kept`, "kept"},
+	}
+	for _, tc := range tests {
+		got := normaliseDoc(t, rssDoc(`<item><guid>1</guid><title>`+tc.title+`</title><description>d</description></item>`))
+		if len(got) != 1 || got[0].Title != tc.want {
+			t.Errorf("%s: got %+v, want the title %q", tc.title, got, tc.want)
+		}
+	}
+}

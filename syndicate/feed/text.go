@@ -20,12 +20,16 @@ func parseHTML(s string) *html.Node {
 }
 
 // plainText turns feed HTML into plain text: tags removed, entities decoded,
-// whitespace collapsed, blocks separated by a blank line.
+// whitespace collapsed, blocks separated by a blank line. The fallback of an
+// <iframe> or <object> is its text, as in an article's content (see
+// keepFallbacks).
 func plainText(s string) string {
 	if s == "" {
 		return ""
 	}
-	return nodeText(parseHTML(s))
+	doc := parseHTML(s)
+	keepFallbacks(doc, 0)
+	return nodeText(doc)
 }
 
 // inlineText is plainText on one line, for titles, captions and names.
