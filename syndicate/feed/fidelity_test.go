@@ -224,3 +224,42 @@ func TestTitleFallbackText(t *testing.T) {
 		}
 	}
 }
+
+// TestExtensionCategories: itunes:category (its text attribute, its
+// subcategories after it) and media:category (its text, its label) are
+// categories, after the item's own, without repeats.
+func TestExtensionCategories(t *testing.T) {
+	const ns = `xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:media="http://search.yahoo.com/mrss/"`
+	rss := func(item string) string {
+		return `<rss version="2.0" ` + ns + `><channel><title>x</title><item><guid>1</guid>` + item + `</item></channel></rss>`
+	}
+	tests := []struct {
+		doc           string
+		terms, labels []string
+	}{
+		{rss(`<itunes:category text="Technology"/>`), []string{"Technology"}, nil},
+		{rss(`<itunes:category text="Technology"><itunes:category text="Gadgets"/></itunes:category><itunes:category text="News"/>`),
+			[]string{"Technology", "Gadgets", "News"}, nil},
+		{rss(`<media:category>cat1</media:category><media:category>cat2</media:category>`), []string{"cat1", "cat2"}, nil},
+		{rss(`<media:category label="Label one" scheme="urn:x">cat1</media:category>`), []string{"cat1"}, []string{"Label one"}},
+		{rss(`<media:group><media:category>grouped</media:category></media:group>`), []string{"grouped"}, nil},
+		// The item's own first; a repeat (without regard to case) once.
+		{rss(`<itunes:category text="Music"/><category>Statements</category><media:category label="other">statements</media:category>`),
+			[]string{"Statements", "Music"}, nil},
+		{rss(`<itunes:category text=""/><media:category>  </media:category><media:category>a &amp;amp; b</media:category>`), []string{"a & b"}, nil},
+		// The prefix as written does not matter, the namespace does.
+		{`<rss version="2.0" xmlns:m="http://search.yahoo.com/mrss"><channel><title>x</title><item><guid>1</guid><m:category>m</m:category></item></channel></rss>`,
+			[]string{"m"}, nil},
+		{atomDoc(`<entry xmlns:media="http://search.yahoo.com/mrss/"><id>1</id><category term="atom"/><media:category label="Media">media</media:category></entry>`),
+			[]string{"atom", "media"}, []string{"", "Media"}},
+	}
+	for _, tc := range tests {
+		got := normaliseDoc(t, tc.doc)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d articles", tc.doc, len(got))
+		}
+		if a := got[0]; !slices.Equal(a.Categories, tc.terms) || !slices.Equal(a.CategoryLabels, tc.labels) {
+			t.Errorf("%s:\ncategories %q labels %q; want %q %q", tc.doc, a.Categories, a.CategoryLabels, tc.terms, tc.labels)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/mmcdole/gofeed"
+	ext "github.com/mmcdole/gofeed/extensions"
 
 	"github.com/syndicate-daemon/syndicate/syndicate"
 )
@@ -298,11 +299,12 @@ func summary(description, content *articleHTML, hasContent bool) string {
 // itemCategories are the item's categories, without repeats (compared
 // without regard to case): for an Atom entry the terms of its categories
 // (a category without a term is its label), for RSS what gofeed read (the
-// text of <category>, atom:category terms, dc:subject). labels is aligned
-// with terms, "" where a category has no label other than its term, and
-// nil when none has one.
+// text of <category>, atom:category terms, dc:subject); then, in either,
+// those of its itunes:category and media:category (see
+// extensionCategories). labels is aligned with terms, "" where a category
+// has no label other than its term, and nil when none has one.
 func itemCategories(item *gofeed.Item, feedType string, scanned itemScan) (terms, labels []string) {
-	raw := item.Categories
+	raw := slices.Clone(item.Categories)
 	labelOf := map[string]string{}
 	if feedType == "atom" && len(scanned.Categories) > 0 {
 		raw = make([]string, 0, len(scanned.Categories))
@@ -310,7 +312,20 @@ func itemCategories(item *gofeed.Item, feedType string, scanned itemScan) (terms
 			raw = append(raw, firstNonEmpty(c.Term, c.Label))
 		}
 	}
-	for _, c := range scanned.Categories {
+	withLabels := slices.Clone(scanned.Categories)
+	own := map[string]bool{}
+	for _, c := range raw {
+		own[strings.ToLower(cleanCategory(c))] = true
+	}
+	for _, c := range extensionCategories(item.Extensions) {
+		raw = append(raw, c.Term)
+		if !own[strings.ToLower(cleanCategory(c.Term))] {
+			// The repeat of one of the item's own is left out, its
+			// label too.
+			withLabels = append(withLabels, c)
+		}
+	}
+	for _, c := range withLabels {
 		// The label of the first category with that term, as only the
 		// first is kept.
 		term := strings.ToLower(cleanCategory(firstNonEmpty(c.Term, c.Label)))
@@ -339,6 +354,38 @@ func itemCategories(item *gofeed.Item, feedType string, scanned itemScan) (terms
 		labels = nil
 	}
 	return terms, labels
+}
+
+// maxSubcategoryDepth bounds how deeply nested itunes:category elements
+// are read (Apple's categories have one level of subcategories).
+const maxSubcategoryDepth = 3
+
+// extensionCategories are the categories of a podcast's or a media
+// item's extensions, in order: each itunes:category's text (then those of
+// the subcategories in it), each media:category's text with its label
+// (also in a media:group).
+func extensionCategories(exts ext.Extensions) []scannedCategory {
+	var out []scannedCategory
+	var itunes func(cs []ext.Extension, depth int)
+	itunes = func(cs []ext.Extension, depth int) {
+		for _, c := range cs {
+			out = append(out, scannedCategory{Term: c.Attrs["text"]})
+			if depth < maxSubcategoryDepth {
+				itunes(c.Children["category"], depth+1)
+			}
+		}
+	}
+	itunes(exts["itunes"]["category"], 1)
+	media := func(cs []ext.Extension) {
+		for _, c := range cs {
+			out = append(out, scannedCategory{Term: c.Value, Label: c.Attrs["label"]})
+		}
+	}
+	media(exts["media"]["category"])
+	for _, g := range exts["media"]["group"] {
+		media(g.Children["category"])
+	}
+	return out
 }
 
 // cleanCategory is a category as plain text on one line.
