@@ -263,3 +263,80 @@ func TestExtensionCategories(t *testing.T) {
 		}
 	}
 }
+
+// TestFallbackFields: what an item says outside the usual elements is
+// read when it says nothing in them: an itunes:image with url for href,
+// an Atom 0.3 title in base64, media:title and media:description, an Atom
+// link written as text. Keys do not change with them.
+func TestFallbackFields(t *testing.T) {
+	const ns = `xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:media="http://search.yahoo.com/mrss/"`
+	rss := func(item string) string {
+		return `<rss version="2.0" ` + ns + `><channel><title>x</title><item><guid>1</guid>` + item + `</item></channel></rss>`
+	}
+	atom03 := func(entry string) string {
+		return `<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>x</title><entry><id>1</id>` + entry + `</entry></feed>`
+	}
+	tests := []struct {
+		doc                         string
+		title, summary, image, link string
+	}{
+		// itunes:image url, the image when no other is known.
+		{doc: rss(`<itunes:image url="https://example.org/i.png"/>`), image: "https://example.org/i.png"},
+		{doc: rss(`<itunes:image url="https://example.org/i.png"/><description>&lt;img src="https://example.org/c.png"&gt;</description>`),
+			image: "https://example.org/c.png"},
+		{doc: rss(`<itunes:image href="https://example.org/href.png" url="https://example.org/url.png"/>`), image: "https://example.org/href.png"},
+		// An Atom 0.3 title in base64, of any type.
+		{doc: atom03(`<title type="text/html" mode="base64">
+			PGI+Qm9sZDwvYj4gdGl0bGU=
+		</title>`), title: "Bold title"},
+		{doc: atom03(`<title type="text/plain" mode="base64">YSA8Yj4gYw==</title>`), title: "a <b> c"},
+		{doc: atom03(`<title mode="base64">not base64!</title>`), title: "not base64!"},
+		// media:title, media:description when the item has none.
+		{doc: rss(`<media:title>Media title</media:title>`), title: "Media title"},
+		{doc: rss(`<title>Own</title><media:title>Media title</media:title>`), title: "Own"},
+		{doc: rss(`<media:group><media:title type="html">&lt;b&gt;Grouped&lt;/b&gt;</media:title></media:group>`), title: "Grouped"},
+		{doc: rss(`<media:title>a &lt;b&gt; c</media:title>`), title: "a <b> c"},
+		{doc: rss(`<title>t</title><media:group><media:description type="plain">Test Description</media:description></media:group>`),
+			title: "t", summary: "Test Description"},
+		{doc: rss(`<description>Own</description><media:description>Media</media:description>`), summary: "Own"},
+		// A media:description beside a media image is its caption.
+		{doc: rss(`<media:group><media:content url="https://example.org/m.jpg" medium="image"/><media:description>Caption</media:description></media:group>`),
+			image: "https://example.org/m.jpg"},
+		// An Atom link written as text, when the entry has no other.
+		{doc: atomDoc(`<entry><id>1</id><link rel="enclosure">https://example.org/enclosure</link><link rel="alternate">https://example.org/alternate</link></entry>`),
+			link: "https://example.org/alternate"},
+		{doc: atomDoc(`<entry><id>1</id><link>https://example.org/text</link><link href="https://example.org/href"/></entry>`),
+			link: "https://example.org/href"},
+		{doc: atomDoc(`<entry xml:base="https://example.org/dir/"><id>1</id><link>relative</link></entry>`), link: "https://example.org/dir/relative"},
+		{doc: rssDoc(`<item><guid>1</guid><link>https://example.org/rss</link></item>`), link: "https://example.org/rss"},
+	}
+	for _, tc := range tests {
+		got := normaliseDoc(t, tc.doc)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d articles", tc.doc, len(got))
+		}
+		a := got[0]
+		if a.Title != tc.title || a.Summary != tc.summary || a.ImageURL != tc.image || a.Link != tc.link {
+			t.Errorf("%s:\ngot title %q summary %q image %q link %q\nwant      %q         %q       %q      %q",
+				tc.doc, a.Title, a.Summary, a.ImageURL, a.Link, tc.title, tc.summary, tc.image, tc.link)
+		}
+	}
+
+	// An entry without id whose link is its text keeps the key it had
+	// without a link, as does one whose title is in base64.
+	for _, entries := range [][2]string{
+		{`<entry><title>t</title><link>https://example.org/text</link></entry>`, `<entry><title>t</title></entry>`},
+		{`<entry><title mode="base64" type="text/html">dA==</title></entry>`, `<entry><title mode="base64" type="text/html">dA==</title></entry>`},
+	} {
+		with := normaliseDoc(t, atomDoc(entries[0]))
+		without := normaliseDoc(t, atomDoc(entries[1]))
+		if len(with) != 1 || len(without) != 1 || with[0].Key != without[0].Key || !strings.HasPrefix(with[0].Key, "sha256:") {
+			t.Errorf("%s: keys %+v, %+v; want the same hash key", entries[0], with, without)
+		}
+	}
+	a := normaliseDoc(t, atom03(`<title type="text/html" mode="base64">PGI+Qm9sZDwvYj4gdGl0bGU=</title>`))
+	b := normaliseDoc(t, strings.Replace(atom03(`<title type="text/html" mode="base64">PGI+Qm9sZDwvYj4gdGl0bGU=</title>`), "<id>1</id>", "", 1))
+	if len(a) != 1 || a[0].Key != "1" || len(b) != 1 || !strings.HasPrefix(b[0].Key, "sha256:") {
+		t.Errorf("keys %+v %+v", a, b)
+	}
+}

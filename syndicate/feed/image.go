@@ -19,7 +19,8 @@ type image struct {
 // featuredImage picks the item's image from, in order: Media RSS
 // (media:content, also in media:group, else media:thumbnail), an image
 // enclosure, the item's itunes:image, the JSON Feed image (else banner
-// image), the first image of the content. URLs in feed fields resolve
+// image), the first image of the content, an itunes:image written with url
+// instead of href. URLs in feed fields resolve
 // against base. An image without a caption of its own takes the one it has
 // in the content (its figure's figcaption, else its alt text).
 func featuredImage(item *gofeed.Item, feedType string, content *articleHTML, base string) image {
@@ -35,6 +36,7 @@ func featuredImage(item *gofeed.Item, feedType string, content *articleHTML, bas
 	if len(inContent) > 0 {
 		candidates = append(candidates, inContent[0])
 	}
+	candidates = append(candidates, itunesURLImage(item, base))
 	for _, c := range candidates {
 		if c.URL == "" {
 			continue
@@ -56,6 +58,17 @@ func itunesImage(item *gofeed.Item, base string) image {
 	}
 	for _, e := range item.Extensions["itunes"]["image"] {
 		if u := resolveURL(firstNonEmpty(e.Attrs["href"], e.Value), base); u != "" {
+			return image{URL: u}
+		}
+	}
+	return image{}
+}
+
+// itunesURLImage is the item's <itunes:image url>, a common mistake for
+// href: the image when no other is known.
+func itunesURLImage(item *gofeed.Item, base string) image {
+	for _, e := range item.Extensions["itunes"]["image"] {
+		if u := resolveURL(e.Attrs["url"], base); u != "" {
 			return image{URL: u}
 		}
 	}

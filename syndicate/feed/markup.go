@@ -167,7 +167,7 @@ func isVoidElement(local string) bool {
 	return false
 }
 
-// textConstruct is an Atom <content> or <summary> whose form gofeed does
+// textConstruct is an Atom <content>, <summary> or <title> whose form gofeed does
 // not read as published: its type and mode, and what it holds.
 type textConstruct struct {
 	Type, Mode string
@@ -187,7 +187,7 @@ func (t *textConstruct) value(gofeedValue string) (string, bool) {
 	}
 	typ := strings.ToLower(strings.TrimSpace(t.Type))
 	switch {
-	case strings.EqualFold(strings.TrimSpace(t.Mode), "base64"):
+	case isBase64(t.Mode):
 		raw := strings.Map(func(r rune) rune {
 			if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
 				return -1
@@ -212,5 +212,10 @@ func (t *textConstruct) value(gofeedValue string) (string, bool) {
 // captures reports whether an Atom <content> or <summary> with these
 // attributes is one textConstruct may read better than gofeed.
 func capturesConstruct(typ, mode string) bool {
-	return strings.EqualFold(strings.TrimSpace(mode), "base64") || strings.Contains(strings.ToLower(typ), "xhtml")
+	return isBase64(mode) || strings.Contains(strings.ToLower(typ), "xhtml")
+}
+
+// isBase64 reports an Atom 0.3 construct's mode="base64".
+func isBase64(mode string) bool {
+	return strings.EqualFold(strings.TrimSpace(mode), "base64")
 }

@@ -116,15 +116,15 @@ func normaliseDocument(ctx context.Context, feedID string, d *Document, fallback
 				d.items[i] = itemScan{}
 			}
 		}
-		a, itemWarnings := normaliseItem(item, f.FeedType, scanned, itemBases{
+		bases := itemBases{
 			feed:    firstNonEmpty(scanned.Base, base),
 			content: firstNonEmpty(scanned.ContentBase, scanned.Base),
-		}, sanitiser, now)
+		}
+		a, itemWarnings := normaliseItem(item, f.FeedType, scanned, bases, sanitiser, now)
 		a.FeedID = feedID
 		a.Position = position
 		a.Language = firstNonEmpty(itemLanguage(item), language)
-		keyed := a // the article as keys are made of it
-		keyed.Author = authorForKeys(item)
+		keyed := keyedAs(a, item, bases.feed)
 		if f.FeedType == "atom" {
 			// An Atom entry without an author has the feed's (RFC 4287 4.2.1).
 			a.Author = firstNonEmpty(a.Author, firstAuthor(f.Authors))
@@ -169,7 +169,7 @@ type itemBases struct {
 }
 
 func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases itemBases, sanitiser *bluemonday.Policy, now time.Time) (syndicate.Article, []string) {
-	link := itemLink(item, bases.feed)
+	link := itemLink(item, bases.feed, textLink(scanned, bases.feed))
 	src := itemContent(item, feedType, scanned)
 	var warnings []string
 	for _, name := range scanned.Cut {
@@ -199,7 +199,7 @@ func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases i
 	terms, labels := itemCategories(item, feedType, scanned)
 	a := syndicate.Article{
 		Link:           link,
-		Title:          inlineText(fixC1(item.Title)),
+		Title:          itemTitle(item, feedType, scanned),
 		Summary:        summary(description, content, src.content != ""),
 		ContentHTML:    validUTF8(content.sanitisedHTML(sanitiser)),
 		ImageURL:       img.URL,
@@ -213,6 +213,13 @@ func normaliseItem(item *gofeed.Item, feedType string, scanned itemScan, bases i
 	}
 	if a.Author == "" {
 		a.Author = personName(item.Author)
+	}
+	if d := mediaElement(item.Extensions, "description"); a.Summary == "" && d != nil {
+		// A media:description that is not the image's caption (read as
+		// mediaImage reads it) describes the item.
+		if inlineText(fixC1(d.Value)) != a.ImageCaption {
+			a.Summary = plainText(fixC1(mediaHTML(d)))
+		}
 	}
 	a.Hash = contentHash(a.Title, a.Summary, a.ContentHTML, a.ImageURL)
 	return a, append(warnings, dates.warnings...)
@@ -261,9 +268,76 @@ func relatedLinks(content, description *articleHTML) []syndicate.Link {
 	return out
 }
 
-// itemLink is the canonical link of the item; an item without one whose
-// GUID is a web address (RSS isPermaLink, the default) links there.
-func itemLink(item *gofeed.Item, base string) string {
+// keyedAs is the article a as its key is made of it: with the link and
+// the author read as they were when keys were first made, not the
+// fallbacks read since (textLink, nameBeforeAddress), so that no key
+// changes.
+func keyedAs(a syndicate.Article, item *gofeed.Item, base string) syndicate.Article {
+	a.Link = itemLink(item, base, "")
+	a.Author = authorForKeys(item)
+	return a
+}
+
+// textLink is the canonical link of an Atom entry's <link> that holds its
+// URL as text instead of in href (see itemScan.TextLink), "" when there is
+// none.
+func textLink(scanned itemScan, base string) string {
+	if scanned.TextLink == "" {
+		return ""
+	}
+	return CanonicalLink(scanned.TextLink, firstNonEmpty(scanned.TextLinkBase, base))
+}
+
+// itemTitle is the item's title as plain text: an Atom 0.3 one in
+// mode="base64" decoded (gofeed leaves it encoded but for no type or a
+// binary one); when there is none, the media:title.
+func itemTitle(item *gofeed.Item, feedType string, scanned itemScan) string {
+	title := item.Title
+	if f := scanned.forms; f != nil && feedType == "atom" {
+		if v, ok := f.title.value(item.Title); ok {
+			title = v
+		}
+	}
+	if t := inlineText(fixC1(title)); t != "" {
+		return t
+	}
+	if t := mediaElement(item.Extensions, "title"); t != nil {
+		return inlineText(fixC1(mediaHTML(t)))
+	}
+	return ""
+}
+
+// mediaElement is the first Media RSS element name of the item, else of
+// its media:group, that holds text; nil when there is none.
+func mediaElement(exts ext.Extensions, name string) *ext.Extension {
+	media := exts["media"]
+	scopes := []map[string][]ext.Extension{media}
+	for _, g := range media["group"] {
+		scopes = append(scopes, g.Children)
+	}
+	for _, scope := range scopes {
+		for i, e := range scope[name] {
+			if strings.TrimSpace(e.Value) != "" {
+				return &scope[name][i]
+			}
+		}
+	}
+	return nil
+}
+
+// mediaHTML is the text of a Media RSS title or description as HTML:
+// escaped, unless its type says it is HTML (the default is plain).
+func mediaHTML(e *ext.Extension) string {
+	if strings.EqualFold(strings.TrimSpace(e.Attrs["type"]), "html") {
+		return e.Value
+	}
+	return html.EscapeString(e.Value)
+}
+
+// itemLink is the canonical link of the item, else textLink (see
+// textLink); an item without either whose GUID is a web address (RSS
+// isPermaLink, the default) links there.
+func itemLink(item *gofeed.Item, base, textLink string) string {
 	if link := CanonicalLink(item.Link, base); link != "" {
 		return link
 	}
@@ -271,6 +345,9 @@ func itemLink(item *gofeed.Item, base string) string {
 		if link := CanonicalLink(l, base); link != "" {
 			return link
 		}
+	}
+	if textLink != "" {
+		return textLink
 	}
 	guid := strings.TrimSpace(item.GUID)
 	if strings.HasPrefix(guid, "http://") || strings.HasPrefix(guid, "https://") {

@@ -74,6 +74,10 @@ type itemScan struct {
 	// Categories are the Atom categories of the item (an entry's, or
 	// atom:category in an RSS item), in order.
 	Categories []scannedCategory
+	// TextLink is the text of an Atom entry's first <link> without href
+	// (its URL written as its text, as in RSS) whose rel is alternate or
+	// none, trimmed; TextLinkBase the xml:base in scope there.
+	TextLink, TextLinkBase string
 	// Start and End are where the item's element starts and ends (after
 	// its end tag) in the document scanned; Position is its place among
 	// the items.
@@ -101,8 +105,8 @@ type contentForms struct {
 	bodies [2]capturedBody
 	// content and summary are an Atom entry's last <content> and
 	// <summary> when they are xhtml or base64 (the last, as gofeed
-	// takes it).
-	content, summary *textConstruct
+	// takes it); title its last <title> in base64.
+	content, summary, title *textConstruct
 }
 
 // capturedBody is the HTML an RSS body element holds, and the xml:base in
@@ -148,8 +152,9 @@ type scanElement struct {
 	item int               // index in Items of the item it is or is inside, -1 outside
 	// isItem marks the item element itself; isID an Atom entry's <id>,
 	// whose text is collected into Items[item].ID; isDate the item's
-	// first date element, whose text is collected into Items[item].Date.
-	isItem, isID, isDate bool
+	// first date element, whose text is collected into Items[item].Date;
+	// isTextLink an entry's link written as text (see TextLink).
+	isItem, isID, isDate, isTextLink bool
 	// capture, when set, collects what is inside the element (it is, or
 	// is inside, a content form the scan reads: see markupCapture);
 	// captured says which form the element itself is, captureNone for
@@ -186,6 +191,7 @@ const (
 	captureFullitem
 	captureContent
 	captureSummary
+	captureTitle
 )
 
 // scanXML reads an XML feed document with the tokenizer gofeed uses (not
@@ -233,6 +239,7 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, opt scanOpti
 	var stack []scanElement
 	var idText []byte   // the text of the Atom <id> open, if any
 	var dateText []byte // the text of the item's date element open, if any
+	var linkText []byte // the text of the entry's link without href open, if any
 	depth := 0          // elements open, void ones not counted
 	// Where the document can be cut and closed again: after the last
 	// complete item, else before the first one.
@@ -316,6 +323,9 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, opt scanOpti
 			case parent.isItem && t.Name.Local == "category" && isAtomNS(resolveNS(stack, t.Name.Space)) &&
 				(parent.name.Local == "entry" || t.Name.Space != ""):
 				s.open.Categories = append(s.open.Categories, categoryOf(t))
+			case parent.isItem && parent.name.Local == "entry" && t.Name.Local == "link" && isAtomNS(resolveNS(stack, t.Name.Space)) &&
+				s.open.TextLink == "" && isTextLink(t):
+				top.isTextLink, linkText = true, linkText[:0]
 			case parent.item >= 0 && isContent(t.Name.Local) && s.open.ContentBase == "":
 				s.open.ContentBase = baseString(top.base)
 			case parent.item < 0 && t.Name.Local == "link" && resolveNS(stack, t.Name.Space) == atomNS:
@@ -353,6 +363,8 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, opt scanOpti
 					idText = append(idText, t...)
 				case top.isDate:
 					dateText = append(dateText, t...)
+				case top.isTextLink:
+					linkText = append(linkText, t...)
 				}
 				if top.capture != nil {
 					top.capture.chars(t)
@@ -387,6 +399,10 @@ func scanXMLContext(ctx context.Context, doc []byte, docURL string, opt scanOpti
 				}
 				if e.isDate {
 					s.open.Date = strings.TrimSpace(string(dateText))
+				}
+				if e.isTextLink {
+					s.open.TextLink = strings.TrimSpace(string(linkText))
+					s.open.TextLinkBase = baseString(e.base)
 				}
 				switch {
 				case e.captured != captureNone:
@@ -494,6 +510,18 @@ func isAtomNS(uri string) bool {
 	return false
 }
 
+// isTextLink reports an Atom <link> that may hold its URL as text: one
+// without href whose rel is alternate or none.
+func isTextLink(t xml.StartElement) bool {
+	for _, a := range t.Attr {
+		if a.Name.Space == "" && a.Name.Local == "href" {
+			return false
+		}
+	}
+	rel := strings.TrimSpace(attrValue(t, "rel"))
+	return rel == "" || rel == "alternate"
+}
+
 // categoryOf reads the term and label of an Atom <category>.
 func categoryOf(t xml.StartElement) scannedCategory {
 	var c scannedCategory
@@ -567,7 +595,8 @@ func isDateElement(local string) bool {
 // captureKindOf says which content form the child t of an item (an RSS
 // item, an Atom entry) is, if any, when the scan must collect it: an RSS
 // item's first xhtml:body (or <body> in no namespace) and first
-// <fullitem>, an Atom entry's <content> and <summary> in xhtml or base64.
+// <fullitem>, an Atom entry's <content> and <summary> in xhtml or base64,
+// its <title> in base64.
 func captureKindOf(t xml.StartElement, parent, ns string, item *itemScan) captureKind {
 	switch {
 	case parent == "item" && t.Name.Local == "body" && isBodyNS(ns) && (item.forms == nil || !item.forms.bodies[0].ok):
@@ -580,6 +609,8 @@ func captureKindOf(t xml.StartElement, parent, ns string, item *itemScan) captur
 			return captureContent
 		}
 		return captureSummary
+	case parent == "entry" && t.Name.Local == "title" && isAtomNS(ns) && isBase64(attrValue(t, "mode")):
+		return captureTitle
 	}
 	return captureNone
 }
@@ -606,6 +637,8 @@ func (s *itemScan) keep(e scanElement) {
 		f.content = &textConstruct{Type: e.typ, Mode: e.mode, capture: e.capture}
 	case captureSummary:
 		f.summary = &textConstruct{Type: e.typ, Mode: e.mode, capture: e.capture}
+	case captureTitle:
+		f.title = &textConstruct{Type: e.typ, Mode: e.mode, capture: e.capture}
 	}
 }
 

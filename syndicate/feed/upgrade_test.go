@@ -36,16 +36,17 @@ func legacyNormalise(feedID string, d *Document, fallbackLanguage string, now ti
 		if position < len(d.items) {
 			scanned = d.items[position]
 		}
-		a, _ := normaliseItem(item, f.FeedType, scanned, itemBases{
+		bases := itemBases{
 			feed:    firstNonEmpty(scanned.Base, base),
 			content: firstNonEmpty(scanned.ContentBase, scanned.Base),
-		}, sanitiser, now)
+		}
+		a, _ := normaliseItem(item, f.FeedType, scanned, bases, sanitiser, now)
 		a.FeedID, a.Position = feedID, position
 		a.Language = firstNonEmpty(itemLanguage(item), language)
 		if f.FeedType == "atom" {
 			a.Author = firstNonEmpty(a.Author, firstAuthor(f.Authors))
 		}
-		key, ok := keys.assign(item, a)
+		key, ok := keys.assign(item, keyedAs(a, item, bases.feed))
 		if !ok {
 			continue
 		}
