@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -106,14 +105,7 @@ func TestBlueskyKilledMidSend(t *testing.T) {
 	stored, release := pds.HoldAnswers("com.atproto.repo.createRecord")
 
 	var logs bytes.Buffer
-	daemon := exec.Command(bin, "run", "--config", s.config)
-	daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken, "ADMIN_TOKEN="+adminToken)
-	daemon.Stdout, daemon.Stderr = &logs, &logs
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = daemon.Wait(); close(exited) }()
+	daemon, exited := startRunProcess(t, bin, s.config, &logs)
 	select {
 	case <-stored:
 	case <-exited:

@@ -209,22 +209,7 @@ func TestBusyStoreKeepsTheAnswerAndThePoll(t *testing.T) {
 	base := "http://" + addr
 
 	logs := &lockedLog{}
-	daemon := exec.Command(bin, "run", "--config", config)
-	daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken, "ADMIN_TOKEN="+adminToken)
-	daemon.Stdout, daemon.Stderr = logs, logs
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = daemon.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			_ = daemon.Process.Kill()
-			<-exited
-		}
-	})
+	daemon, exited := startRunProcess(t, bin, config, logs)
 
 	select {
 	case <-held.arrived:

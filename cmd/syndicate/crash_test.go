@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -80,14 +79,7 @@ func TestDaemonKilledMidSend(t *testing.T) {
 	crashPath := s.writeFile("crash.yaml", crashConfig)
 
 	var logs bytes.Buffer
-	daemon := exec.Command(bin, "run", "--config", crashPath)
-	daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken, "ADMIN_TOKEN="+adminToken)
-	daemon.Stdout, daemon.Stderr = &logs, &logs
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = daemon.Wait(); close(exited) }()
+	daemon, exited := startRunProcess(t, bin, crashPath, &logs)
 	for _, posted := range []<-chan struct{}{tootPosted, messagePosted} {
 		select {
 		case <-posted:
@@ -153,14 +145,7 @@ func TestDeliveriesSurviveSIGKILLs(t *testing.T) {
 	for killed < kills && posted() < 2*nArticles {
 		at := posted() + 1 + rng.IntN(max(1, 2*nArticles/kills))
 		var logs bytes.Buffer
-		daemon := exec.Command(bin, "run", "--config", s.config)
-		daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken, "ADMIN_TOKEN="+adminToken)
-		daemon.Stdout, daemon.Stderr = &logs, &logs
-		if err := daemon.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = daemon.Wait(); close(exited) }()
+		daemon, exited := startRunProcess(t, bin, s.config, &logs)
 		// Posts interrupted on Telegram are never made again, so the
 		// moment may lie past what is left: no post for a few seconds
 		// means everything that will go out went.

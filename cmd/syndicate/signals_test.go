@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,30 @@ func syndicateBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return bin
+}
+
+// startRunProcess starts the binary's run on config, with the tests' tokens and
+// its output to out. exited is closed once it has ended; if it is still
+// running when the test ends, it is killed.
+func startRunProcess(t testing.TB, bin, config string, out io.Writer) (daemon *exec.Cmd, exited <-chan struct{}) {
+	t.Helper()
+	daemon = exec.Command(bin, "run", "--config", config)
+	daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken, "ADMIN_TOKEN="+adminToken)
+	daemon.Stdout, daemon.Stderr = out, out
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = daemon.Wait(); close(done) }()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = daemon.Process.Kill()
+			<-done
+		}
+	})
+	return daemon, done
 }
 
 var (
@@ -77,22 +102,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 			path := s.writeFile("hang.yaml", hangConfig)
 
 			var logs bytes.Buffer
-			daemon := exec.Command(bin, "run", "--config", path)
-			daemon.Env = append(os.Environ(), "MASTODON_TOKEN="+mastodonToken, "ADMIN_TOKEN="+adminToken)
-			daemon.Stdout, daemon.Stderr = &logs, &logs
-			if err := daemon.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() { _ = daemon.Wait(); close(exited) }()
-			t.Cleanup(func() {
-				select {
-				case <-exited:
-				default:
-					_ = daemon.Process.Kill()
-					<-exited
-				}
-			})
+			daemon, exited := startRunProcess(t, bin, path, &logs)
 			for _, posted := range []<-chan struct{}{tootPosted, messagePosted} {
 				select {
 				case <-posted:
