@@ -27,14 +27,22 @@ type rowQuerier interface {
 }
 
 func readFeedState(ctx context.Context, db rowQuerier, feedID string) (syndicate.FeedState, error) {
-	st := syndicate.FeedState{FeedID: feedID}
-	var lastPoll, lastOK, nextPoll time.Time
-	err := db.QueryRow(ctx, `
+	return scanFeedState(db.QueryRow(ctx, feedStateQuery, feedID), feedID)
+}
+
+const feedStateQuery = `
 		SELECT etag, last_modified, last_poll_at, last_ok_at, last_error, failures, next_poll_at,
 			gone_url, moved_from, moved_to
-		FROM feeds WHERE feed_id = $1`, feedID).
-		Scan(&st.ETag, &st.LastModified, &lastPoll, &lastOK, &st.LastError, &st.Failures, &nextPoll,
-			&st.GoneURL, &st.MovedFrom, &st.MovedTo)
+		FROM feeds WHERE feed_id = $1`
+
+// scanFeedState reads the row of feedStateQuery: a zero state with FeedID
+// set when there is none. lead are the destinations of the columns before
+// the state's, if any.
+func scanFeedState(row pgx.Row, feedID string, lead ...any) (syndicate.FeedState, error) {
+	st := syndicate.FeedState{FeedID: feedID}
+	var lastPoll, lastOK, nextPoll time.Time
+	err := row.Scan(append(lead, &st.ETag, &st.LastModified, &lastPoll, &lastOK, &st.LastError, &st.Failures, &nextPoll,
+		&st.GoneURL, &st.MovedFrom, &st.MovedTo)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil
 	}
@@ -45,18 +53,17 @@ func readFeedState(ctx context.Context, db rowQuerier, feedID string) (syndicate
 	return st, nil
 }
 
-// StartPoll takes the poll's lease and, when it is granted, reads the
-// feed's state, in one transaction. Nothing is announced: no other
-// process waits for a feed's lease.
+// StartPoll takes the poll's lease and reads the feed's state in one
+// statement (one round trip, its own transaction): who holds the lease
+// after the claim, and the state, which the caller uses only when the
+// lease is its own. Nothing is announced: no other process waits for a
+// feed's lease.
 func (s *Store) StartPoll(ctx context.Context, feedID string, c syndicate.LeaseClaim) (syndicate.FeedState, string, error) {
 	var st syndicate.FeedState
 	var holder string
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err := s.retry(ctx, func() error {
 		var err error
-		if holder, err = takeLease(ctx, tx, c); err != nil || holder != c.Owner {
-			return err
-		}
-		st, err = readFeedState(ctx, tx, feedID)
+		st, err = scanFeedState(s.pool.QueryRow(ctx, startPollQuery, append(leaseClaimArgs(c), feedID)...), feedID, &holder)
 		return err
 	})
 	if err != nil {
@@ -64,6 +71,20 @@ func (s *Store) StartPoll(ctx context.Context, feedID string, c syndicate.LeaseC
 	}
 	return st, holder, nil
 }
+
+// startPollQuery is claimLeaseQuery, the lease's holder after it, and
+// feedStateQuery's columns (the zero state of a feed never saved). The
+// holder is the claimant when the claim took the lease; else the holder
+// the statement's snapshot sees, "" if it began too late to see one.
+const startPollQuery = `
+		WITH claimed AS (` + claimLeaseQuery + ` RETURNING owner)
+		SELECT COALESCE((SELECT owner FROM claimed), (SELECT owner FROM leases WHERE name = $1), ''),
+			COALESCE(f.etag, ''), COALESCE(f.last_modified, ''),
+			COALESCE(f.last_poll_at, '0001-01-01 00:00:00+00'), COALESCE(f.last_ok_at, '0001-01-01 00:00:00+00'),
+			COALESCE(f.last_error, ''), COALESCE(f.failures, 0),
+			COALESCE(f.next_poll_at, '0001-01-01 00:00:00+00'),
+			COALESCE(f.gone_url, ''), COALESCE(f.moved_from, ''), COALESCE(f.moved_to, '')
+		FROM (VALUES (1)) AS one LEFT JOIN feeds f ON f.feed_id = $6`
 
 // SaveFeedState replaces the saved state of st.FeedID.
 func (s *Store) SaveFeedState(ctx context.Context, st syndicate.FeedState) error {
@@ -75,10 +96,15 @@ func (s *Store) SaveFeedState(ctx context.Context, st syndicate.FeedState) error
 }
 
 func saveFeedState(ctx context.Context, tx pgx.Tx, st syndicate.FeedState) error {
-	if st.FeedID == "" {
-		return errors.New("empty feed id")
+	args, err := feedStateArgs(st)
+	if err != nil {
+		return err
 	}
-	_, err := tx.Exec(ctx, `
+	_, err = tx.Exec(ctx, saveFeedStateQuery, args...)
+	return err
+}
+
+const saveFeedStateQuery = `
 		INSERT INTO feeds (feed_id, etag, last_modified, last_poll_at, last_ok_at, last_error,
 			failures, next_poll_at, gone_url, moved_from, moved_to)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -92,10 +118,14 @@ func saveFeedState(ctx context.Context, tx pgx.Tx, st syndicate.FeedState) error
 			next_poll_at = excluded.next_poll_at,
 			gone_url = excluded.gone_url,
 			moved_from = excluded.moved_from,
-			moved_to = excluded.moved_to`,
-		st.FeedID, st.ETag, st.LastModified, st.LastPollAt, st.LastOKAt,
-		st.LastError, st.Failures, st.NextPollAt, st.GoneURL, st.MovedFrom, st.MovedTo)
-	return err
+			moved_to = excluded.moved_to`
+
+func feedStateArgs(st syndicate.FeedState) ([]any, error) {
+	if st.FeedID == "" {
+		return nil, errors.New("empty feed id")
+	}
+	return []any{st.FeedID, st.ETag, st.LastModified, st.LastPollAt, st.LastOKAt,
+		st.LastError, st.Failures, st.NextPollAt, st.GoneURL, st.MovedFrom, st.MovedTo}, nil
 }
 
 // KnownKeys returns, of keys, those recorded for the feed as an article key

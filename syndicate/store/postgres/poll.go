@@ -21,6 +21,12 @@ import (
 // for the first to commit, and everything after it skips what is there.
 func (s *Store) RecordPoll(ctx context.Context, rec syndicate.PollRecord) error {
 	feed := rec.State.FeedID
+	if len(pollChanges(rec)) == 0 {
+		if err := s.recordState(ctx, rec); err != nil {
+			return fmt.Errorf("record poll of feed %q: %w", feed, err)
+		}
+		return nil
+	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		if err := saveFeedState(ctx, tx, rec.State); err != nil {
 			return fmt.Errorf("feed state: %w", err)
@@ -34,8 +40,7 @@ func (s *Store) RecordPoll(ctx context.Context, rec syndicate.PollRecord) error 
 			}
 		}
 		if rec.Release.Name != "" {
-			if _, err := tx.Exec(ctx, `UPDATE leases SET owner = '', until = $3 WHERE name = $1 AND owner = $2`,
-				rec.Release.Name, rec.Release.Owner, time.Time{}); err != nil {
+			if _, err := tx.Exec(ctx, releaseLeaseQuery, rec.Release.Name, rec.Release.Owner, time.Time{}); err != nil {
 				return fmt.Errorf("release lease %q: %w", rec.Release.Name, err)
 			}
 		}
@@ -46,6 +51,27 @@ func (s *Store) RecordPoll(ctx context.Context, rec syndicate.PollRecord) error 
 	}
 	return nil
 }
+
+// recordState records a poll that found nothing new (a 304, a failed
+// fetch, a document of known articles only): the feed's state and the
+// lease's release, in one statement (one round trip).
+func (s *Store) recordState(ctx context.Context, rec syndicate.PollRecord) error {
+	args, err := feedStateArgs(rec.State)
+	if err != nil {
+		return fmt.Errorf("feed state: %w", err)
+	}
+	args = append(args, rec.Release.Name, rec.Release.Owner, time.Time{})
+	return s.retry(ctx, func() error {
+		_, err := s.pool.Exec(ctx, recordStateQuery, args...)
+		return err
+	})
+}
+
+// recordStateQuery is saveFeedStateQuery with the lease $12 released if
+// $13 holds it ($12 is "" for none), as releaseLeaseQuery releases it.
+const recordStateQuery = `
+		WITH released AS (UPDATE leases SET owner = '', until = $14 WHERE name = $12 AND owner = $13)
+		` + saveFeedStateQuery
 
 // pollChanges is what a recorded poll tells other processes: nothing when
 // only the feed's state changed (a 304, a failed fetch), which no other

@@ -246,23 +246,34 @@ func (s *Store) TakeLease(ctx context.Context, name, owner string, now, until ti
 
 func takeLease(ctx context.Context, tx pgx.Tx, c syndicate.LeaseClaim) (string, error) {
 	var holder string
-	err := tx.QueryRow(ctx, `
-		INSERT INTO leases AS l (name, owner, until) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
-		WHERE l.owner IN ('', $2, $4) OR l.until <= $5
-		RETURNING owner`, c.Name, c.Owner, c.Until, c.Replacing, c.Now).Scan(&holder)
+	err := tx.QueryRow(ctx, claimLeaseQuery+` RETURNING owner`, leaseClaimArgs(c)...).Scan(&holder)
 	if errors.Is(err, pgx.ErrNoRows) { // held by another: the upsert changed nothing
-		err = tx.QueryRow(ctx, `SELECT owner FROM leases WHERE name = $1`, c.Name).Scan(&holder)
+		err = tx.QueryRow(ctx, leaseHolderQuery, c.Name).Scan(&holder)
 	}
 	return holder, err
 }
+
+// claimLeaseQuery takes a lease that is free, expired, the claimant's own
+// or its Replacing's; it changes nothing when another holds it.
+const claimLeaseQuery = `
+		INSERT INTO leases AS l (name, owner, until) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE l.owner IN ('', $2, $4) OR l.until <= $5`
+
+const leaseHolderQuery = `SELECT owner FROM leases WHERE name = $1`
+
+func leaseClaimArgs(c syndicate.LeaseClaim) []any {
+	return []any{c.Name, c.Owner, c.Until, c.Replacing, c.Now}
+}
+
+// releaseLeaseQuery ends the lease $1 if $2 holds it.
+const releaseLeaseQuery = `UPDATE leases SET owner = '', until = $3 WHERE name = $1 AND owner = $2`
 
 // ReleaseLease ends the lease if owner holds it, and tells the other
 // replicas, which may take it over at once.
 func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE leases SET owner = '', until = $3 WHERE name = $1 AND owner = $2`,
-			name, owner, time.Time{})
+		tag, err := tx.Exec(ctx, releaseLeaseQuery, name, owner, time.Time{})
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
@@ -294,9 +305,15 @@ const maxTries = 4
 // deadlock), so it must reset what it reports at its start. Errors come
 // back through busy.
 func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error, changed ...string) error {
+	return s.retry(ctx, func() error { return s.tryTx(ctx, fn, changed) })
+}
+
+// retry runs attempt again after a lost deadlock or serialization race,
+// a few times, and marks what still fails busy (see Store.busy).
+func (s *Store) retry(ctx context.Context, attempt func() error) error {
 	var err error
 	for try := 1; ; try++ {
-		err = s.tryTx(ctx, fn, changed)
+		err = attempt()
 		if err == nil || !retryable(err) || try == maxTries || ctx.Err() != nil {
 			break
 		}
