@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/net/html"
@@ -290,17 +292,6 @@ func setAttr(n *html.Node, key, val string) {
 	n.Attr = append(n.Attr, html.Attribute{Key: key, Val: val})
 }
 
-// render writes the fragment back as HTML.
-func (a *articleHTML) render() string {
-	var buf bytes.Buffer
-	for c := a.root.FirstChild; c != nil; c = c.NextSibling {
-		if err := html.Render(&buf, c); err != nil {
-			return buf.String() // only a failing writer errs, and a bytes.Buffer does not
-		}
-	}
-	return buf.String()
-}
-
 // newSanitiser returns the policy feed HTML goes through before any channel
 // sees it: the structure channels render (paragraphs, emphasis, quotes,
 // code, lists, headings, figures, images, simple tables) and links to
@@ -324,8 +315,25 @@ func newSanitiser() *bluemonday.Policy {
 
 // sanitisedHTML is the fragment as the sanitiser lets it through; an image
 // whose source is not a web address (mailto:) loses it, and so the image.
+// It is p.Sanitize of the fragment rendered back as HTML, without copying
+// the rendered HTML into a string and the sanitised HTML out of a buffer.
 func (a *articleHTML) sanitisedHTML(p *bluemonday.Policy) string {
-	return p.Sanitize(a.render())
+	var rendered bytes.Buffer
+	for c := a.root.FirstChild; c != nil; c = c.NextSibling {
+		if err := html.Render(&rendered, c); err != nil {
+			break // only a failing writer errs, and a bytes.Buffer does not
+		}
+	}
+	raw := rendered.Bytes()
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return string(raw) // what Sanitize returns of blank HTML
+	}
+	var out strings.Builder
+	out.Grow(len(raw))
+	if err := p.SanitizeReaderToWriter(bytes.NewReader(raw), &out); err != nil {
+		return "" // as Sanitize
+	}
+	return out.String()
 }
 
 // findReadAlso finds the blocks whose text opens with a "Read also" marker
@@ -365,13 +373,12 @@ func isReadAlsoBlock(n *html.Node) bool {
 	default:
 		return false
 	}
+	budget := textPrefixBudget
+	if r, ok := firstTextRune(n, &budget); !ok || !strings.ContainsRune(readAlsoInitials, unicode.ToLower(r)) {
+		return false // most blocks: no marker can start their text
+	}
 	start := strings.ToLower(textPrefix(n, 64))
-	for _, m := range [...]string{
-		"read also", "also read", "see also", "related articles", "related posts", "related stories", "related",
-		"lee también", "leer también", "lea también", "ver también", "vea también", "véase también",
-		"lire aussi", "à lire aussi", "voir aussi", "leia também", "veja também", "leggi anche", "vedi anche",
-		"siehe auch", "lesen sie auch",
-	} {
+	for _, m := range readAlsoMarkers {
 		if !strings.HasPrefix(start, m) {
 			continue
 		}
@@ -393,12 +400,64 @@ func isReadAlsoBlock(n *html.Node) bool {
 	return false
 }
 
+// readAlsoMarkers open the text of a "Read also" block.
+var readAlsoMarkers = [...]string{
+	"read also", "also read", "see also", "related articles", "related posts", "related stories", "related",
+	"lee también", "leer también", "lea también", "ver también", "vea también", "véase también",
+	"lire aussi", "à lire aussi", "voir aussi", "leia também", "veja também", "leggi anche", "vedi anche",
+	"siehe auch", "lesen sie auch",
+}
+
+// readAlsoInitials are the first letters of readAlsoMarkers.
+var readAlsoInitials = func() string {
+	var b strings.Builder
+	for _, m := range readAlsoMarkers {
+		r, _ := utf8.DecodeRuneInString(m)
+		if !strings.ContainsRune(b.String(), r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}()
+
+// textPrefixBudget is how many nodes textPrefix looks at.
+const textPrefixBudget = 256
+
+// firstTextRune is the first letter textPrefix would give of n, looking
+// at the same nodes in the same order (and no more than *budget of them),
+// without writing any text; ok is false when it gives none.
+func firstTextRune(n *html.Node, budget *int) (r rune, ok bool) {
+	if *budget <= 0 {
+		return 0, false
+	}
+	*budget--
+	switch n.Type {
+	case html.TextNode:
+		for _, r := range n.Data {
+			if !unicode.IsSpace(r) {
+				return r, true
+			}
+		}
+		return 0, false
+	case html.ElementNode:
+		if isInvisible(n) {
+			return 0, false
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if r, ok := firstTextRune(c, budget); ok {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // textPrefix returns about the first limit bytes of n's visible text,
 // whitespace collapsed, without walking the rest: it looks at no more than
 // a few hundred nodes, so that checking every block of deeply nested HTML
 // stays linear.
 func textPrefix(n *html.Node, limit int) string {
-	w := textWriter{limit: limit, budget: 256}
+	w := textWriter{limit: limit, budget: textPrefixBudget}
 	w.walk(n)
 	return strings.Join(strings.Fields(w.b.String()), " ")
 }

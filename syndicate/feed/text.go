@@ -27,6 +27,9 @@ func plainText(s string) string {
 	if s == "" {
 		return ""
 	}
+	if t, ok := tagFreeText(s); ok {
+		return t
+	}
 	doc := parseHTML(s)
 	keepFallbacks(doc, 0)
 	return nodeText(doc)
@@ -34,7 +37,43 @@ func plainText(s string) string {
 
 // inlineText is plainText on one line, for titles, captions and names.
 func inlineText(s string) string {
+	if t, ok := tagFreeText(s); ok {
+		return t
+	}
 	return strings.Join(strings.Fields(plainText(s)), " ")
+}
+
+// tagFreeText is plainText of s without building a tree, for the text
+// most titles and names are: valid UTF-8 without tags, NULs or carriage
+// returns, which the parser makes one text node of, its references
+// decoded as html.UnescapeString decodes them.
+func tagFreeText(s string) (string, bool) {
+	if strings.ContainsAny(s, "<\x00\r") || !utf8.ValidString(s) {
+		return "", false
+	}
+	return collapseSpace(html.UnescapeString(s)), true
+}
+
+// collapseSpace is strings.Join(strings.Fields(s), " "), s itself when
+// that is s.
+func collapseSpace(s string) string {
+	clean := true
+	space := true // at the start, as after a space
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			if space || r != ' ' {
+				clean = false
+				break
+			}
+			space = true
+		} else {
+			space = false
+		}
+	}
+	if clean && !space || s == "" {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func nodeText(n *html.Node) string {
@@ -85,23 +124,48 @@ func (w *textWriter) lineBreak(n int) {
 }
 
 func (w *textWriter) text(s string) {
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		// A run of ASCII other than spaces is written whole, as the
+		// runes one by one would be.
+		j := i
+		for j < len(s) && s[j] < utf8.RuneSelf && !asciiSpace[s[j]] {
+			j++
+		}
+		if j > i {
+			w.separate()
+			w.b.WriteString(s[i:j])
+			i = j
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		if unicode.IsSpace(r) {
 			w.spaceDue = true
 			continue
 		}
-		if w.b.Len() > 0 {
-			switch {
-			case w.breaks > 0:
-				w.b.WriteString(strings.Repeat("\n", w.breaks))
-			case w.spaceDue:
-				w.b.WriteByte(' ')
-			}
-		}
-		w.breaks, w.spaceDue = 0, false
+		w.separate()
 		w.b.WriteRune(r)
 	}
 }
+
+// separate writes what is owed before the next text: line breaks, else a
+// space, and nothing at the start.
+func (w *textWriter) separate() {
+	if w.b.Len() > 0 {
+		switch {
+		case w.breaks > 0:
+			for range w.breaks {
+				w.b.WriteByte('\n')
+			}
+		case w.spaceDue:
+			w.b.WriteByte(' ')
+		}
+	}
+	w.breaks, w.spaceDue = 0, false
+}
+
+// asciiSpace are the ASCII characters unicode.IsSpace reports.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // blockGap is the number of line breaks an element puts around its text.
 func blockGap(n *html.Node) int {
